@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+  name: "keyward",
+  platforms: [.macOS(.v14)],
+  products: [
+    .executable(name: "keyward", targets: ["keyward"]),
+    .library(name: "AuthorizedKeys", targets: ["AuthorizedKeys"]),
+    .library(name: "KeywardCore", targets: ["KeywardCore"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+  ],
+  targets: [
+    .systemLibrary(
+      name: "CLibYAML", pkgConfig: "yaml-0.1",
+      providers: [.apt(["libyaml-dev"]), .brew(["libyaml"])]),
+    .systemLibrary(
+      name: "CLibSSH2", pkgConfig: "libssh2",
+      providers: [.apt(["libssh2-1-dev"]), .brew(["libssh2"])]),
+    .target(
+      name: "AuthorizedKeys",
+      dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+    .target(
+      name: "KeywardCore",
+      dependencies: ["AuthorizedKeys", "CLibYAML", .product(name: "Crypto", package: "swift-crypto")]),
+    .target(
+      name: "KeywardSSH",
+      dependencies: ["KeywardCore", "AuthorizedKeys", "CLibSSH2"]),
+    .target(
+      name: "KeywardCommands",
+      dependencies: [
+        "AuthorizedKeys", "KeywardCore", "KeywardSSH",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+    .executableTarget(name: "keyward", dependencies: ["KeywardCommands"]),
+    .testTarget(name: "AuthorizedKeysTests", dependencies: ["AuthorizedKeys"]),
+    .testTarget(name: "KeywardCoreTests", dependencies: ["KeywardCore", "AuthorizedKeys"]),
+    .testTarget(
+      name: "KeywardSSHTests", dependencies: ["KeywardSSH", "KeywardCore", "AuthorizedKeys"]),
+    .testTarget(
+      name: "KeywardCommandsTests", dependencies: ["KeywardCommands", "KeywardCore", "AuthorizedKeys"]),
+  ],
+  swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,4 @@
+#ifndef KEYWARD_CLIBYAML_SHIM_H
+#define KEYWARD_CLIBYAML_SHIM_H
+#include <yaml.h>
+#endif

@@ -1,0 +1,13 @@
+import ArgumentParser
+
+/// The `keyward` command line: keys-as-code for OpenSSH.
+public struct KeywardCommand: AsyncParsableCommand {
+  public static let configuration = CommandConfiguration(
+    commandName: "keyward",
+    abstract: "Keys-as-code for OpenSSH: declare authorized_keys in YAML, plan and apply them.",
+    version: "0.1.0",
+    subcommands: []
+  )
+
+  public init() {}
+}

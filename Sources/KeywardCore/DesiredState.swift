@@ -1,0 +1,23 @@
+/// The resolved manifests: what every target must hold. A plain value; the planner's input.
+public struct DesiredState: Sendable {
+  /// Targets sorted by `TargetID`.
+  public var targets: [DesiredTarget]
+  /// How to reach each host, by manifest host name.
+  public var hosts: [String: HostSpec]
+  public var revoked: [Revocation]
+  /// Fingerprints of keys marked `protected` anywhere in the manifests.
+  public var protectedFingerprints: Set<String>
+  /// Default cap on removals per run (`policy.max_removals`), if set.
+  public var maxRemovals: Int?
+
+  public init(
+    targets: [DesiredTarget], hosts: [String: HostSpec] = [:], revoked: [Revocation] = [],
+    protectedFingerprints: Set<String> = [], maxRemovals: Int? = nil
+  ) {
+    self.targets = targets.sorted { $0.id < $1.id }
+    self.hosts = hosts
+    self.revoked = revoked
+    self.protectedFingerprints = protectedFingerprints
+    self.maxRemovals = maxRemovals
+  }
+}

@@ -1,0 +1,28 @@
+/// How to reach a host, as the manifest declares it. Unset fields fall back to
+/// OpenSSH's own resolution (`ssh -G`), then to built-in defaults.
+public struct HostSpec: Hashable, Sendable, Codable {
+  /// The name used in the manifest (and the alias given to `ssh -G`).
+  public var name: String
+  public var hostname: String?
+  public var port: Int?
+  /// Log in as this user (typically `root`) to manage every target user's file.
+  public var connectAs: String?
+  /// A jump host (ProxyJump), by manifest name or `[user@]host[:port]`.
+  public var jump: String?
+  /// known_hosts file for this host.
+  public var knownHosts: String?
+  public var location: SourceLocation?
+
+  public init(
+    name: String, hostname: String? = nil, port: Int? = nil, connectAs: String? = nil,
+    jump: String? = nil, knownHosts: String? = nil, location: SourceLocation? = nil
+  ) {
+    self.name = name
+    self.hostname = hostname
+    self.port = port
+    self.connectAs = connectAs
+    self.jump = jump
+    self.knownHosts = knownHosts
+    self.location = location
+  }
+}

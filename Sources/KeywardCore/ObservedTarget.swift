@@ -1,0 +1,39 @@
+/// What a transport found on a target: the file's bytes (or its absence) and the
+/// ownership and modes sshd's StrictModes cares about.
+public struct ObservedTarget: Hashable, Sendable {
+  public var id: TargetID
+  /// The file's bytes, or `nil` when it does not exist.
+  public var content: [UInt8]?
+  /// `ContentDigest.of(content)`: SHA-256 hex, or `absent`.
+  public var digest: String
+  /// The resolved absolute path of the file on the host.
+  public var absolutePath: String
+  /// The user's home directory, uid and gid on the host.
+  public var home: String
+  public var uid: UInt32
+  public var gid: UInt32
+  /// `lstat` of the file, `~/.ssh` (the file's directory) and the home directory; `nil` when absent.
+  public var file: PathStatus?
+  public var directory: PathStatus?
+  public var homeStatus: PathStatus?
+  /// The public key this connection authenticated with, when it logged in as this target's user.
+  public var loginKeyFingerprint: String?
+
+  public init(
+    id: TargetID, content: [UInt8]?, absolutePath: String, home: String, uid: UInt32, gid: UInt32,
+    file: PathStatus? = nil, directory: PathStatus? = nil, homeStatus: PathStatus? = nil,
+    loginKeyFingerprint: String? = nil
+  ) {
+    self.id = id
+    self.content = content
+    self.digest = ContentDigest.of(content)
+    self.absolutePath = absolutePath
+    self.home = home
+    self.uid = uid
+    self.gid = gid
+    self.file = file
+    self.directory = directory
+    self.homeStatus = homeStatus
+    self.loginKeyFingerprint = loginKeyFingerprint
+  }
+}

@@ -1,0 +1,24 @@
+/// One managed file: a user's authorized_keys on a host.
+///
+/// `path` is as the manifest says it, after `%u`/`%h`/`%%` expansion of `%u` and `%%`
+/// (`%h` stays for the transport to expand): relative paths are relative to the user's home.
+public struct TargetID: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+  public var user: String
+  public var host: String
+  public var path: String
+
+  public init(user: String, host: String, path: String = ".ssh/authorized_keys") {
+    self.user = user
+    self.host = host
+    self.path = path
+  }
+
+  /// `user@host`, plus the path when it is not the default.
+  public var description: String {
+    path == ".ssh/authorized_keys" ? "\(user)@\(host)" : "\(user)@\(host):\(path)"
+  }
+
+  public static func < (lhs: TargetID, rhs: TargetID) -> Bool {
+    (lhs.host, lhs.user, lhs.path) < (rhs.host, rhs.user, rhs.path)
+  }
+}

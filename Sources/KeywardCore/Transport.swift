@@ -1,0 +1,26 @@
+/// What the planner and applier need from targets: read their state, and write new
+/// files atomically with compare-and-swap. Implementations: `LocalTransport` (this
+/// machine's file system, or a root directory), `MemoryTransport` (tests) and the
+/// libssh2 transport in `KeywardSSH`.
+///
+/// Both calls take a batch so that a transport can group targets by host, reuse one
+/// session per host and run hosts in parallel. Every target gets its own result: one
+/// failing target never fails another.
+public protocol Transport: Sendable {
+  /// Reads the current state of each target.
+  func fetch(_ targets: [FetchRequest]) async -> [TargetID: Result<ObservedTarget, TransportError>]
+  /// Writes each file atomically, unless its current digest differs from the expected one.
+  func write(_ requests: [WriteRequest]) async -> [TargetID: WriteOutcome]
+}
+
+/// One target to fetch.
+public struct FetchRequest: Hashable, Sendable {
+  public var id: TargetID
+  /// Follow a symlinked `~/.ssh` or file (manifest `follow: true`) instead of refusing.
+  public var follow: Bool
+
+  public init(id: TargetID, follow: Bool = false) {
+    self.id = id
+    self.follow = follow
+  }
+}

@@ -1,0 +1,9 @@
+/// What happened to one write.
+public enum WriteOutcome: Hashable, Sendable {
+  /// The new file is in place; its digest was read back.
+  case written(digest: String)
+  /// The file changed since the plan was made; nothing was written.
+  case stale(currentDigest: String)
+  /// Nothing was written (or the old file was restored); why.
+  case failed(TransportError)
+}

@@ -1,0 +1,20 @@
+/// An atomic compare-and-swap write of one target's file.
+public struct WriteRequest: Hashable, Sendable {
+  public var id: TargetID
+  /// The digest observed when the plan was made; the write is refused if the file differs now.
+  public var expectedDigest: String
+  /// The complete new file.
+  public var content: [UInt8]
+  /// Mode of the new file (0600 unless the old file was stricter).
+  public var fileMode: UInt32
+  /// Follow a symlinked `~/.ssh` or file instead of refusing.
+  public var follow: Bool
+
+  public init(id: TargetID, expectedDigest: String, content: [UInt8], fileMode: UInt32 = 0o600, follow: Bool = false) {
+    self.id = id
+    self.expectedDigest = expectedDigest
+    self.content = content
+    self.fileMode = fileMode
+    self.follow = follow
+  }
+}

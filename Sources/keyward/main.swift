@@ -1,0 +1,3 @@
+import KeywardCommands
+
+await KeywardCommand.main()
