@@ -62,35 +62,12 @@ public struct LocalTransport: Transport {
     guard let entry else {
       return .failure(error(id, "passwd", "no-such-user", "user '\(id.user)' does not exist on this host"))
     }
-    let expanded = Self.expand(id.path, user: entry.name, home: entry.home)
-    let hostPath = expanded.hasPrefix("/") ? expanded : entry.home + "/" + expanded
+    let hostPath = id.absolutePath(home: entry.home)
     let prefix = root == "/" ? "" : root
     let file = prefix + hostPath
     let directory = (file as NSString).deletingLastPathComponent
     return .success(
       Paths(entry: entry, home: prefix + entry.home, file: file, directory: directory, displayFile: hostPath))
-  }
-
-  /// Expands sshd's `%u`, `%h` and `%%` tokens.
-  static func expand(_ path: String, user: String, home: String) -> String {
-    var out = ""
-    var percent = false
-    for ch in path {
-      if percent {
-        switch ch {
-        case "u": out += user
-        case "h": out += home
-        case "%": out += "%"
-        default: out += "%" + String(ch)
-        }
-        percent = false
-      } else if ch == "%" {
-        percent = true
-      } else {
-        out.append(ch)
-      }
-    }
-    return percent ? out + "%" : out
   }
 
   static func status(_ path: String, follow: Bool = false) -> PathStatus? {
@@ -363,3 +340,4 @@ public struct LocalTransport: Transport {
     for entryName in stale { unlinkat(dirfd, entryName, 0) }
   }
 }
+
