@@ -2,10 +2,10 @@ import Foundation
 
 /// A throwaway root file system for local-transport tests: `etc/passwd` and homes for
 /// alice (uid 2001) and bob (2002), removed on deinit.
-final class TemporaryRoot {
-  let path: String
+public final class TemporaryRoot {
+  public let path: String
 
-  init() throws {
+  public init() throws {
     let base = FileManager.default.temporaryDirectory.appendingPathComponent("keyward-root-\(UUID().uuidString)")
     path = base.path
     let fm = FileManager.default
@@ -26,9 +26,9 @@ final class TemporaryRoot {
 
   deinit { try? FileManager.default.removeItem(atPath: path) }
 
-  func file(_ user: String) -> String { path + "/home/\(user)/.ssh/authorized_keys" }
+  public func file(_ user: String) -> String { path + "/home/\(user)/.ssh/authorized_keys" }
 
-  func put(_ user: String, _ text: String, mode: mode_t = 0o600) throws {
+  public func put(_ user: String, _ text: String, mode: mode_t = 0o600) throws {
     let dir = path + "/home/\(user)/.ssh"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     chmod(dir, 0o700)
@@ -36,15 +36,15 @@ final class TemporaryRoot {
     chmod(file(user), mode)
   }
 
-  func read(_ user: String) -> String? { try? String(contentsOfFile: file(user), encoding: .utf8) }
+  public func read(_ user: String) -> String? { try? String(contentsOfFile: file(user), encoding: .utf8) }
 
-  func mode(_ path: String) -> UInt32? {
+  public func mode(_ path: String) -> UInt32? {
     var st = stat()
     guard lstat(path, &st) == 0 else { return nil }
     return UInt32(st.st_mode & 0o7777)
   }
 
-  func inode(_ path: String) -> (ino_t, Int)? {
+  public func inode(_ path: String) -> (ino_t, Int)? {
     var st = stat()
     guard lstat(path, &st) == 0 else { return nil }
     return (st.st_ino, st.st_mtim.tv_sec * 1_000_000_000 + st.st_mtim.tv_nsec)
