@@ -2,10 +2,12 @@ import AuthorizedKeys
 import Foundation
 
 /// The manifest's view of the AuthorizedKeys codec: parse key text and options text,
-/// describe a key for policy checks. The one place that calls the codec's parsers.
+/// describe a key for policy checks. The one place in the manifest code that calls the
+/// codec's parsers.
 enum KeyCodec {
   /// What the policy looks at.
   struct Facts: Sendable {
+    /// The canonical type name (`ssh-rsa` for an `rsa-sha2-512` line).
     var type: String
     var bits: Int?
     var isCertificate: Bool
@@ -21,28 +23,31 @@ enum KeyCodec {
   }
 
   static func facts(_ key: PublicKey) -> Facts {
-    Facts(type: key.type, bits: nil, isCertificate: key.type.contains("-cert-v01@"))
+    Facts(type: key.algorithm.plain.plainName, bits: key.bits, isCertificate: key.isCertificate)
   }
 
-  /// A codec error as a lowercase phrase for a diagnostic.
+  /// A codec error as a phrase for a diagnostic.
   static func describe(_ error: any Error) -> String {
-    "\(error)".lowercased()
+    "\(error)"
   }
 
-  /// Options as sshd writes them: `restrict,command="..."`.
+  /// Options as sshd reads them: `restrict,command="..."`.
   static func render(_ options: [KeyOption]) -> String {
-    options.map { option in option.value.map { "\(option.name)=\"\($0)\"" } ?? option.name }.joined(
-      separator: ",")
+    KeyOptions.render(options)
   }
 
-  /// Parses sshd options text (`restrict,command="..."`).
+  /// Parses sshd options text (`restrict,command="..."`) with sshd's own grammar.
   static func parseOptions(_ text: String) throws -> [KeyOption] {
-    text.split(separator: ",").map { part in
-      let pieces = part.split(separator: "=", maxSplits: 1)
-      return KeyOption(
-        name: String(pieces[0]),
-        value: pieces.count > 1
-          ? String(pieces[1]).trimmingCharacters(in: CharacterSet(charactersIn: "\"")) : nil)
+    try KeyOptions.parse(text)
+  }
+
+  /// Checks options as sshd would read them once written: values, duplicates, round trip.
+  static func check(_ options: [KeyOption]) -> String? {
+    do {
+      try KeyOptions.check(options)
+      return nil
+    } catch {
+      return "\(error)"
     }
   }
 }

@@ -18,7 +18,7 @@ enum KeyOptionTable {
     "agent-forwarding": .flag, "cert-authority": .flag, "no-agent-forwarding": .flag,
     "no-port-forwarding": .flag, "no-pty": .flag, "no-user-rc": .flag, "no-x11-forwarding": .flag,
     "port-forwarding": .flag, "pty": .flag, "restrict": .flag, "user-rc": .flag, "x11-forwarding": .flag,
-    "no-touch-required": .flag, "verify-required": .flag,
+    "no-touch-required": .flag, "touch-required": .flag, "verify-required": .flag,
     "command": .value, "expiry-time": .value, "tunnel": .value,
     "from": .commaList, "principals": .commaList,
     "permitopen": .repeated, "permitlisten": .repeated,
