@@ -15,7 +15,7 @@ public struct Planner: Sendable {
     _ desired: DesiredState, observed: [TargetID: Result<ObservedTarget, TransportError>]
   ) -> Plan {
     let revoked = Dictionary(desired.revoked.map { ($0.fingerprint, $0) }, uniquingKeysWith: { a, _ in a })
-    let targets = desired.targets.map { target in
+    let targets = desired.targets.map { target -> TargetPlan in
       switch observed[target.id] {
       case .success(let state):
         return plan(target, observed: state, revoked: revoked, protected: desired.protectedFingerprints)
@@ -29,16 +29,16 @@ public struct Planner: Sendable {
           error: "target was not fetched", follow: target.follow)
       }
     }
-    var plan = Plan(targets: targets, hosts: desired.hosts)
+    var whole = Plan(targets: targets, hosts: desired.hosts)
     let limit = options.maxRemovals ?? desired.maxRemovals
-    let removals = plan.summary.remove
+    let removals = whole.summary.remove
     if let limit, removals > limit {
-      let names = plan.targets.filter { $0.count(.remove) > 0 }.map(\.id.description)
-      plan.errors.append(
+      let names = whole.targets.filter { $0.count(.remove) > 0 }.map(\.id.description)
+      whole.errors.append(
         "plan removes \(removals) keys, more than the limit of \(limit), on \(names.count) targets: "
           + names.joined(separator: ", ") + "; raise --max-removals on purpose to apply it")
     }
-    return plan
+    return whole
   }
 
   /// Plans one target whose state was read.

@@ -81,20 +81,20 @@ public struct LocalTransport: Transport {
   }
 
   /// Reads a whole file without following a final symlink (unless `follow`); nil when absent.
-  static func read(_ path: String, follow: Bool) throws(POSIXErrorCode) -> [UInt8]? {
+  static func read(_ path: String, follow: Bool) throws(Errno) -> [UInt8]? {
     let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW))
     if fd < 0 {
       if errno == ENOENT { return nil }
-      throw POSIXErrorCode(rawValue: errno) ?? .EIO
+      throw Errno.current
     }
     defer { close(fd) }
     return try readAll(fd)
   }
 
-  static func readAll(_ fd: Int32) throws(POSIXErrorCode) -> [UInt8] {
+  static func readAll(_ fd: Int32) throws(Errno) -> [UInt8] {
     var st = stat()
-    guard fstat(fd, &st) == 0 else { throw POSIXErrorCode(rawValue: errno) ?? .EIO }
-    guard st.st_mode & S_IFMT == S_IFREG else { throw .EINVAL }
+    guard fstat(fd, &st) == 0 else { throw Errno.current }
+    guard st.st_mode & S_IFMT == S_IFREG else { throw Errno(code: EINVAL) }
     var bytes: [UInt8] = []
     bytes.reserveCapacity(Int(st.st_size))
     var chunk = [UInt8](repeating: 0, count: 65_536)
@@ -102,16 +102,12 @@ public struct LocalTransport: Transport {
       let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
       if n < 0 {
         if errno == EINTR { continue }
-        throw POSIXErrorCode(rawValue: errno) ?? .EIO
+        throw Errno.current
       }
       if n == 0 { break }
       bytes.append(contentsOf: chunk[0..<n])
     }
     return bytes
-  }
-
-  static func describe(_ code: POSIXErrorCode) -> String {
-    String(cString: strerror(code.rawValue))
   }
 
   // MARK: - Fetch
@@ -140,7 +136,7 @@ public struct LocalTransport: Transport {
         content = try Self.read(paths.file, follow: request.follow)
       } catch {
         return .failure(
-          self.error(id, "read", "read-failed", "cannot read '\(paths.displayFile)': \(Self.describe(error))"))
+          self.error(id, "read", "read-failed", "cannot read '\(paths.displayFile)': \(error)"))
       }
     }
     return .success(
@@ -291,7 +287,7 @@ public struct LocalTransport: Transport {
     do {
       current = try Self.readAt(dirfd, name)
     } catch {
-      return abandon("compare", "read-failed", "cannot re-read '\(display)': \(Self.describe(error))")
+      return abandon("compare", "read-failed", "cannot re-read '\(display)': \(error)")
     }
     let currentDigest = ContentDigest.of(current)
     guard currentDigest == request.expectedDigest else {
@@ -306,7 +302,7 @@ public struct LocalTransport: Transport {
     do {
       written = try Self.readAt(dirfd, name)
     } catch {
-      return fail("verify", "verify-failed", "cannot read back '\(display)': \(Self.describe(error))")
+      return fail("verify", "verify-failed", "cannot read back '\(display)': \(error)")
     }
     let digest = ContentDigest.of(written)
     guard digest == ContentDigest.of(request.content) else {
@@ -315,11 +311,11 @@ public struct LocalTransport: Transport {
     return .written(digest: digest)
   }
 
-  static func readAt(_ dirfd: Int32, _ name: String) throws(POSIXErrorCode) -> [UInt8]? {
+  static func readAt(_ dirfd: Int32, _ name: String) throws(Errno) -> [UInt8]? {
     let fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW)
     if fd < 0 {
       if errno == ENOENT { return nil }
-      throw POSIXErrorCode(rawValue: errno) ?? .EIO
+      throw Errno.current
     }
     defer { close(fd) }
     return try readAll(fd)
