@@ -7,7 +7,8 @@ enum SSHTransportFactory {
     SSHTransport(
       hosts: hosts,
       settings: SSHSettings(
-        sshConfigFile: options.sshConfig, identityFiles: options.identities, knownHostsFile: options.knownHosts,
+        sshConfigFile: options.sshConfig, identityFiles: options.identities,
+        knownHostsFile: options.knownHosts,
         acceptNewHostKeys: options.acceptNewHostKeys, parallelism: options.parallelism,
         connectTimeout: .seconds(options.connectTimeout)))
   }

@@ -110,8 +110,9 @@ public struct Planner: Sendable {
       let fingerprint = entry.key.fingerprint
       if let revocation = revoked[fingerprint] {
         result.changes.append(
-          removal(entry, line: lineNumber, name: revocation.keyName ?? name(of: entry.key, in: target),
-                  reason: "revoked: \(revocation.reason)"))
+          removal(
+            entry, line: lineNumber, name: revocation.keyName ?? name(of: entry.key, in: target),
+            reason: "revoked: \(revocation.reason)"))
         continue
       }
       if let match = pending.firstIndex(where: { $0.key == entry.key }) {
@@ -143,8 +144,9 @@ public struct Planner: Sendable {
         // A second line for a key the manifest declares once: sshd would use the first
         // line that passes, so a stray duplicate can defeat the declared options.
         result.changes.append(
-          removal(entry, line: lineNumber, name: name(of: entry.key, in: target),
-                  reason: "duplicate line for a declared key"))
+          removal(
+            entry, line: lineNumber, name: name(of: entry.key, in: target),
+            reason: "duplicate line for a declared key"))
         continue
       }
       if target.mode == .exclusive {
@@ -185,7 +187,8 @@ public struct Planner: Sendable {
     }
     if observedKeys > 0 && keptKeys == 0 && !options.allowEmpty {
       problems.append(
-        "refusing to remove every key from this account (\(observedKeys) now); pass --allow-empty if that is really meant")
+        "refusing to remove every key from this account (\(observedKeys) now); pass --allow-empty if that is really meant"
+      )
     }
     if !problems.isEmpty {
       result.status = .error
@@ -270,6 +273,7 @@ public struct Planner: Sendable {
     var time = time_t(seconds)
     var parts = tm()
     gmtime_r(&time, &parts)
-    return String(format: "%04d-%02d-%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday))
+    return String(
+      format: "%04d-%02d-%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday))
   }
 }

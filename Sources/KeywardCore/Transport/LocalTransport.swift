@@ -55,7 +55,9 @@ public struct LocalTransport: Transport {
     } else {
       guard let text = try? String(contentsOfFile: root + "/etc/passwd", encoding: .utf8) else {
         return .failure(
-          error(id, "passwd", "passwd-unreadable", "cannot read '\(root)/etc/passwd'; is '\(root)' a root file system?"))
+          error(
+            id, "passwd", "passwd-unreadable",
+            "cannot read '\(root)/etc/passwd'; is '\(root)' a root file system?"))
       }
       entry = PasswdEntry.parse(text)[id.user]
     }
@@ -176,30 +178,36 @@ public struct LocalTransport: Transport {
         guard request.follow, let real = realpath(paths.directory, nil) else {
           return fail(
             "mkdir", "symlink-refused",
-            "'\((paths.displayFile as NSString).deletingLastPathComponent)' is a symlink; refusing to write through it")
+            "'\((paths.displayFile as NSString).deletingLastPathComponent)' is a symlink; refusing to write through it"
+          )
         }
         paths.directory = String(cString: real)
         free(real)
         paths.file = paths.directory + "/" + (paths.file as NSString).lastPathComponent
       }
       if let mode = request.directoryMode, dir.mode != mode, chmod(paths.directory, mode_t(mode)) != 0 {
-        return fail("chmod", "chmod-failed", "cannot set mode of '\(paths.directory)': \(String(cString: strerror(errno)))")
+        return fail(
+          "chmod", "chmod-failed",
+          "cannot set mode of '\(paths.directory)': \(String(cString: strerror(errno)))")
       }
     } else {
       if mkdir(paths.directory, mode_t(request.directoryMode ?? 0o700)) != 0 && errno != EEXIST {
-        return fail("mkdir", "mkdir-failed", "cannot create '\(paths.directory)': \(String(cString: strerror(errno)))")
+        return fail(
+          "mkdir", "mkdir-failed", "cannot create '\(paths.directory)': \(String(cString: strerror(errno)))")
       }
       _ = chmod(paths.directory, mode_t(request.directoryMode ?? 0o700))
       if asRoot { _ = chown(paths.directory, paths.entry.uid, paths.entry.gid) }
     }
     let dirfd = open(paths.directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
     guard dirfd >= 0 else {
-      return fail("open", "open-failed", "cannot open '\(paths.directory)': \(String(cString: strerror(errno)))")
+      return fail(
+        "open", "open-failed", "cannot open '\(paths.directory)': \(String(cString: strerror(errno)))")
     }
     defer { close(dirfd) }
     // One keyward at a time per directory: the lock is released when dirfd closes.
     guard flock(dirfd, LOCK_EX) == 0 else {
-      return fail("lock", "lock-failed", "cannot lock '\(paths.directory)': \(String(cString: strerror(errno)))")
+      return fail(
+        "lock", "lock-failed", "cannot lock '\(paths.directory)': \(String(cString: strerror(errno)))")
     }
     var name = (paths.file as NSString).lastPathComponent
     if request.follow, let fileStatus = Self.status(paths.file), fileStatus.isSymlink {
@@ -210,12 +218,14 @@ public struct LocalTransport: Transport {
       free(real)
       return writeOne(
         WriteRequest(
-          id: id, expectedDigest: request.expectedDigest, content: request.content, fileMode: request.fileMode,
+          id: id, expectedDigest: request.expectedDigest, content: request.content,
+          fileMode: request.fileMode,
           directoryMode: nil, follow: false),
         absolute: target, entry: paths.entry, asRoot: asRoot)
     }
     if Self.status(paths.file)?.isSymlink == true {
-      return fail("open", "symlink-refused", "'\(paths.displayFile)' is a symlink; refusing to write through it")
+      return fail(
+        "open", "symlink-refused", "'\(paths.displayFile)' is a symlink; refusing to write through it")
     }
     name = (paths.file as NSString).lastPathComponent
     return replace(
@@ -223,19 +233,24 @@ public struct LocalTransport: Transport {
   }
 
   /// Writes a followed symlink's target (an absolute path) the same way.
-  private func writeOne(_ request: WriteRequest, absolute: String, entry: PasswdEntry, asRoot: Bool) -> WriteOutcome {
+  private func writeOne(_ request: WriteRequest, absolute: String, entry: PasswdEntry, asRoot: Bool)
+    -> WriteOutcome
+  {
     let directory = (absolute as NSString).deletingLastPathComponent
     let dirfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     guard dirfd >= 0 else {
       return .failed(
-        error(request.id, "open", "open-failed", "cannot open '\(directory)': \(String(cString: strerror(errno)))"))
+        error(
+          request.id, "open", "open-failed", "cannot open '\(directory)': \(String(cString: strerror(errno)))"
+        ))
     }
     defer { close(dirfd) }
     guard flock(dirfd, LOCK_EX) == 0 else {
       return .failed(error(request.id, "lock", "lock-failed", "cannot lock '\(directory)'"))
     }
     return replace(
-      in: dirfd, name: (absolute as NSString).lastPathComponent, request: request, entry: entry, asRoot: asRoot,
+      in: dirfd, name: (absolute as NSString).lastPathComponent, request: request, entry: entry,
+      asRoot: asRoot,
       display: absolute)
   }
 
@@ -251,7 +266,9 @@ public struct LocalTransport: Transport {
     let temp = Self.tempPrefix + name + "." + String(UInt64.random(in: 0...UInt64.max), radix: 36)
     let fd = openat(dirfd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
     guard fd >= 0 else {
-      return fail("write", "temp-failed", "cannot create a temp file beside '\(display)': \(String(cString: strerror(errno)))")
+      return fail(
+        "write", "temp-failed",
+        "cannot create a temp file beside '\(display)': \(String(cString: strerror(errno)))")
     }
     var closed = false
     defer { if !closed { close(fd) } }
@@ -266,18 +283,23 @@ public struct LocalTransport: Transport {
       }
       if n < 0 {
         if errno == EINTR { continue }
-        return abandon("write", "write-failed", "cannot write beside '\(display)': \(String(cString: strerror(errno)))")
+        return abandon(
+          "write", "write-failed", "cannot write beside '\(display)': \(String(cString: strerror(errno)))")
       }
       offset += n
     }
     guard fchmod(fd, mode_t(request.fileMode)) == 0 else {
-      return abandon("write", "chmod-failed", "cannot set the mode of the new file: \(String(cString: strerror(errno)))")
+      return abandon(
+        "write", "chmod-failed", "cannot set the mode of the new file: \(String(cString: strerror(errno)))")
     }
     if asRoot && fchown(fd, entry.uid, entry.gid) != 0 {
-      return abandon("write", "chown-failed", "cannot give the new file to '\(entry.name)': \(String(cString: strerror(errno)))")
+      return abandon(
+        "write", "chown-failed",
+        "cannot give the new file to '\(entry.name)': \(String(cString: strerror(errno)))")
     }
     guard fsync(fd) == 0 else {
-      return abandon("write", "fsync-failed", "cannot fsync the new file: \(String(cString: strerror(errno)))")
+      return abandon(
+        "write", "fsync-failed", "cannot fsync the new file: \(String(cString: strerror(errno)))")
     }
     close(fd)
     closed = true
@@ -295,7 +317,8 @@ public struct LocalTransport: Transport {
       return .stale(currentDigest: currentDigest)
     }
     guard renameat(dirfd, temp, dirfd, name) == 0 else {
-      return abandon("rename", "rename-failed", "cannot rename over '\(display)': \(String(cString: strerror(errno)))")
+      return abandon(
+        "rename", "rename-failed", "cannot rename over '\(display)': \(String(cString: strerror(errno)))")
     }
     _ = fsync(dirfd)
     let written: [UInt8]?
@@ -306,7 +329,8 @@ public struct LocalTransport: Transport {
     }
     let digest = ContentDigest.of(written)
     guard digest == ContentDigest.of(request.content) else {
-      return fail("verify", "verify-mismatch", "'\(display)' does not hold what was written (digest \(digest))")
+      return fail(
+        "verify", "verify-mismatch", "'\(display)' does not hold what was written (digest \(digest))")
     }
     return .written(digest: digest)
   }
@@ -336,4 +360,3 @@ public struct LocalTransport: Transport {
     for entryName in stale { unlinkat(dirfd, entryName, 0) }
   }
 }
-
