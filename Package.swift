@@ -41,7 +41,8 @@ let package = Package(
       name: "KeywardTestSupport", dependencies: ["AuthorizedKeys", "KeywardCore"],
       path: "Tests/KeywardTestSupport"),
     .testTarget(name: "AuthorizedKeysTests", dependencies: ["AuthorizedKeys", "KeywardTestSupport"]),
-    .testTarget(name: "KeywardCoreTests", dependencies: ["KeywardCore", "AuthorizedKeys", "KeywardTestSupport"]),
+    .testTarget(
+      name: "KeywardCoreTests", dependencies: ["KeywardCore", "AuthorizedKeys", "KeywardTestSupport"]),
     .testTarget(
       name: "KeywardSSHTests",
       dependencies: ["KeywardSSH", "KeywardCore", "AuthorizedKeys", "KeywardTestSupport"]),

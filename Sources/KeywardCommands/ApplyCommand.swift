@@ -27,7 +27,9 @@ struct ApplyCommand: AsyncParsableCommand {
   @Option(help: "Report format: text or json.")
   var format: OutputFormat = .text
 
-  @Option(name: .customLong("target"), help: ArgumentHelp("Only targets matching this glob on user@host (repeatable).", valueName: "PATTERN"))
+  @Option(
+    name: .customLong("target"),
+    help: ArgumentHelp("Only targets matching this glob on user@host (repeatable).", valueName: "PATTERN"))
   var targets: [String] = []
 
   @Flag(name: .customLong("no-color"), help: "No colour, even on a terminal.")
@@ -75,7 +77,8 @@ struct ApplyCommand: AsyncParsableCommand {
   private func confirm() throws {
     if autoApprove { return }
     guard Terminal.stdinIsTerminal else {
-      Terminal.error("error: not applying: no terminal to confirm on; review the plan and pass --auto-approve")
+      Terminal.error(
+        "error: not applying: no terminal to confirm on; review the plan and pass --auto-approve")
       throw ExitCode(1)
     }
     Terminal.out("\nDo you want to apply these changes? Only 'yes' will be accepted: ")

@@ -9,7 +9,11 @@ struct GuardOptions: ParsableArguments {
   @Flag(name: .customLong("allow-empty"), help: "Allow leaving an account with no key at all.")
   var allowEmpty = false
 
-  @Option(name: .customLong("max-removals"), help: "Refuse the whole plan if it removes more keys than this (default: the manifest's policy.max_removals).")
+  @Option(
+    name: .customLong("max-removals"),
+    help:
+      "Refuse the whole plan if it removes more keys than this (default: the manifest's policy.max_removals)."
+  )
   var maxRemovals: Int?
 
   func plannerOptions() -> PlannerOptions {

@@ -21,13 +21,19 @@ struct PlanCommand: AsyncParsableCommand {
   @Option(help: ArgumentHelp("Save the plan to FILE for 'keyward apply FILE'.", valueName: "FILE"))
   var out: String?
 
-  @Option(name: .customLong("out-dir"), help: ArgumentHelp("With --format markdown: write numbered parts (plan-1.md, ...) of at most 60,000 characters each into DIR.", valueName: "DIR"))
+  @Option(
+    name: .customLong("out-dir"),
+    help: ArgumentHelp(
+      "With --format markdown: write numbered parts (plan-1.md, ...) of at most 60,000 characters each into DIR.",
+      valueName: "DIR"))
   var outDir: String?
 
   @Flag(name: .customLong("detailed-exitcode"), help: "Exit 2 when there are changes, 0 when there are none.")
   var detailedExitcode = false
 
-  @Option(name: .customLong("target"), help: ArgumentHelp("Only targets matching this glob on user@host (repeatable).", valueName: "PATTERN"))
+  @Option(
+    name: .customLong("target"),
+    help: ArgumentHelp("Only targets matching this glob on user@host (repeatable).", valueName: "PATTERN"))
   var targets: [String] = []
 
   @Flag(name: .customLong("no-color"), help: "No colour, even on a terminal.")

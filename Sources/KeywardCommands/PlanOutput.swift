@@ -14,7 +14,8 @@ enum PlanOutput {
       if let outDir {
         try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
         for (index, part) in parts.enumerated() {
-          try Data(part.utf8).write(to: URL(fileURLWithPath: outDir).appendingPathComponent("plan-\(index + 1).md"))
+          try Data(part.utf8).write(
+            to: URL(fileURLWithPath: outDir).appendingPathComponent("plan-\(index + 1).md"))
         }
         Terminal.error("Wrote \(parts.count) Markdown part(s) to \(outDir)")
       } else {

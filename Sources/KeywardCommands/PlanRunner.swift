@@ -8,7 +8,8 @@ enum PlanRunner {
     let scoped = transport.scope(desired)
     if transport.local && scoped.targets.isEmpty {
       Terminal.error(
-        "warning: no target in the manifests is on host \(transport.localHostNames().sorted().map { "'\($0)'" }.joined(separator: " or ")); use --host NAME")
+        "warning: no target in the manifests is on host \(transport.localHostNames().sorted().map { "'\($0)'" }.joined(separator: " or ")); use --host NAME"
+      )
     }
     let channel = try transport.makeTransport(hosts: scoped.hosts)
     return await Planner(options: guards.plannerOptions()).plan(scoped, transport: channel, filter: filter)

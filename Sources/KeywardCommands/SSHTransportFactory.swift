@@ -1,9 +1,15 @@
-import ArgumentParser
 import KeywardCore
+import KeywardSSH
 
 /// Builds the SSH transport from the command-line options.
 enum SSHTransportFactory {
   static func make(hosts: [String: HostSpec], options: TransportOptions) throws -> any Transport {
-    throw ValidationError("the SSH transport is not in this build yet; use --local")
+    SSHTransport(
+      hosts: hosts,
+      settings: SSHSettings(
+        sshConfigFile: options.sshConfig, identityFiles: options.identities,
+        knownHostsFile: options.knownHosts,
+        acceptNewHostKeys: options.acceptNewHostKeys, parallelism: options.parallelism,
+        connectTimeout: .seconds(options.connectTimeout)))
   }
 }

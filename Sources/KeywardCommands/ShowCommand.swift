@@ -12,7 +12,9 @@ struct ShowCommand: AsyncParsableCommand {
   @Option(help: "Output format: text, json or markdown.")
   var format: OutputFormat = .text
 
-  @Option(name: .customLong("out-dir"), help: ArgumentHelp("With --format markdown: write numbered parts into DIR.", valueName: "DIR"))
+  @Option(
+    name: .customLong("out-dir"),
+    help: ArgumentHelp("With --format markdown: write numbered parts into DIR.", valueName: "DIR"))
   var outDir: String?
 
   @Flag(name: .customLong("no-color"), help: "No colour, even on a terminal.")

@@ -15,13 +15,23 @@ enum Terminal {
   static func error(_ text: String) {
     var line = text
     if !line.hasSuffix("\n") { line += "\n" }
-    fputs(line, stderr)
+    write(fd: 2, line)
   }
 
   /// Writes text to standard output, unbuffered with respect to stderr.
   static func out(_ text: String) {
-    fputs(text, stdout)
+    write(fd: 1, text)
+  }
+
+  private static func write(fd: Int32, _ text: String) {
     fflush(nil)
+    var bytes = Array(text.utf8)[...]
+    while !bytes.isEmpty {
+      let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+      if n < 0 && errno == EINTR { continue }
+      guard n > 0 else { return }
+      bytes = bytes.dropFirst(n)
+    }
   }
 
   /// This machine's host names: short and fully qualified.

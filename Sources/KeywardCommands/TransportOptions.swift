@@ -6,22 +6,38 @@ struct TransportOptions: ParsableArguments {
   @Flag(help: "Manage targets on this machine's file system (pull mode) instead of over SSH.")
   var local = false
 
-  @Option(help: ArgumentHelp("With --local: treat DIR as the root file system (DIR/etc/passwd, DIR/home/...).", valueName: "DIR"))
+  @Option(
+    help: ArgumentHelp(
+      "With --local: treat DIR as the root file system (DIR/etc/passwd, DIR/home/...).", valueName: "DIR"))
   var root: String?
 
-  @Option(help: ArgumentHelp("With --local: the manifest host this machine is (default: its host name, short or fully qualified).", valueName: "NAME"))
+  @Option(
+    help: ArgumentHelp(
+      "With --local: the manifest host this machine is (default: its host name, short or fully qualified).",
+      valueName: "NAME"))
   var host: String?
 
-  @Option(name: .customLong("ssh-config"), help: ArgumentHelp("OpenSSH client config file for 'ssh -G' (default: ~/.ssh/config).", valueName: "FILE"))
+  @Option(
+    name: .customLong("ssh-config"),
+    help: ArgumentHelp("OpenSSH client config file for 'ssh -G' (default: ~/.ssh/config).", valueName: "FILE")
+  )
   var sshConfig: String?
 
-  @Option(name: .customLong("identity"), help: ArgumentHelp("Private key to log in with (repeatable; default: ssh-agent and ssh_config's IdentityFile).", valueName: "FILE"))
+  @Option(
+    name: .customLong("identity"),
+    help: ArgumentHelp(
+      "Private key to log in with (repeatable; default: ssh-agent and ssh_config's IdentityFile).",
+      valueName: "FILE"))
   var identities: [String] = []
 
-  @Option(name: .customLong("known-hosts"), help: ArgumentHelp("known_hosts file to verify host keys against.", valueName: "FILE"))
+  @Option(
+    name: .customLong("known-hosts"),
+    help: ArgumentHelp("known_hosts file to verify host keys against.", valueName: "FILE"))
   var knownHosts: String?
 
-  @Flag(name: .customLong("accept-new-host-keys"), help: "Accept and record the key of a host not yet in known_hosts (a changed key is always refused).")
+  @Flag(
+    name: .customLong("accept-new-host-keys"),
+    help: "Accept and record the key of a host not yet in known_hosts (a changed key is always refused).")
   var acceptNewHostKeys = false
 
   @Option(help: "How many hosts to reach at once.")
@@ -56,7 +72,8 @@ struct TransportOptions: ParsableArguments {
   func makeTransport(hosts: [String: HostSpec]) throws -> any Transport {
     if local {
       let fault = LocalTransport.FaultPoint(rawValue: Environment.value("KEYWARD_TEST_FAULT") ?? "")
-      return LocalTransport(root: root ?? "/", host: localHostNames().sorted().first ?? "localhost", faultPoint: fault)
+      return LocalTransport(
+        root: root ?? "/", host: localHostNames().sorted().first ?? "localhost", faultPoint: fault)
     }
     return try SSHTransportFactory.make(hosts: hosts, options: self)
   }

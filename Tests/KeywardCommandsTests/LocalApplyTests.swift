@@ -71,7 +71,9 @@ struct LocalApplyTests {
 
     let apply = try keyward(["apply", planFile])
     #expect(apply.status == 1)
-    #expect(apply.stdout.contains("alice@img: stale: stale plan: alice@img changed since the plan was made; run plan again"))
+    #expect(
+      apply.stdout.contains(
+        "alice@img: stale: stale plan: alice@img changed since the plan was made; run plan again"))
     #expect(root.read("alice") == "# edited by hand after the plan\n")
     #expect(root.read("bob") == TestKeys.alice + "\n")
   }
@@ -91,7 +93,8 @@ struct LocalApplyTests {
 
   @Test func aWriteKilledBeforeTheRenameLeavesTheOldFile() throws {
     try root.put("alice", TestKeys.bob + "\n")
-    let killed = try keyward(["apply", manifest, "--auto-approve"], env: ["KEYWARD_TEST_FAULT": "before-rename"])
+    let killed = try keyward(
+      ["apply", manifest, "--auto-approve"], env: ["KEYWARD_TEST_FAULT": "before-rename"])
     #expect(killed.status == 70)
     #expect(root.read("alice") == TestKeys.bob + "\n")
     let dir = try FileManager.default.contentsOfDirectory(atPath: root.path + "/home/alice/.ssh")
@@ -100,7 +103,10 @@ struct LocalApplyTests {
     let apply = try keyward(["apply", manifest, "--auto-approve"])
     #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
     #expect(root.read("alice") == TestKeys.alice + "\n")
-    #expect(try FileManager.default.contentsOfDirectory(atPath: root.path + "/home/alice/.ssh") == ["authorized_keys"])
+    #expect(
+      try FileManager.default.contentsOfDirectory(atPath: root.path + "/home/alice/.ssh") == [
+        "authorized_keys"
+      ])
   }
 
   @Test func applyWithoutATerminalNeedsAutoApprove() throws {

@@ -23,7 +23,9 @@ struct LocalTransportTests {
   @Test func anUnknownUserIsAnErrorForThatTargetOnly() async throws {
     let root = try TemporaryRoot()
     let ghost = TargetID(user: "ghost", host: "img")
-    let result = await LocalTransport(root: root.path, host: "img").fetch([FetchRequest(id: ghost), FetchRequest(id: alice)])
+    let result = await LocalTransport(root: root.path, host: "img").fetch([
+      FetchRequest(id: ghost), FetchRequest(id: alice),
+    ])
     #expect(throws: TransportError.self) { try result[ghost]?.get() }
     #expect((try? result[alice]?.get()) != nil)
   }
@@ -90,7 +92,8 @@ struct LocalTransportTests {
     let leftover = root.path + "/home/alice/.ssh/.keyward-tmp.authorized_keys.crashed"
     try "partial".write(toFile: leftover, atomically: false, encoding: .utf8)
     let outcome = await LocalTransport(root: root.path, host: "img").write([
-      WriteRequest(id: alice, expectedDigest: ContentDigest.of(Array("old\n".utf8)), content: Array("new\n".utf8))
+      WriteRequest(
+        id: alice, expectedDigest: ContentDigest.of(Array("old\n".utf8)), content: Array("new\n".utf8))
     ])
     #expect(outcome[alice] == .written(digest: ContentDigest.of(Array("new\n".utf8))))
     #expect(!FileManager.default.fileExists(atPath: leftover))

@@ -47,7 +47,8 @@ struct PlannerTests {
   @Test func aMatchingFileIsUnchangedAndNotWritten() {
     let file = "# team keys\n" + TestKeys.alice + "\n\n" + TestKeys.bob + "\n"
     let result = plan(
-      [TestKeys.entry("bob", TestKeys.bob), TestKeys.entry("alice", TestKeys.alice)], observed: observed(file))
+      [TestKeys.entry("bob", TestKeys.bob), TestKeys.entry("alice", TestKeys.alice)], observed: observed(file)
+    )
     #expect(result.status == .unchanged)
     #expect(result.changes.isEmpty)
     #expect(result.newContent == nil)
@@ -120,7 +121,9 @@ struct PlannerTests {
 
   @Test func optionNamesCompareCaseInsensitively() {
     let file = "NO-PTY " + TestKeys.alice + "\n"
-    let result = plan([TestKeys.entry("alice", TestKeys.alice, options: [KeyOption(name: "no-pty")])], observed: observed(file))
+    let result = plan(
+      [TestKeys.entry("alice", TestKeys.alice, options: [KeyOption(name: "no-pty")])],
+      observed: observed(file))
     #expect(result.status == .unchanged)
   }
 
@@ -160,7 +163,8 @@ struct PlannerTests {
   @Test func theLoginKeyIsNotRemovedUnlessAllowed() {
     let bob = TestKeys.key(TestKeys.bob)
     let file = TestKeys.bob + "\n" + TestKeys.alice + "\n"
-    let refused = plan([TestKeys.entry("alice", TestKeys.alice)], observed: observed(file, login: bob.fingerprint))
+    let refused = plan(
+      [TestKeys.entry("alice", TestKeys.alice)], observed: observed(file, login: bob.fingerprint))
     #expect(refused.status == .error)
     #expect(refused.error?.contains("--allow-self-removal") == true)
     let allowed = plan(
@@ -201,10 +205,12 @@ struct PlannerTests {
 
   @Test func looseModesAreFixedWithoutTouchingTheBytes() {
     let file = TestKeys.alice  // no final newline: kept as is
-    let result = plan([TestKeys.entry("alice", TestKeys.alice)], observed: observed(file, fileMode: 0o664, dirMode: 0o775))
+    let result = plan(
+      [TestKeys.entry("alice", TestKeys.alice)], observed: observed(file, fileMode: 0o664, dirMode: 0o775))
     #expect(result.status == .changes)
     #expect(result.changes.isEmpty)
-    #expect(result.fileActions == [.fixDirectoryMode(from: 0o775, to: 0o700), .fixFileMode(from: 0o664, to: 0o600)])
+    #expect(
+      result.fileActions == [.fixDirectoryMode(from: 0o775, to: 0o700), .fixFileMode(from: 0o664, to: 0o600)])
     #expect(result.newContent == Array(file.utf8))
     #expect(result.fileMode == 0o600)
   }

@@ -18,17 +18,20 @@ struct RendererGoldenTests {
           reason: "access[1]", line: 3, oldOptions: nil, newOptions: "restrict,command=\"/bin/deploy\"",
           oldComment: "ci@runner", newComment: "ci@runner"),
         KeyChange(
-          action: .add, fingerprint: "SHA256:alice", type: "ssh-ed25519", keyName: "alice", reason: "access[0]",
+          action: .add, fingerprint: "SHA256:alice", type: "ssh-ed25519", keyName: "alice",
+          reason: "access[0]",
           newComment: "alice@laptop"),
       ],
       warnings: ["key 'contractor' expires on 2026-10-01"], newContent: Array("x\n".utf8))
     let db = TargetPlan(
-      id: TargetID(user: "postgres", host: "db1"), mode: .additive, status: .changes, observedDigest: "absent",
+      id: TargetID(user: "postgres", host: "db1"), mode: .additive, status: .changes,
+      observedDigest: "absent",
       changes: [
         KeyChange(
           action: .add, fingerprint: "SHA256:bob", type: "ssh-ed25519", keyName: "bob", reason: "access[2]",
           newComment: "bob")
-      ], fileActions: [.createDirectory(mode: 0o700), .createFile(mode: 0o600)], newContent: Array("y\n".utf8),
+      ], fileActions: [.createDirectory(mode: 0o700), .createFile(mode: 0o600)],
+      newContent: Array("y\n".utf8),
       directoryMode: 0o700)
     let same = TargetPlan(
       id: TargetID(user: "alice", host: "web1"), mode: .exclusive, status: .unchanged, observedDigest: "def")
@@ -65,7 +68,8 @@ struct RendererGoldenTests {
 
   @Test func textWithoutChanges() {
     let plan = Plan(targets: [
-      TargetPlan(id: TargetID(user: "a", host: "h"), mode: .exclusive, status: .unchanged, observedDigest: "x")
+      TargetPlan(
+        id: TargetID(user: "a", host: "h"), mode: .exclusive, status: .unchanged, observedDigest: "x")
     ])
     #expect(
       TextPlanRenderer().render(plan)
@@ -83,7 +87,8 @@ struct RendererGoldenTests {
     let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
     #expect(object["format_version"] as? Int == 1)
     let targets = try #require(object["targets"] as? [[String: Any]])
-    #expect(targets.map { $0["target"] as? String } == ["postgres@db1", "alice@web1", "deploy@web1", "deploy@web2"])
+    #expect(
+      targets.map { $0["target"] as? String } == ["postgres@db1", "alice@web1", "deploy@web1", "deploy@web2"])
     #expect(targets.map { $0["status"] as? String } == ["changes", "unchanged", "changes", "error"])
     #expect(targets[0]["observed_digest"] as? String == "absent")
     #expect(targets[0]["new_content"] == nil)
@@ -144,7 +149,8 @@ struct RendererGoldenTests {
   @Test func markdownSplitsLongPlansIntoPartsThatFit() {
     let targets = (0..<400).map { i in
       TargetPlan(
-        id: TargetID(user: "u\(i)", host: "host\(i)"), mode: .exclusive, status: .changes, observedDigest: "x",
+        id: TargetID(user: "u\(i)", host: "host\(i)"), mode: .exclusive, status: .changes,
+        observedDigest: "x",
         changes: (0..<3).map { k in
           KeyChange(
             action: .add, fingerprint: "SHA256:" + String(repeating: "A", count: 43), type: "ssh-ed25519",

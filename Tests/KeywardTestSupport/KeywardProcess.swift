@@ -19,7 +19,9 @@ public struct KeywardProcess {
   }
 
   @discardableResult
-  public static func run(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil) throws -> Result {
+  public static func run(_ arguments: [String], environment: [String: String] = [:], directory: String? = nil)
+    throws -> Result
+  {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments

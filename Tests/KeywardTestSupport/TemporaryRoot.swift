@@ -6,7 +6,8 @@ public final class TemporaryRoot {
   public let path: String
 
   public init() throws {
-    let base = FileManager.default.temporaryDirectory.appendingPathComponent("keyward-root-\(UUID().uuidString)")
+    let base = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "keyward-root-\(UUID().uuidString)")
     path = base.path
     let fm = FileManager.default
     try fm.createDirectory(atPath: path + "/etc", withIntermediateDirectories: true)

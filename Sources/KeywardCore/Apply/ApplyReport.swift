@@ -13,7 +13,8 @@ public struct ApplyReport: Hashable, Sendable, Codable {
 
   /// True when anything failed, was stale, skipped for an error, or the plan was refused.
   public var hasFailures: Bool {
-    !refused.isEmpty || results.contains { $0.status == .failed || $0.status == .stale || $0.status == .skipped }
+    !refused.isEmpty
+      || results.contains { $0.status == .failed || $0.status == .stale || $0.status == .skipped }
   }
 
   public func count(_ status: TargetApplyResult.Status) -> Int { results.count { $0.status == status } }

@@ -21,7 +21,8 @@ public struct PlanSummary: Hashable, Sendable, Codable {
   /// `Plan: N to add, M to update, K to remove on T targets (U unchanged).`
   public var line: String {
     let noun = changed == 1 ? "target" : "targets"
-    var text = "Plan: \(add) to add, \(update) to update, \(remove) to remove on \(changed) \(noun) (\(unchanged) unchanged)"
+    var text =
+      "Plan: \(add) to add, \(update) to update, \(remove) to remove on \(changed) \(noun) (\(unchanged) unchanged)"
     if errors > 0 { text += ", \(errors) failed" }
     return text + "."
   }

@@ -15,7 +15,7 @@ public struct Planner: Sendable {
     _ desired: DesiredState, observed: [TargetID: Result<ObservedTarget, TransportError>]
   ) -> Plan {
     let revoked = Dictionary(desired.revoked.map { ($0.fingerprint, $0) }, uniquingKeysWith: { a, _ in a })
-    let targets = desired.targets.map { target in
+    let targets = desired.targets.map { target -> TargetPlan in
       switch observed[target.id] {
       case .success(let state):
         return plan(target, observed: state, revoked: revoked, protected: desired.protectedFingerprints)
@@ -29,16 +29,16 @@ public struct Planner: Sendable {
           error: "target was not fetched", follow: target.follow)
       }
     }
-    var plan = Plan(targets: targets, hosts: desired.hosts)
+    var whole = Plan(targets: targets, hosts: desired.hosts)
     let limit = options.maxRemovals ?? desired.maxRemovals
-    let removals = plan.summary.remove
+    let removals = whole.summary.remove
     if let limit, removals > limit {
-      let names = plan.targets.filter { $0.count(.remove) > 0 }.map(\.id.description)
-      plan.errors.append(
+      let names = whole.targets.filter { $0.count(.remove) > 0 }.map(\.id.description)
+      whole.errors.append(
         "plan removes \(removals) keys, more than the limit of \(limit), on \(names.count) targets: "
           + names.joined(separator: ", ") + "; raise --max-removals on purpose to apply it")
     }
-    return plan
+    return whole
   }
 
   /// Plans one target whose state was read.
@@ -110,8 +110,9 @@ public struct Planner: Sendable {
       let fingerprint = entry.key.fingerprint
       if let revocation = revoked[fingerprint] {
         result.changes.append(
-          removal(entry, line: lineNumber, name: revocation.keyName ?? name(of: entry.key, in: target),
-                  reason: "revoked: \(revocation.reason)"))
+          removal(
+            entry, line: lineNumber, name: revocation.keyName ?? name(of: entry.key, in: target),
+            reason: "revoked: \(revocation.reason)"))
         continue
       }
       if let match = pending.firstIndex(where: { $0.key == entry.key }) {
@@ -143,8 +144,9 @@ public struct Planner: Sendable {
         // A second line for a key the manifest declares once: sshd would use the first
         // line that passes, so a stray duplicate can defeat the declared options.
         result.changes.append(
-          removal(entry, line: lineNumber, name: name(of: entry.key, in: target),
-                  reason: "duplicate line for a declared key"))
+          removal(
+            entry, line: lineNumber, name: name(of: entry.key, in: target),
+            reason: "duplicate line for a declared key"))
         continue
       }
       if target.mode == .exclusive {
@@ -185,7 +187,8 @@ public struct Planner: Sendable {
     }
     if observedKeys > 0 && keptKeys == 0 && !options.allowEmpty {
       problems.append(
-        "refusing to remove every key from this account (\(observedKeys) now); pass --allow-empty if that is really meant")
+        "refusing to remove every key from this account (\(observedKeys) now); pass --allow-empty if that is really meant"
+      )
     }
     if !problems.isEmpty {
       result.status = .error
@@ -270,6 +273,7 @@ public struct Planner: Sendable {
     var time = time_t(seconds)
     var parts = tm()
     gmtime_r(&time, &parts)
-    return String(format: "%04d-%02d-%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday))
+    return String(
+      format: "%04d-%02d-%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday))
   }
 }

@@ -76,7 +76,8 @@ public struct MarkdownPlanRenderer: Sendable {
         out += "| | key | type | fingerprint | why |\n|---|---|---|---|---|\n"
         for change in target.changes {
           let name = change.keyName.map { "`\($0)`" } ?? "_unmanaged_"
-          out += "| `\(change.action.symbol)` | \(name) | `\(change.type)` | `\(change.fingerprint)` | \(escape(change.reason)) |\n"
+          out +=
+            "| `\(change.action.symbol)` | \(name) | `\(change.type)` | `\(change.fingerprint)` | \(escape(change.reason)) |\n"
         }
         out += "\n"
       }

@@ -55,7 +55,9 @@ public struct LocalTransport: Transport {
     } else {
       guard let text = try? String(contentsOfFile: root + "/etc/passwd", encoding: .utf8) else {
         return .failure(
-          error(id, "passwd", "passwd-unreadable", "cannot read '\(root)/etc/passwd'; is '\(root)' a root file system?"))
+          error(
+            id, "passwd", "passwd-unreadable",
+            "cannot read '\(root)/etc/passwd'; is '\(root)' a root file system?"))
       }
       entry = PasswdEntry.parse(text)[id.user]
     }
@@ -81,20 +83,20 @@ public struct LocalTransport: Transport {
   }
 
   /// Reads a whole file without following a final symlink (unless `follow`); nil when absent.
-  static func read(_ path: String, follow: Bool) throws(POSIXErrorCode) -> [UInt8]? {
+  static func read(_ path: String, follow: Bool) throws(Errno) -> [UInt8]? {
     let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW))
     if fd < 0 {
       if errno == ENOENT { return nil }
-      throw POSIXErrorCode(rawValue: errno) ?? .EIO
+      throw Errno.current
     }
     defer { close(fd) }
     return try readAll(fd)
   }
 
-  static func readAll(_ fd: Int32) throws(POSIXErrorCode) -> [UInt8] {
+  static func readAll(_ fd: Int32) throws(Errno) -> [UInt8] {
     var st = stat()
-    guard fstat(fd, &st) == 0 else { throw POSIXErrorCode(rawValue: errno) ?? .EIO }
-    guard st.st_mode & S_IFMT == S_IFREG else { throw .EINVAL }
+    guard fstat(fd, &st) == 0 else { throw Errno.current }
+    guard st.st_mode & S_IFMT == S_IFREG else { throw Errno(code: EINVAL) }
     var bytes: [UInt8] = []
     bytes.reserveCapacity(Int(st.st_size))
     var chunk = [UInt8](repeating: 0, count: 65_536)
@@ -102,16 +104,12 @@ public struct LocalTransport: Transport {
       let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
       if n < 0 {
         if errno == EINTR { continue }
-        throw POSIXErrorCode(rawValue: errno) ?? .EIO
+        throw Errno.current
       }
       if n == 0 { break }
       bytes.append(contentsOf: chunk[0..<n])
     }
     return bytes
-  }
-
-  static func describe(_ code: POSIXErrorCode) -> String {
-    String(cString: strerror(code.rawValue))
   }
 
   // MARK: - Fetch
@@ -140,7 +138,7 @@ public struct LocalTransport: Transport {
         content = try Self.read(paths.file, follow: request.follow)
       } catch {
         return .failure(
-          self.error(id, "read", "read-failed", "cannot read '\(paths.displayFile)': \(Self.describe(error))"))
+          self.error(id, "read", "read-failed", "cannot read '\(paths.displayFile)': \(error)"))
       }
     }
     return .success(
@@ -180,30 +178,36 @@ public struct LocalTransport: Transport {
         guard request.follow, let real = realpath(paths.directory, nil) else {
           return fail(
             "mkdir", "symlink-refused",
-            "'\((paths.displayFile as NSString).deletingLastPathComponent)' is a symlink; refusing to write through it")
+            "'\((paths.displayFile as NSString).deletingLastPathComponent)' is a symlink; refusing to write through it"
+          )
         }
         paths.directory = String(cString: real)
         free(real)
         paths.file = paths.directory + "/" + (paths.file as NSString).lastPathComponent
       }
       if let mode = request.directoryMode, dir.mode != mode, chmod(paths.directory, mode_t(mode)) != 0 {
-        return fail("chmod", "chmod-failed", "cannot set mode of '\(paths.directory)': \(String(cString: strerror(errno)))")
+        return fail(
+          "chmod", "chmod-failed",
+          "cannot set mode of '\(paths.directory)': \(String(cString: strerror(errno)))")
       }
     } else {
       if mkdir(paths.directory, mode_t(request.directoryMode ?? 0o700)) != 0 && errno != EEXIST {
-        return fail("mkdir", "mkdir-failed", "cannot create '\(paths.directory)': \(String(cString: strerror(errno)))")
+        return fail(
+          "mkdir", "mkdir-failed", "cannot create '\(paths.directory)': \(String(cString: strerror(errno)))")
       }
       _ = chmod(paths.directory, mode_t(request.directoryMode ?? 0o700))
       if asRoot { _ = chown(paths.directory, paths.entry.uid, paths.entry.gid) }
     }
     let dirfd = open(paths.directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
     guard dirfd >= 0 else {
-      return fail("open", "open-failed", "cannot open '\(paths.directory)': \(String(cString: strerror(errno)))")
+      return fail(
+        "open", "open-failed", "cannot open '\(paths.directory)': \(String(cString: strerror(errno)))")
     }
     defer { close(dirfd) }
     // One keyward at a time per directory: the lock is released when dirfd closes.
     guard flock(dirfd, LOCK_EX) == 0 else {
-      return fail("lock", "lock-failed", "cannot lock '\(paths.directory)': \(String(cString: strerror(errno)))")
+      return fail(
+        "lock", "lock-failed", "cannot lock '\(paths.directory)': \(String(cString: strerror(errno)))")
     }
     var name = (paths.file as NSString).lastPathComponent
     if request.follow, let fileStatus = Self.status(paths.file), fileStatus.isSymlink {
@@ -214,12 +218,14 @@ public struct LocalTransport: Transport {
       free(real)
       return writeOne(
         WriteRequest(
-          id: id, expectedDigest: request.expectedDigest, content: request.content, fileMode: request.fileMode,
+          id: id, expectedDigest: request.expectedDigest, content: request.content,
+          fileMode: request.fileMode,
           directoryMode: nil, follow: false),
         absolute: target, entry: paths.entry, asRoot: asRoot)
     }
     if Self.status(paths.file)?.isSymlink == true {
-      return fail("open", "symlink-refused", "'\(paths.displayFile)' is a symlink; refusing to write through it")
+      return fail(
+        "open", "symlink-refused", "'\(paths.displayFile)' is a symlink; refusing to write through it")
     }
     name = (paths.file as NSString).lastPathComponent
     return replace(
@@ -227,19 +233,24 @@ public struct LocalTransport: Transport {
   }
 
   /// Writes a followed symlink's target (an absolute path) the same way.
-  private func writeOne(_ request: WriteRequest, absolute: String, entry: PasswdEntry, asRoot: Bool) -> WriteOutcome {
+  private func writeOne(_ request: WriteRequest, absolute: String, entry: PasswdEntry, asRoot: Bool)
+    -> WriteOutcome
+  {
     let directory = (absolute as NSString).deletingLastPathComponent
     let dirfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
     guard dirfd >= 0 else {
       return .failed(
-        error(request.id, "open", "open-failed", "cannot open '\(directory)': \(String(cString: strerror(errno)))"))
+        error(
+          request.id, "open", "open-failed", "cannot open '\(directory)': \(String(cString: strerror(errno)))"
+        ))
     }
     defer { close(dirfd) }
     guard flock(dirfd, LOCK_EX) == 0 else {
       return .failed(error(request.id, "lock", "lock-failed", "cannot lock '\(directory)'"))
     }
     return replace(
-      in: dirfd, name: (absolute as NSString).lastPathComponent, request: request, entry: entry, asRoot: asRoot,
+      in: dirfd, name: (absolute as NSString).lastPathComponent, request: request, entry: entry,
+      asRoot: asRoot,
       display: absolute)
   }
 
@@ -255,7 +266,9 @@ public struct LocalTransport: Transport {
     let temp = Self.tempPrefix + name + "." + String(UInt64.random(in: 0...UInt64.max), radix: 36)
     let fd = openat(dirfd, temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
     guard fd >= 0 else {
-      return fail("write", "temp-failed", "cannot create a temp file beside '\(display)': \(String(cString: strerror(errno)))")
+      return fail(
+        "write", "temp-failed",
+        "cannot create a temp file beside '\(display)': \(String(cString: strerror(errno)))")
     }
     var closed = false
     defer { if !closed { close(fd) } }
@@ -270,18 +283,23 @@ public struct LocalTransport: Transport {
       }
       if n < 0 {
         if errno == EINTR { continue }
-        return abandon("write", "write-failed", "cannot write beside '\(display)': \(String(cString: strerror(errno)))")
+        return abandon(
+          "write", "write-failed", "cannot write beside '\(display)': \(String(cString: strerror(errno)))")
       }
       offset += n
     }
     guard fchmod(fd, mode_t(request.fileMode)) == 0 else {
-      return abandon("write", "chmod-failed", "cannot set the mode of the new file: \(String(cString: strerror(errno)))")
+      return abandon(
+        "write", "chmod-failed", "cannot set the mode of the new file: \(String(cString: strerror(errno)))")
     }
     if asRoot && fchown(fd, entry.uid, entry.gid) != 0 {
-      return abandon("write", "chown-failed", "cannot give the new file to '\(entry.name)': \(String(cString: strerror(errno)))")
+      return abandon(
+        "write", "chown-failed",
+        "cannot give the new file to '\(entry.name)': \(String(cString: strerror(errno)))")
     }
     guard fsync(fd) == 0 else {
-      return abandon("write", "fsync-failed", "cannot fsync the new file: \(String(cString: strerror(errno)))")
+      return abandon(
+        "write", "fsync-failed", "cannot fsync the new file: \(String(cString: strerror(errno)))")
     }
     close(fd)
     closed = true
@@ -291,7 +309,7 @@ public struct LocalTransport: Transport {
     do {
       current = try Self.readAt(dirfd, name)
     } catch {
-      return abandon("compare", "read-failed", "cannot re-read '\(display)': \(Self.describe(error))")
+      return abandon("compare", "read-failed", "cannot re-read '\(display)': \(error)")
     }
     let currentDigest = ContentDigest.of(current)
     guard currentDigest == request.expectedDigest else {
@@ -299,27 +317,29 @@ public struct LocalTransport: Transport {
       return .stale(currentDigest: currentDigest)
     }
     guard renameat(dirfd, temp, dirfd, name) == 0 else {
-      return abandon("rename", "rename-failed", "cannot rename over '\(display)': \(String(cString: strerror(errno)))")
+      return abandon(
+        "rename", "rename-failed", "cannot rename over '\(display)': \(String(cString: strerror(errno)))")
     }
     _ = fsync(dirfd)
     let written: [UInt8]?
     do {
       written = try Self.readAt(dirfd, name)
     } catch {
-      return fail("verify", "verify-failed", "cannot read back '\(display)': \(Self.describe(error))")
+      return fail("verify", "verify-failed", "cannot read back '\(display)': \(error)")
     }
     let digest = ContentDigest.of(written)
     guard digest == ContentDigest.of(request.content) else {
-      return fail("verify", "verify-mismatch", "'\(display)' does not hold what was written (digest \(digest))")
+      return fail(
+        "verify", "verify-mismatch", "'\(display)' does not hold what was written (digest \(digest))")
     }
     return .written(digest: digest)
   }
 
-  static func readAt(_ dirfd: Int32, _ name: String) throws(POSIXErrorCode) -> [UInt8]? {
+  static func readAt(_ dirfd: Int32, _ name: String) throws(Errno) -> [UInt8]? {
     let fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW)
     if fd < 0 {
       if errno == ENOENT { return nil }
-      throw POSIXErrorCode(rawValue: errno) ?? .EIO
+      throw Errno.current
     }
     defer { close(fd) }
     return try readAll(fd)
@@ -340,4 +360,3 @@ public struct LocalTransport: Transport {
     for entryName in stale { unlinkat(dirfd, entryName, 0) }
   }
 }
-

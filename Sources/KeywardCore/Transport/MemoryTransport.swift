@@ -105,7 +105,8 @@ public final class MemoryTransport: Transport {
         state.trace.append("write-temp \(id)")
         state.trace.append("rename \(id)")
         account.content = request.content
-        account.file = PathStatus(isRegularFile: true, mode: request.fileMode, uid: account.uid, gid: account.uid)
+        account.file = PathStatus(
+          isRegularFile: true, mode: request.fileMode, uid: account.uid, gid: account.uid)
         state.accounts[id] = account
         outcomes[id] = .written(digest: ContentDigest.of(request.content))
       }
