@@ -21,16 +21,25 @@ public struct ManifestLoader: Sendable {
 
   /// Loads the manifest at `path`: a file, or a directory of `*.yaml`/`*.yml` files (not recursive).
   public func load(_ path: String) -> ManifestResult {
-    let files: [String]
-    if ManifestFileReader.isDirectory(path) {
-      do {
-        files = try ManifestFileReader.manifestFiles(in: path)
-      } catch {
-        return unreadable(path, error.description)
+    load(paths: [path])
+  }
+
+  /// Loads one manifest made of every path given (files, and the manifest files of directories),
+  /// merged in the order given.
+  public func load(paths: [String]) -> ManifestResult {
+    var files: [String] = []
+    for path in paths {
+      if ManifestFileReader.isDirectory(path) {
+        do {
+          let found = try ManifestFileReader.manifestFiles(in: path)
+          if found.isEmpty { return unreadable(path, "the directory holds no *.yaml or *.yml file") }
+          files += found
+        } catch {
+          return unreadable(path, error.description)
+        }
+      } else {
+        files.append(path)
       }
-      if files.isEmpty { return unreadable(path, "the directory holds no *.yaml or *.yml file") }
-    } else {
-      files = [path]
     }
     var sources: [(file: String, bytes: [UInt8])] = []
     var diagnostics = Diagnostics()
@@ -38,9 +47,9 @@ public struct ManifestLoader: Sendable {
       do {
         sources.append((file, try ManifestFileReader.read(file, limit: Self.maximumFileSize)))
       } catch {
-        if files.count == 1 && !error.isTooLarge { return unreadable(file, error.description) }
+        guard error.isTooLarge else { return unreadable(file, error.description) }
         diagnostics.error(
-          error.isTooLarge ? .fileTooLarge : .unreadableFile, "cannot read manifest '\(file)': \(error)",
+          .fileTooLarge, "cannot read manifest '\(file)': \(error); split it into several files",
           at: SourceLocation(file: file, line: 1, column: 1))
       }
     }
