@@ -183,12 +183,13 @@ extension ManifestResolver {
         continue
       }
       if reported.insert([otherKey, grant.keyIndex, rule]).inserted {
-        let otherOptions = KeyCodec.render(other.options)
-        let options = KeyCodec.render(grant.entry.options)
+        let otherOptions = other.options.isEmpty ? "no options" : "'\(KeyCodec.render(other.options))'"
+        let options = grant.entry.options.isEmpty ? "no options" : "'\(KeyCodec.render(grant.entry.options))'"
+
         diagnostics.error(
           .conflictingOptions,
           "key '\(grant.entry.keyName)' lands on '\(target.id)' twice with different options "
-            + "('\(options)' here, '\(otherOptions)' from \(other.rule)); make the options agree, "
+            + "(\(options) here, \(otherOptions) from \(other.rule)); make the options agree, "
             + "or list the key twice under one name to mean two entries",
           at: grant.reference,
           notes: [
