@@ -123,7 +123,8 @@ public enum YAMLParser {
       let offset = Int(mark.index)
       let tab = offset >= 0 && offset < bytes.count && bytes[offset] == 0x09
       builder.fail(
-        .yamlSyntax, tab ? problem + " (a tab: YAML indents with spaces only)" : problem, line: Int(mark.line) + 1, column: Int(mark.column) + 1, notes: notes)
+        .yamlSyntax, tab ? problem + " (a tab: YAML indents with spaces only)" : problem,
+        line: Int(mark.line) + 1, column: Int(mark.column) + 1, notes: notes)
     }
   }
 

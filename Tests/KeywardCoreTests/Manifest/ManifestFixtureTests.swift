@@ -46,7 +46,8 @@ struct ManifestFixtureTests {
     let actual = result.diagnostics.map { diagnostic in
       MarkedText.Expectation(
         file: diagnostic.location?.file ?? "", line: diagnostic.location?.line ?? 0,
-        column: diagnostic.location?.column ?? 0, severity: diagnostic.severity, code: diagnostic.code.rawValue)
+        column: diagnostic.location?.column ?? 0, severity: diagnostic.severity,
+        code: diagnostic.code.rawValue)
     }
     #expect(
       actual.sorted() == expected.sorted(),
@@ -67,7 +68,9 @@ struct ManifestFixtureTests {
     for fixture in Self.fixtures {
       for expectation in Self.load(fixture).expected { covered.insert(expectation.code) }
     }
-    let missing = DiagnosticCode.allCases.filter { !covered.contains($0.rawValue) && !Self.coveredElsewhere.contains($0) }
+    let missing = DiagnosticCode.allCases.filter {
+      !covered.contains($0.rawValue) && !Self.coveredElsewhere.contains($0)
+    }
     #expect(missing.isEmpty, "codes without a fixture: \(missing.map(\.rawValue))")
   }
 }
