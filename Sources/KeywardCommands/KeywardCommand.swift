@@ -11,6 +11,7 @@ public struct KeywardCommand: AsyncParsableCommand {
       ApplyCommand.self,
       ShowCommand.self,
       InspectCommand.self,
+      ValidateCommand.self,
     ]
   )
 
