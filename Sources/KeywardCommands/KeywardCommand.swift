@@ -6,7 +6,13 @@ public struct KeywardCommand: AsyncParsableCommand {
     commandName: "keyward",
     abstract: "Keys-as-code for OpenSSH: declare authorized_keys in YAML, plan and apply them.",
     version: "0.1.0",
-    subcommands: []
+    subcommands: [
+      PlanCommand.self,
+      ApplyCommand.self,
+      ShowCommand.self,
+      InspectCommand.self,
+      ValidateCommand.self,
+    ]
   )
 
   public init() {}

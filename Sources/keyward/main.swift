@@ -1,3 +1,3 @@
 import KeywardCommands
 
-await KeywardCommand.main()
+await KeywardCommand.asyncMain()

@@ -7,14 +7,21 @@ public struct WriteRequest: Hashable, Sendable {
   public var content: [UInt8]
   /// Mode of the new file (0600 unless the old file was stricter).
   public var fileMode: UInt32
+  /// Ensure the file's directory (`~/.ssh`) has this mode, creating it when missing
+  /// (`nil`: create it 0700 when missing, leave an existing one alone).
+  public var directoryMode: UInt32?
   /// Follow a symlinked `~/.ssh` or file instead of refusing.
   public var follow: Bool
 
-  public init(id: TargetID, expectedDigest: String, content: [UInt8], fileMode: UInt32 = 0o600, follow: Bool = false) {
+  public init(
+    id: TargetID, expectedDigest: String, content: [UInt8], fileMode: UInt32 = 0o600,
+    directoryMode: UInt32? = nil, follow: Bool = false
+  ) {
     self.id = id
     self.expectedDigest = expectedDigest
     self.content = content
     self.fileMode = fileMode
+    self.directoryMode = directoryMode
     self.follow = follow
   }
 }
