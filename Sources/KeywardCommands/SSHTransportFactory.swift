@@ -21,7 +21,8 @@ enum SSHTransportFactory {
 
   static func make(hosts: [String: HostSpec], options: TransportOptions) throws -> any Transport {
     let key = Key(
-      hosts: hosts, sshConfig: options.sshConfig, identities: options.identities, knownHosts: options.knownHosts,
+      hosts: hosts, sshConfig: options.sshConfig, identities: options.identities,
+      knownHosts: options.knownHosts,
       acceptNewHostKeys: options.acceptNewHostKeys, parallelism: options.parallelism,
       connectTimeout: options.connectTimeout)
     return made.withLock { made in
