@@ -51,6 +51,8 @@ struct IdentityFile: Sendable {
   var path: String
   var publicBlob: [UInt8]?
   var keyType: String?
+  /// False when only `path.pub` exists (the key is expected in the agent).
+  var hasPrivateKey = true
 }
 
 /// How one identity file's authentication attempt came out.
@@ -272,24 +274,33 @@ final class SSHSession: @unchecked Sendable {
 
   var isAuthenticated: Bool { libssh2_userauth_authenticated(session) == 1 }
 
-  /// Tries the agent's identities (only those whose blob is in `wanted`, unless `wanted` is nil).
-  /// Returns the blob that authenticated, or nil.
-  func authenticateWithAgent(user: String, wanted: [[UInt8]]?, limit: Int) -> [UInt8]? {
+  /// Tries the agent's identities: those whose blob is in `preferred` first, then (unless
+  /// `onlyPreferred`) the others, at most `limit` in all (sshd's MaxAuthTries cuts the session
+  /// after 6 failures). Returns the blob that authenticated, or nil.
+  func authenticateWithAgent(
+    user: String, socket: String, preferred: [[UInt8]], onlyPreferred: Bool, limit: Int
+  ) -> [UInt8]? {
     guard let agent = libssh2_agent_init(session) else { return nil }
     defer { libssh2_agent_free(agent) }
+    libssh2_agent_set_identity_path(agent, socket)
     guard libssh2_agent_connect(agent) == 0 else { return nil }
     defer { libssh2_agent_disconnect(agent) }
     guard libssh2_agent_list_identities(agent) == 0 else { return nil }
+    var identities: [(UnsafeMutablePointer<libssh2_agent_publickey>, [UInt8])] = []
     var previous: UnsafeMutablePointer<libssh2_agent_publickey>?
-    var tries = 0
-    while tries < limit {
+    while true {
       var identity: UnsafeMutablePointer<libssh2_agent_publickey>?
-      guard libssh2_agent_get_identity(agent, &identity, previous) == 0, let identity else { return nil }
+      guard libssh2_agent_get_identity(agent, &identity, previous) == 0, let identity else { break }
       previous = identity
-      let blob = Array(UnsafeBufferPointer(start: identity.pointee.blob, count: identity.pointee.blob_len))
-      if let wanted, !wanted.contains(blob) { continue }
-      tries += 1
-      if libssh2_agent_userauth(agent, user, identity) == 0 { return blob }
+      identities.append(
+        (identity, Array(UnsafeBufferPointer(start: identity.pointee.blob, count: identity.pointee.blob_len)))
+      )
+    }
+    let first = identities.filter { preferred.contains($0.1) }
+    let rest = onlyPreferred ? [] : identities.filter { !preferred.contains($0.1) }
+    for (identity, blob) in (first + rest).prefix(limit)
+    where libssh2_agent_userauth(agent, user, identity) == 0 {
+      return blob
     }
     return nil
   }

@@ -128,7 +128,7 @@ struct SSHTransportTests {
   func unreachableAndRejected() async throws {
     try await Fleet.with(hosts: 3, subnet: 214) { fleet in
       try fleet.install("", at: fleet.authorizedKeys(2, "alice"), uid: 2001)
-      let hosts = ["ghost": HostSpec(name: "ghost", hostname: "127.0.214.200")]
+      let hosts = ["ghost": HostSpec(name: "ghost", hostname: "127.0.\(fleet.subnet).200")]
       let ids = targets(fleet, users: ["alice"]) + [TargetID(user: "alice", host: "ghost")]
       let result = await transport(fleet, hosts: hosts).fetch(ids.map { FetchRequest(id: $0) })
       let ghost = result[TargetID(user: "alice", host: "ghost")]?.failure
@@ -214,7 +214,7 @@ struct SSHTransportTests {
 
       let deadJump = [
         "lab3": HostSpec(name: "lab3", jump: "ghost"),
-        "ghost": HostSpec(name: "ghost", hostname: "127.0.217.200"),
+        "ghost": HostSpec(name: "ghost", hostname: "127.0.\(fleet.subnet).200"),
       ]
       let failed = await transport(fleet, hosts: deadJump).fetch([FetchRequest(id: id)])
       #expect(failed[id]?.failure?.code == "unreachable")
