@@ -173,18 +173,19 @@ struct HostConnector: Sendable {
     }
     var tried: [String] = []
     var notes: [String] = []
-    if settings.useAgent, ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"] != nil {
+    if settings.useAgent, let socket = settings.agentSocket, !socket.isEmpty {
       let blobs = identities.compactMap(\.publicBlob)
-      let filter: [[UInt8]]? = resolved.identitiesOnly ? blobs : (blobs.isEmpty ? nil : blobs)
-      if filter?.isEmpty != true {
-        if let blob = session.authenticateWithAgent(user: user, wanted: filter, limit: 4) {
+      if !(resolved.identitiesOnly && blobs.isEmpty) {
+        if let blob = session.authenticateWithAgent(
+          user: user, socket: socket, preferred: blobs, onlyPreferred: resolved.identitiesOnly, limit: 4)
+        {
           return IdentityLoader.fingerprint(of: blob)
         }
         tried.append("ssh-agent")
       }
     }
     var sawRSA = false
-    for identity in identities {
+    for identity in identities where identity.hasPrivateKey {
       if identity.keyType == "ssh-rsa" { sawRSA = true }
       var result = session.authenticateWithFile(user: user, path: identity.path, passphrase: nil)
       if case .unreadable = result, let passphrase = settings.passphrase.passphrase(for: identity.path) {

@@ -8,9 +8,13 @@ enum IdentityLoader {
   static func load(_ paths: [String]) -> [IdentityFile] {
     var seen = Set<String>()
     return paths.compactMap { path in
-      guard seen.insert(path).inserted, FileManager.default.isReadableFile(atPath: path) else { return nil }
+      guard seen.insert(path).inserted else { return nil }
+      let hasPrivate = FileManager.default.isReadableFile(atPath: path)
+      // Like OpenSSH, a public key alone selects the agent key to use.
+      guard hasPrivate || FileManager.default.isReadableFile(atPath: path + ".pub") else { return nil }
       let blob = publicBlob(forPrivateKey: path)
-      return IdentityFile(path: path, publicBlob: blob, keyType: blob.flatMap(keyType(of:)))
+      return IdentityFile(
+        path: path, publicBlob: blob, keyType: blob.flatMap(keyType(of:)), hasPrivateKey: hasPrivate)
     }
   }
 

@@ -46,13 +46,6 @@ struct ExecResult {
   var stderr: [UInt8]
 }
 
-/// An identity to offer: a private key file and, when known, its public key blob.
-struct IdentityFile: Sendable {
-  var path: String
-  var publicBlob: [UInt8]?
-  var keyType: String?
-}
-
 /// How one identity file's authentication attempt came out.
 enum FileAuthResult {
   case accepted
@@ -272,24 +265,33 @@ final class SSHSession: @unchecked Sendable {
 
   var isAuthenticated: Bool { libssh2_userauth_authenticated(session) == 1 }
 
-  /// Tries the agent's identities (only those whose blob is in `wanted`, unless `wanted` is nil).
-  /// Returns the blob that authenticated, or nil.
-  func authenticateWithAgent(user: String, wanted: [[UInt8]]?, limit: Int) -> [UInt8]? {
+  /// Tries the agent's identities: those whose blob is in `preferred` first, then (unless
+  /// `onlyPreferred`) the others, at most `limit` in all (sshd's MaxAuthTries cuts the session
+  /// after 6 failures). Returns the blob that authenticated, or nil.
+  func authenticateWithAgent(
+    user: String, socket: String, preferred: [[UInt8]], onlyPreferred: Bool, limit: Int
+  ) -> [UInt8]? {
     guard let agent = libssh2_agent_init(session) else { return nil }
     defer { libssh2_agent_free(agent) }
+    libssh2_agent_set_identity_path(agent, socket)
     guard libssh2_agent_connect(agent) == 0 else { return nil }
     defer { libssh2_agent_disconnect(agent) }
     guard libssh2_agent_list_identities(agent) == 0 else { return nil }
+    var identities: [(UnsafeMutablePointer<libssh2_agent_publickey>, [UInt8])] = []
     var previous: UnsafeMutablePointer<libssh2_agent_publickey>?
-    var tries = 0
-    while tries < limit {
+    while true {
       var identity: UnsafeMutablePointer<libssh2_agent_publickey>?
-      guard libssh2_agent_get_identity(agent, &identity, previous) == 0, let identity else { return nil }
+      guard libssh2_agent_get_identity(agent, &identity, previous) == 0, let identity else { break }
       previous = identity
-      let blob = Array(UnsafeBufferPointer(start: identity.pointee.blob, count: identity.pointee.blob_len))
-      if let wanted, !wanted.contains(blob) { continue }
-      tries += 1
-      if libssh2_agent_userauth(agent, user, identity) == 0 { return blob }
+      identities.append(
+        (identity, Array(UnsafeBufferPointer(start: identity.pointee.blob, count: identity.pointee.blob_len)))
+      )
+    }
+    let first = identities.filter { preferred.contains($0.1) }
+    let rest = onlyPreferred ? [] : identities.filter { !preferred.contains($0.1) }
+    for (identity, blob) in (first + rest).prefix(limit)
+    where libssh2_agent_userauth(agent, user, identity) == 0 {
+      return blob
     }
     return nil
   }
@@ -754,50 +756,4 @@ final class SSHSession: @unchecked Sendable {
 final class ChannelBox: @unchecked Sendable {
   let pointer: OpaquePointer
   init(_ pointer: OpaquePointer) { self.pointer = pointer }
-}
-
-extension Duration {
-  var milliseconds: Int64 {
-    let parts = components
-    return parts.seconds * 1000 + parts.attoseconds / 1_000_000_000_000_000
-  }
-}
-
-extension [UInt8] {
-  mutating func appendUInt32(_ value: UInt32) {
-    append(contentsOf: [
-      UInt8(value >> 24), UInt8((value >> 16) & 0xff), UInt8((value >> 8) & 0xff), UInt8(value & 0xff),
-    ])
-  }
-
-  mutating func appendString(_ bytes: [UInt8]) {
-    appendUInt32(UInt32(bytes.count))
-    append(contentsOf: bytes)
-  }
-}
-
-/// Reads SSH wire-format fields (byte, uint32, string) from a buffer.
-struct WireReader {
-  private let bytes: [UInt8]
-  private var offset = 0
-
-  init(_ bytes: [UInt8]) { self.bytes = bytes }
-
-  mutating func byte() -> UInt8? {
-    guard offset < bytes.count else { return nil }
-    defer { offset += 1 }
-    return bytes[offset]
-  }
-
-  mutating func uint32() -> UInt32? {
-    guard offset + 4 <= bytes.count else { return nil }
-    defer { offset += 4 }
-    return bytes[offset..<offset + 4].reduce(0) { $0 << 8 | UInt32($1) }
-  }
-
-  mutating func string() -> [UInt8]? {
-    guard let length = uint32(), offset + Int(length) <= bytes.count else { return nil }
-    defer { offset += Int(length) }
-    return Array(bytes[offset..<offset + Int(length)])
-  }
 }

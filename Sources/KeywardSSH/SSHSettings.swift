@@ -1,3 +1,5 @@
+import Foundation
+
 /// How the SSH transport connects: files, flags and limits that apply to every host.
 ///
 /// Per-host settings come from OpenSSH's own resolution (`ssh -G [-F sshConfigFile] HOST`);
@@ -23,8 +25,10 @@ public struct SSHSettings: Sendable {
   public var targetDeadline: Duration
   /// Where passphrases of encrypted identity files come from.
   public var passphrase: PassphraseSource
-  /// Use ssh-agent (`SSH_AUTH_SOCK`) when it is available.
+  /// Use ssh-agent when it is available.
   public var useAgent: Bool
+  /// The agent's socket (default: `SSH_AUTH_SOCK`, read once here: never `setenv` in a threaded program).
+  public var agentSocket: String?
   /// Show a progress line on stderr when stderr is a terminal.
   public var showProgress: Bool
 
@@ -33,8 +37,9 @@ public struct SSHSettings: Sendable {
     acceptNewHostKeys: Bool = false, parallelism: Int = 16, connectTimeout: Duration = .seconds(10),
     operationTimeout: Duration = .seconds(30), targetDeadline: Duration = .seconds(120),
     passphrase: PassphraseSource = .environment("KEYWARD_SSH_PASSPHRASE"), useAgent: Bool = true,
-    showProgress: Bool = true
+    agentSocket: String? = ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"], showProgress: Bool = true
   ) {
+    self.agentSocket = agentSocket
     self.sshConfigFile = sshConfigFile
     self.identityFiles = identityFiles
     self.knownHostsFile = knownHostsFile

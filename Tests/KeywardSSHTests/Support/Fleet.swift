@@ -48,14 +48,22 @@ final class Fleet: Sendable {
       throw FleetError(message: "cannot start a fleet: missing \(missing)")
     }
     let dir = try makeTemporaryDirectory()
-    let fleet = Fleet(dir: dir, count: hosts, subnet: subnet)
     defer {
       _ = try? run(script, ["down", dir])
       try? FileManager.default.removeItem(atPath: dir)
     }
-    let up = try run(script, ["up", String(hosts), dir, "--subnet", String(subnet)])
-    guard up.status == 0 else { throw FleetError(message: "fleet up failed: \(up.output)") }
-    return try await body(fleet)
+    // The subnet is a preference: when another lab (another worktree's tests) holds it, move on.
+    let span = (hosts - 1) / 254 + 1
+    var candidate = subnet
+    for attempt in 0..<6 {
+      let up = try run(script, ["up", String(hosts), dir, "--subnet", String(candidate)])
+      if up.status == 0 { return try await body(Fleet(dir: dir, count: hosts, subnet: candidate)) }
+      guard up.output.contains("already in use"), attempt < 5 else {
+        throw FleetError(message: "fleet up failed: \(up.output)")
+      }
+      candidate = 20 + (candidate - 20 + 37 * span) % (230 - span)
+    }
+    throw FleetError(message: "no free subnet for a fleet")
   }
 
   static func makeTemporaryDirectory() throws -> String {
