@@ -120,6 +120,40 @@ struct ManifestResolutionTests {
     #expect(entries.map { $0.options.first?.value } == ["10.0.0.0/8", "192.168.0.0/16"])
   }
 
+  @Test func distinctEntriesGrantedAgainWithOtherRuleOptionsConflict() {
+    let result = load([
+      """
+      version: 1
+      keys:
+        alice:
+          - { key: \(Self.a), options: { from: 10.0.0.0/8 } }
+          - { key: \(Self.a), options: { from: 192.168.0.0/16 } }
+      hosts: { h: {} }
+      access:
+        - { hosts: [h], users: [u], keys: [alice] }
+        - { hosts: [h], users: [u], keys: [alice], options: { no-pty: true } }
+      """
+    ])
+    #expect(result.diagnostics.map(\.code) == [.conflictingOptions, .conflictingOptions])
+    #expect(result.diagnostics.allSatisfy { $0.location?.line == 9 && $0.notes.count == 2 })
+  }
+
+  @Test func theSameKeyUnderTwoNamesWithDifferentOptionsConflicts() {
+    let result = load([
+      """
+      version: 1
+      keys:
+        alice: \(Self.a)
+        deploy: { key: \(Self.a), options: { restrict: true } }
+      hosts: { h: {} }
+      access:
+        - { hosts: [h], users: [u], keys: [alice, deploy] }
+      """
+    ])
+    #expect(result.diagnostics.map(\.code) == [.keyReused, .conflictingOptions])
+    #expect(result.diagnostics.map(\.severity) == [.warning, .error])
+  }
+
   @Test func theSameGrantTwiceIsOneEntry() throws {
     let state = try state(
       """
@@ -178,9 +212,11 @@ struct ManifestResolutionTests {
         - { key: carol, reason: left }
         - { fingerprint: \(fingerprint), reason: stolen }
         - { key: \(Self.a), reason: rotated }
+        - { file: keys/b.pub, reason: lost }
       """)
-    #expect(state.revoked.map(\.reason) == ["left", "stolen", "rotated"])
-    #expect(state.revoked.map(\.keyName) == ["carol", nil, "alice"])
+    #expect(state.revoked.map(\.reason) == ["left", "stolen", "rotated", "lost"])
+    #expect(state.revoked.map(\.keyName) == ["carol", nil, "alice", nil])
+    #expect(state.revoked[3].fingerprint == fingerprint)
     #expect(state.revoked[1].fingerprint == fingerprint)
     #expect(state.targets.isEmpty)
   }
