@@ -276,6 +276,23 @@ struct ManifestResolutionTests {
     #expect(state.hosts["h1"]?.hostname == "10.0.0.1")
   }
 
+  @Test func hostGroupAndJumpLoopsAreCycles() {
+    let result = load([
+      """
+      version: 1
+      hosts:
+        a: { jump: b }
+        b: { jump: a }
+        c: { jump: user@bastion.example.com:2222 }
+      host_groups:
+        x: [a, y]
+        y: [x]
+      """
+    ])
+    #expect(result.diagnostics.map(\.code) == [.cycle, .cycle, .cycle])
+    #expect(result.diagnostics.map { $0.location?.line ?? 0 } == [3, 4, 8])
+  }
+
   @Test func hugeFilesAreRefusedWithoutReadingThemWhole() throws {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
       "keyward-\(UUID().uuidString)")
