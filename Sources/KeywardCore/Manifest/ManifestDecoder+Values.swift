@@ -143,9 +143,17 @@ extension ManifestDecoder {
   /// not starting with a dash.
   mutating func checkedName(_ node: YAMLNode, kind: String) -> String? {
     guard let name = node.scalar else { return nil }
-    let allowed = name.unicodeScalars.allSatisfy {
-      $0.properties.isAlphabetic || ("0"..."9").contains($0) || "._@+:-".unicodeScalars.contains($0)
-    }
+    let allowed =
+      name.utf8.allSatisfy { byte in
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+          UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "@"),
+          UInt8(ascii: "+"), UInt8(ascii: ":"), UInt8(ascii: "-"):
+          return true
+        default:
+          return byte >= 0x80
+        }
+      } && name.unicodeScalars.allSatisfy { $0.isASCII || $0.properties.isAlphabetic }
     guard !name.isEmpty, allowed, !name.hasPrefix("-") else {
       diagnostics.error(
         .invalidName,
