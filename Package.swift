@@ -36,12 +36,19 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(name: "keyward", dependencies: ["KeywardCommands"]),
-    .testTarget(name: "AuthorizedKeysTests", dependencies: ["AuthorizedKeys"]),
-    .testTarget(name: "KeywardCoreTests", dependencies: ["KeywardCore", "AuthorizedKeys"]),
+    // Test helpers shared by the test targets (temporary roots, test keys, running the CLI).
+    .target(
+      name: "KeywardTestSupport", dependencies: ["AuthorizedKeys", "KeywardCore"],
+      path: "Tests/KeywardTestSupport"),
+    .testTarget(name: "AuthorizedKeysTests", dependencies: ["AuthorizedKeys", "KeywardTestSupport"]),
     .testTarget(
-      name: "KeywardSSHTests", dependencies: ["KeywardSSH", "KeywardCore", "AuthorizedKeys"]),
+      name: "KeywardCoreTests", dependencies: ["KeywardCore", "AuthorizedKeys", "KeywardTestSupport"]),
     .testTarget(
-      name: "KeywardCommandsTests", dependencies: ["KeywardCommands", "KeywardCore", "AuthorizedKeys"]),
+      name: "KeywardSSHTests",
+      dependencies: ["KeywardSSH", "KeywardCore", "AuthorizedKeys", "KeywardTestSupport"]),
+    .testTarget(
+      name: "KeywardCommandsTests",
+      dependencies: ["KeywardCommands", "KeywardCore", "AuthorizedKeys", "KeywardTestSupport"]),
   ],
   swiftLanguageModes: [.v6]
 )

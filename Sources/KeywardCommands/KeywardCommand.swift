@@ -6,7 +6,14 @@ public struct KeywardCommand: AsyncParsableCommand {
     commandName: "keyward",
     abstract: "Keys-as-code for OpenSSH: declare authorized_keys in YAML, plan and apply them.",
     version: "0.1.0",
-    subcommands: [InspectCommand.self]
+    subcommands: [
+      PlanCommand.self,
+      ApplyCommand.self,
+      ShowCommand.self,
+      RollbackCommand.self,
+      InspectCommand.self,
+      ValidateCommand.self,
+    ]
   )
 
   public init() {}

@@ -1,0 +1,77 @@
+import ArgumentParser
+import Foundation
+import KeywardCore
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// `keyward apply`: converge every target to the manifests, or apply a saved plan exactly.
+struct ApplyCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "apply",
+    abstract: "Converge every target: apply manifests (after showing the plan) or a saved plan file.",
+    discussion: """
+      With manifests, the plan is shown and, on a terminal, applied only after you type 'yes';
+      without a terminal, --auto-approve is required. With a plan file (from 'plan --out'),
+      exactly that plan is applied; a target whose file changed since is refused as stale.
+      Exit codes: 0 success, 1 any target failed, was stale or the plan was refused.
+      """)
+
+  @Argument(help: ArgumentHelp("Manifest files or directories, or one saved plan file.", valueName: "PATH"))
+  var paths: [String]
+
+  @Flag(name: .customLong("auto-approve"), help: "Apply without asking.")
+  var autoApprove = false
+
+  @Option(help: "Report format: text or json.")
+  var format: OutputFormat = .text
+
+  @Option(
+    name: .customLong("target"),
+    help: ArgumentHelp("Only targets matching this glob on user@host (repeatable).", valueName: "PATTERN"))
+  var targets: [String] = []
+
+  @Flag(name: .customLong("no-color"), help: "No colour, even on a terminal.")
+  var noColor = false
+
+  @OptionGroup var transport: TransportOptions
+  @OptionGroup var guards: GuardOptions
+  @OptionGroup var applyOptions: ApplyOptions
+
+  func validate() throws {
+    if format == .markdown { throw ValidationError("apply reports are text or json") }
+  }
+
+  func run() async throws {
+    let plan: Plan
+    let channel: any Transport
+    if paths.count == 1, PlanInput.isPlanFile(paths[0]) {
+      plan = try PlanInput.load(paths[0])
+      channel = try transport.makeTransport(hosts: plan.hosts)
+      if format == .text {
+        Terminal.out(TextPlanRenderer(color: Terminal.useColor(noColorFlag: noColor)).render(plan))
+      }
+    } else {
+      let desired = try ManifestInput.load(paths)
+      plan = try await PlanRunner.plan(
+        desired, transport: transport, guards: guards, filter: targets.map(TargetPattern.init))
+      channel = try transport.makeTransport(hosts: plan.hosts)
+      if format == .text {
+        Terminal.out(TextPlanRenderer(color: Terminal.useColor(noColorFlag: noColor)).render(plan))
+      }
+      if !plan.errors.isEmpty {
+        Terminal.error("error: the plan was refused; nothing was applied")
+        throw ExitCode(1)
+      }
+      if !plan.hasChanges {
+        if format == .json { Terminal.out(await Applier().apply(plan, transport: channel).renderJSON()) }
+        throw plan.hasErrors ? ExitCode(1) : ExitCode.success
+      }
+      try Confirmation.ask(autoApprove: autoApprove, question: "Do you want to apply these changes?")
+    }
+    let report = await applyOptions.applier().apply(plan, transport: channel)
+    Terminal.out(format == .json ? report.renderJSON() : "\n" + report.renderText())
+    if report.hasFailures { throw ExitCode(1) }
+  }
+}

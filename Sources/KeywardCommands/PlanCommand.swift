@@ -1,0 +1,57 @@
+import ArgumentParser
+import Foundation
+import KeywardCore
+
+/// `keyward plan`: fetch every target, diff it against the manifests, show what would change.
+struct PlanCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "plan",
+    abstract: "Show what apply would change on every target.",
+    discussion: """
+      Exit codes: 0 success (with --detailed-exitcode: no changes), 1 errors,
+      2 changes pending (with --detailed-exitcode only).
+      """)
+
+  @Argument(help: ArgumentHelp("Manifest files or directories.", valueName: "PATH"))
+  var paths: [String]
+
+  @Option(help: "Output format: text, json or markdown.")
+  var format: OutputFormat = .text
+
+  @Option(help: ArgumentHelp("Save the plan to FILE for 'keyward apply FILE'.", valueName: "FILE"))
+  var out: String?
+
+  @Option(
+    name: .customLong("out-dir"),
+    help: ArgumentHelp(
+      "With --format markdown: write numbered parts (plan-1.md, ...) of at most 60,000 characters each into DIR.",
+      valueName: "DIR"))
+  var outDir: String?
+
+  @Flag(name: .customLong("detailed-exitcode"), help: "Exit 2 when there are changes, 0 when there are none.")
+  var detailedExitcode = false
+
+  @Option(
+    name: .customLong("target"),
+    help: ArgumentHelp("Only targets matching this glob on user@host (repeatable).", valueName: "PATTERN"))
+  var targets: [String] = []
+
+  @Flag(name: .customLong("no-color"), help: "No colour, even on a terminal.")
+  var noColor = false
+
+  @OptionGroup var transport: TransportOptions
+  @OptionGroup var guards: GuardOptions
+
+  func run() async throws {
+    let desired = try ManifestInput.load(paths)
+    let plan = try await PlanRunner.plan(
+      desired, transport: transport, guards: guards, filter: targets.map(TargetPattern.init))
+    if let out {
+      try FileIO.write(PlanDocument(plan, forFile: true).encoded(), to: out)
+    }
+    try PlanOutput.print(plan, format: format, color: Terminal.useColor(noColorFlag: noColor), outDir: outDir)
+    if let out { Terminal.error("Saved the plan to \(out); apply it with: keyward apply \(out)") }
+    if plan.hasErrors { throw ExitCode(1) }
+    if detailedExitcode && plan.hasChanges { throw ExitCode(2) }
+  }
+}

@@ -1,0 +1,80 @@
+import ArgumentParser
+import KeywardCore
+
+/// Where targets are reached: over SSH (default) or on this machine (`--local`).
+struct TransportOptions: ParsableArguments {
+  @Flag(help: "Manage targets on this machine's file system (pull mode) instead of over SSH.")
+  var local = false
+
+  @Option(
+    help: ArgumentHelp(
+      "With --local: treat DIR as the root file system (DIR/etc/passwd, DIR/home/...).", valueName: "DIR"))
+  var root: String?
+
+  @Option(
+    help: ArgumentHelp(
+      "With --local: the manifest host this machine is (default: its host name, short or fully qualified).",
+      valueName: "NAME"))
+  var host: String?
+
+  @Option(
+    name: .customLong("ssh-config"),
+    help: ArgumentHelp("OpenSSH client config file for 'ssh -G' (default: ~/.ssh/config).", valueName: "FILE")
+  )
+  var sshConfig: String?
+
+  @Option(
+    name: .customLong("identity"),
+    help: ArgumentHelp(
+      "Private key to log in with (repeatable; default: ssh-agent and ssh_config's IdentityFile).",
+      valueName: "FILE"))
+  var identities: [String] = []
+
+  @Option(
+    name: .customLong("known-hosts"),
+    help: ArgumentHelp("known_hosts file to verify host keys against.", valueName: "FILE"))
+  var knownHosts: String?
+
+  @Flag(
+    name: .customLong("accept-new-host-keys"),
+    help: "Accept and record the key of a host not yet in known_hosts (a changed key is always refused).")
+  var acceptNewHostKeys = false
+
+  @Option(help: "How many hosts to reach at once.")
+  var parallelism: Int = 16
+
+  @Option(name: .customLong("connect-timeout"), help: "Seconds to wait for a host to answer.")
+  var connectTimeout: Int = 10
+
+  func validate() throws {
+    if root != nil && !local { throw ValidationError("--root needs --local") }
+    if host != nil && !local { throw ValidationError("--host needs --local") }
+    if parallelism < 1 { throw ValidationError("--parallelism must be at least 1") }
+  }
+
+  /// The host names this machine answers to in local mode.
+  func localHostNames() -> Set<String> {
+    if let host { return [host] }
+    return Terminal.hostNames()
+  }
+
+  /// Keeps only the targets this transport can reach: in local mode, those of this machine.
+  func scope(_ desired: DesiredState) -> DesiredState {
+    guard local else { return desired }
+    let names = localHostNames()
+    var scoped = desired
+    scoped.targets = desired.targets.filter { target in
+      names.contains(target.id.host) || desired.hosts[target.id.host]?.hostname.map(names.contains) == true
+    }
+    return scoped
+  }
+
+  func makeTransport(hosts: [String: HostSpec]) throws -> any Transport {
+    if local {
+      let fault = LocalTransport.FaultPoint(rawValue: Environment.value("KEYWARD_TEST_FAULT") ?? "")
+      return LocalTransport(
+        root: root ?? "/", host: localHostNames().sorted().first ?? "localhost", faultPoint: fault)
+    }
+    return try SSHTransportFactory.make(hosts: hosts, options: self)
+  }
+}

@@ -1,0 +1,61 @@
+/// Applies a plan: writes exactly each changed target's planned bytes, with
+/// compare-and-swap against the digest observed at plan time. One target failing never
+/// stops the others; a plan with plan-wide errors is refused whole.
+public struct Applier: Sendable {
+  /// Previous versions kept beside each file written.
+  public var backupLimit: Int
+  /// Prove after each write that the account still accepts a login (`--no-verify` turns it off).
+  public var verifyLogin: Bool
+
+  public init(backupLimit: Int = Backup.defaultLimit, verifyLogin: Bool = true) {
+    self.backupLimit = backupLimit
+    self.verifyLogin = verifyLogin
+  }
+
+  public func apply(_ plan: Plan, transport: some Transport) async -> ApplyReport {
+    if !plan.errors.isEmpty {
+      let results = plan.targets.map {
+        TargetApplyResult(target: $0.id.description, status: .skipped, message: "the plan was refused")
+      }
+      return ApplyReport(results: results, refused: plan.errors)
+    }
+    var requests: [WriteRequest] = []
+    for target in plan.targets where target.status == .changes {
+      guard let content = target.newContent, let digest = target.observedDigest else { continue }
+      requests.append(
+        WriteRequest(
+          id: target.id, expectedDigest: digest, content: content, fileMode: target.fileMode,
+          directoryMode: target.directoryMode, follow: target.follow, backupLimit: backupLimit,
+          verifyLogin: verifyLogin))
+    }
+    let outcomes = requests.isEmpty ? [:] : await transport.write(requests)
+    let results = plan.targets.map { target -> TargetApplyResult in
+      let name = target.id.description
+      switch target.status {
+      case .unchanged:
+        return TargetApplyResult(target: name, status: .unchanged)
+      case .error:
+        return TargetApplyResult(target: name, status: .skipped, message: target.error)
+      case .changes:
+        switch outcomes[target.id] {
+        case .written(let digest):
+          return TargetApplyResult(target: name, status: .applied, digest: digest)
+        case .stale(let current):
+          return TargetApplyResult(
+            target: name, status: .stale,
+            message: "stale plan: \(name) changed since the plan was made; run plan again", digest: current)
+        case .failed(let error):
+          return TargetApplyResult(target: name, status: .failed, message: error.description)
+        case .rolledBack(let error):
+          return TargetApplyResult(
+            target: name, status: .rolledBack,
+            message: "written, then restored to the previous file: \(error.description)")
+        case nil:
+          return TargetApplyResult(
+            target: name, status: .failed, message: "the plan has no content for this target")
+        }
+      }
+    }
+    return ApplyReport(results: results)
+  }
+}

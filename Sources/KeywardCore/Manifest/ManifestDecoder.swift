@@ -1,0 +1,401 @@
+import AuthorizedKeys
+import Foundation
+
+/// Decodes one manifest file's YAML tree into `Manifest` parts, collecting every problem.
+///
+/// Types are decided here, by field: text stays text; booleans are only plain `true`/`false`;
+/// numbers only plain decimal digits; null only where a field allows it.
+struct ManifestDecoder {
+  static let topFields = [
+    "version", "defaults", "policy", "keys", "groups", "hosts", "host_groups", "access", "revoked",
+  ]
+  static let defaultsFields = ["mode", "path", "port", "connect_as", "known_hosts", "follow"]
+  static let policyFields = ["allowed_types", "min_rsa_bits", "max_removals"]
+  static let keyFields = ["key", "file", "options", "expires", "protected", "comment"]
+  static let hostFields = ["hostname", "port", "connect_as", "jump", "known_hosts"]
+  static let ruleFields = ["name", "hosts", "users", "keys", "mode", "options", "path", "follow"]
+  static let revokedFields = ["fingerprint", "key", "file", "reason"]
+  /// The key types `policy.allowed_types` may name.
+  static let keyTypes = [
+    "ssh-ed25519", "sk-ssh-ed25519@openssh.com", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521", "sk-ecdsa-sha2-nistp256@openssh.com", "ssh-rsa", "ssh-dss",
+  ]
+  static let yaml11Booleans: Set<String> = ["yes", "no", "on", "off", "y", "n"]
+  /// The largest key file read through `file:`.
+  static let maximumKeyFileSize = 1 << 20
+
+  let document: YAMLDocument
+  /// The index the first access rule of this file gets (`access[i]` counts across files).
+  let ruleOffset: Int
+  var diagnostics = Diagnostics()
+  var manifest = Manifest()
+
+  init(document: YAMLDocument, ruleOffset: Int) {
+    self.document = document
+    self.ruleOffset = ruleOffset
+    manifest.files = [document.file]
+  }
+
+  func location(_ node: YAMLNode) -> SourceLocation { document.location(of: node) }
+
+  // MARK: - Top level
+
+  mutating func decode() {
+    guard let root = document.root else {
+      diagnostics.error(
+        .missingField, "the manifest is empty; it needs at least 'version: 1'",
+        at: SourceLocation(file: document.file, line: 1, column: 1))
+      return
+    }
+    guard let top = fields(root, of: "the manifest", allowed: Self.topFields, required: ["version"]) else {
+      return
+    }
+    if let node = top["version"], let version = integer(node, "'version'", in: 0...Int.max),
+      version != 1
+    {
+      diagnostics.error(
+        .unsupportedVersion, "manifest version '\(version)' is not supported; this keyward reads version 1",
+        at: location(node))
+    }
+    if let node = top["defaults"] { decodeDefaults(node) }
+    if let node = top["policy"] { decodePolicy(node) }
+    if let node = top["keys"] { decodeKeys(node) }
+    if let node = top["groups"] { manifest.groups = decodeGroups(node, section: "groups", member: "key") }
+    if let node = top["hosts"] { decodeHosts(node) }
+    if let node = top["host_groups"] {
+      manifest.hostGroups = decodeGroups(node, section: "host_groups", member: "host")
+    }
+    if let node = top["access"] { decodeAccess(node) }
+    if let node = top["revoked"] { decodeRevoked(node) }
+  }
+
+  private mutating func decodeDefaults(_ node: YAMLNode) {
+    guard let f = fields(node, of: "'defaults'", allowed: Self.defaultsFields) else { return }
+    var defaults = Manifest.Defaults()
+    if let n = f["mode"], let mode = mode(n, "'defaults.mode'") {
+      defaults.mode = Located(mode, at: location(n))
+    }
+    if let n = f["path"], let path = path(n, "'defaults.path'") {
+      defaults.path = Located(path, at: location(n))
+    }
+    if let n = f["port"], let port = integer(n, "'defaults.port'", in: 1...65535) {
+      defaults.port = Located(port, at: location(n))
+    }
+    if let n = f["connect_as"], let user = userName(n, "'defaults.connect_as'") {
+      defaults.connectAs = Located(user, at: location(n))
+    }
+    if let n = f["known_hosts"], let file = text(n, "'defaults.known_hosts'") {
+      defaults.knownHosts = Located(file, at: location(n))
+    }
+    if let n = f["follow"], let follow = bool(n, "'defaults.follow'") {
+      defaults.follow = Located(follow, at: location(n))
+    }
+    manifest.defaults = defaults
+  }
+
+  private mutating func decodePolicy(_ node: YAMLNode) {
+    guard let f = fields(node, of: "'policy'", allowed: Self.policyFields) else { return }
+    if let n = f["allowed_types"], let types = names(n, "'policy.allowed_types'") {
+      for type in types where !Self.keyTypes.contains(type.value) {
+        diagnostics.error(
+          .invalidValue,
+          "unknown key type '\(type.value)' in 'policy.allowed_types'"
+            + Suggestion.hint(for: type.value, in: Self.keyTypes),
+          at: type.location)
+      }
+      manifest.policy.allowedTypes = Located(types.map(\.value), at: location(n))
+    }
+    if let n = f["min_rsa_bits"], let bits = integer(n, "'policy.min_rsa_bits'", in: 1024...16384) {
+      manifest.policy.minRSABits = Located(bits, at: location(n))
+    }
+    if let n = f["max_removals"], let count = integer(n, "'policy.max_removals'", in: 0...Int.max) {
+      manifest.policy.maxRemovals = Located(count, at: location(n))
+    }
+  }
+
+  // MARK: - Keys
+
+  private mutating func decodeKeys(_ node: YAMLNode) {
+    guard let pairs = section(node, "keys") else { return }
+    for pair in pairs {
+      guard let name = checkedName(pair.key, kind: "key name") else { continue }
+      var definition = Manifest.KeyDefinition(name: name, location: location(pair.key), keys: [])
+      let value = pair.value
+      if let items = value.sequence {
+        if items.isEmpty {
+          diagnostics.error(.invalidValue, "key '\(name)' holds an empty list of keys", at: location(value))
+        }
+        for item in items { definition.keys += decodeKeyEntry(item, name: name) }
+      } else if value.mapping != nil || (value.scalar != nil && !value.isNull) {
+        definition.keys = decodeKeyEntry(value, name: name)
+      } else {
+        diagnostics.error(
+          .invalidType,
+          "key '\(name)' must be key text, a mapping with 'key' or 'file', or a list of them, not \(value.shapeDescription)",
+          at: location(value))
+      }
+      manifest.keys.append(definition)
+    }
+  }
+
+  /// One item under a key name: key text, or a mapping with `key` or `file` and settings.
+  private mutating func decodeKeyEntry(_ node: YAMLNode, name: String) -> [Manifest.Key] {
+    if let text = node.scalar, !node.isNull {
+      guard let parsed = parseKey(text, at: location(node), owner: "key '\(name)'") else { return [] }
+      return [
+        Manifest.Key(
+          name: name, key: parsed.key, comment: parsed.comment, options: [], expires: nil,
+          isProtected: false, location: location(node))
+      ]
+    }
+    guard let f = fields(node, of: "key '\(name)'", allowed: Self.keyFields) else { return [] }
+    var parsed: [(key: PublicKey, comment: String?, location: SourceLocation)] = []
+    switch (f["key"], f["file"]) {
+    case (let keyNode?, nil):
+      if let text = text(keyNode, "'key' of key '\(name)'"),
+        let key = parseKey(text, at: location(keyNode), owner: "key '\(name)'")
+      {
+        parsed = [(key.key, key.comment, location(keyNode))]
+      }
+    case (nil, let fileNode?):
+      if let path = text(fileNode, "'file' of key '\(name)'") {
+        parsed = readKeyFile(path, at: location(fileNode), owner: "key '\(name)'")
+      }
+    case (.some, .some):
+      diagnostics.error(
+        .invalidValue, "key '\(name)' sets both 'key' and 'file'; keep one", at: location(node))
+    case (nil, nil):
+      diagnostics.error(
+        .missingField, "key '\(name)' needs 'key' (key text) or 'file' (a .pub file)", at: location(node))
+    }
+    var options: [KeyOption] = []
+    if let n = f["options"], let decoded = self.options(n, "key '\(name)'") { options = decoded }
+    var expires: Located<Date>?
+    if let n = f["expires"], let (date, stamp) = self.date(n, "'expires' of key '\(name)'") {
+      if options.contains(where: { $0.name.lowercased() == "expiry-time" }) {
+        diagnostics.error(
+          .invalidOption,
+          "key '\(name)' sets both 'expires' and the 'expiry-time' option; keep 'expires'",
+          at: location(n))
+      } else {
+        expires = Located(date, at: location(n))
+        options.append(KeyOption(name: "expiry-time", value: stamp))
+      }
+    }
+    var isProtected = false
+    if let n = f["protected"], let value = bool(n, "'protected' of key '\(name)'") { isProtected = value }
+    var comment: String??
+    if let n = f["comment"] {
+      if let text = text(n, "'comment' of key '\(name)'") {
+        if text.contains(where: \.isNewline) {
+          diagnostics.error(.invalidValue, "the comment of key '\(name)' must be one line", at: location(n))
+        }
+        comment = .some(text)
+      }
+    }
+    return parsed.map { entry in
+      Manifest.Key(
+        name: name, key: entry.key, comment: comment ?? entry.comment, options: options, expires: expires,
+        isProtected: isProtected, location: entry.location)
+    }
+  }
+
+  /// Parses key text, reporting what is wrong with it in terms the user can act on.
+  private mutating func parseKey(_ text: String, at location: SourceLocation, owner: String) -> (
+    key: PublicKey, comment: String?
+  )? {
+    let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+    let first = trimmed.split(whereSeparator: \.isWhitespace).first.map(String.init) ?? ""
+    var hint = ""
+    if trimmed.hasPrefix("-----BEGIN") {
+      hint = "; this looks like a private key or a PEM file: use the public half (.pub)"
+    } else if first.contains("=") || first.contains(",") || KeyOptionTable.kinds[first.lowercased()] != nil {
+      hint = "; write options under 'options:', not in front of the key"
+    }
+    do {
+      let parsed = try KeyCodec.parseKey(trimmed)
+      if KeyCodec.facts(parsed.key).isCertificate {
+        diagnostics.error(
+          .invalidKey,
+          "\(owner) is a certificate ('\(parsed.key.type)'); authorize its CA with the 'cert-authority' option instead",
+          at: location)
+        return nil
+      }
+      return parsed
+    } catch {
+      diagnostics.error(
+        .invalidKey, "\(owner) is not an OpenSSH public key: \(KeyCodec.describe(error))\(hint)", at: location
+      )
+      return nil
+    }
+  }
+
+  /// Reads a `.pub` file (one key per line; blank lines and `#` comments skipped).
+  private mutating func readKeyFile(_ path: String, at location: SourceLocation, owner: String) -> [(
+    key: PublicKey, comment: String?, location: SourceLocation
+  )] {
+    let resolved = ManifestFileReader.resolve(path, relativeTo: document.file)
+    let bytes: [UInt8]
+    do {
+      bytes = try ManifestFileReader.read(resolved, limit: Self.maximumKeyFileSize)
+    } catch {
+      diagnostics.error(.unreadableFile, "cannot read key file '\(path)' of \(owner): \(error)", at: location)
+      return []
+    }
+    guard let content = String(validating: bytes, as: UTF8.self) else {
+      diagnostics.error(.invalidEncoding, "key file '\(path)' of \(owner) is not UTF-8 text", at: location)
+      return []
+    }
+    var keys: [(key: PublicKey, comment: String?, location: SourceLocation)] = []
+    var sawKeyLine = false
+    for (index, line) in content.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+      let text = line.trimmingCharacters(in: .whitespacesAndNewlines)
+      if text.isEmpty || text.hasPrefix("#") { continue }
+      sawKeyLine = true
+      let here = SourceLocation(file: resolved, line: index + 1, column: 1)
+      if let key = parseKey(text, at: here, owner: "line \(index + 1) of '\(path)'") {
+        keys.append((key.key, key.comment, here))
+      }
+    }
+    if !sawKeyLine {
+      diagnostics.error(.invalidKey, "key file '\(path)' of \(owner) holds no key", at: location)
+    }
+    return keys
+  }
+
+  // MARK: - Groups and hosts
+
+  private mutating func decodeGroups(_ node: YAMLNode, section name: String, member: String) -> [Manifest
+    .Group]
+  {
+    guard let pairs = section(node, name) else { return [] }
+    var groups: [Manifest.Group] = []
+    let kind = member == "key" ? "group" : "host group"
+    for pair in pairs {
+      guard let groupName = checkedName(pair.key, kind: "\(kind) name") else { continue }
+      let members = names(pair.value, "\(kind) '\(groupName)'") ?? []
+      groups.append(Manifest.Group(name: groupName, location: location(pair.key), members: members))
+    }
+    return groups
+  }
+
+  private mutating func decodeHosts(_ node: YAMLNode) {
+    guard let pairs = section(node, "hosts") else { return }
+    for pair in pairs {
+      guard let name = checkedName(pair.key, kind: "host name") else { continue }
+      var host = Manifest.Host(
+        spec: HostSpec(name: name, location: location(pair.key)), location: location(pair.key))
+      if let f = fields(pair.value, of: "host '\(name)'", allowed: Self.hostFields) {
+        if let n = f["hostname"], let value = text(n, "'hostname' of host '\(name)'") {
+          if value.isEmpty || value.contains(where: { $0.isWhitespace }) {
+            diagnostics.error(
+              .invalidValue, "hostname '\(value)' of host '\(name)' is not a host name or address",
+              at: location(n))
+          }
+          host.spec.hostname = value
+        }
+        if let n = f["port"], let port = integer(n, "'port' of host '\(name)'", in: 1...65535) {
+          host.spec.port = port
+        }
+        if let n = f["connect_as"], let user = userName(n, "'connect_as' of host '\(name)'") {
+          host.spec.connectAs = user
+        }
+        if let n = f["jump"], let jump = text(n, "'jump' of host '\(name)'") {
+          host.spec.jump = jump
+          host.jumpLocation = location(n)
+        }
+        if let n = f["known_hosts"], let file = text(n, "'known_hosts' of host '\(name)'") {
+          host.spec.knownHosts = file
+        }
+      }
+      manifest.hosts.append(host)
+    }
+  }
+
+  // MARK: - Access rules and revocations
+
+  private mutating func decodeAccess(_ node: YAMLNode) {
+    guard let items = list(node, "'access'") else { return }
+    for (offset, item) in items.enumerated() {
+      let index = ruleOffset + offset
+      var rule = Manifest.Rule(
+        name: "access[\(index)]", location: location(item), hosts: [], users: [], keys: [], options: [])
+      guard
+        let f = fields(
+          item, of: "access rule access[\(index)]", allowed: Self.ruleFields,
+          required: ["hosts", "users", "keys"])
+      else { continue }
+      if let n = f["name"], let name = checkedName(n, kind: "rule name") { rule.name = name }
+      let what = "access rule '\(rule.name)'"
+      if let n = f["hosts"] { rule.hosts = names(n, "'hosts' of \(what)") ?? [] }
+      if let n = f["users"] {
+        rule.users = names(n, "'users' of \(what)") ?? []
+        for user in rule.users { _ = checkUser(user.value, at: user.location) }
+      }
+      if let n = f["keys"] { rule.keys = names(n, "'keys' of \(what)", allowEmpty: true) ?? [] }
+      if let n = f["mode"] { rule.mode = mode(n, "'mode' of \(what)") }
+      if let n = f["options"], let options = options(n, what) {
+        rule.options = options
+        rule.optionsLocation = location(n)
+      }
+      if let n = f["path"], let path = path(n, "'path' of \(what)") {
+        rule.path = Located(path, at: location(n))
+      }
+      if let n = f["follow"] { rule.follow = bool(n, "'follow' of \(what)") }
+      manifest.access.append(rule)
+    }
+  }
+
+  private mutating func decodeRevoked(_ node: YAMLNode) {
+    guard let items = list(node, "'revoked'") else { return }
+    for (index, item) in items.enumerated() {
+      let what = "revoked entry \(index + 1)"
+      guard let f = fields(item, of: what, allowed: Self.revokedFields, required: ["reason"]) else {
+        continue
+      }
+      let given = ["fingerprint", "key", "file"].filter { f[$0] != nil }
+      guard given.count == 1, let field = given.first, let valueNode = f[field] else {
+        diagnostics.error(
+          given.isEmpty ? .missingField : .invalidValue,
+          "\(what) needs exactly one of 'fingerprint', 'key' (a name or key text) or 'file'",
+          at: location(item))
+        continue
+      }
+      guard let value = text(valueNode, "'\(field)' of \(what)"),
+        let reason = f["reason"].flatMap({ text($0, "'reason' of \(what)") })
+      else { continue }
+      let here = location(valueNode)
+      var keys: [Manifest.RevokedKey] = []
+      switch field {
+      case "fingerprint":
+        guard Self.isSHA256Fingerprint(value) else {
+          diagnostics.error(
+            .invalidValue,
+            "'\(value)' is not a SHA256 fingerprint; write it as 'ssh-keygen -lf KEY.pub' prints it (SHA256:...)",
+            at: here)
+          continue
+        }
+        keys = [.fingerprint(value)]
+      case "file":
+        keys = readKeyFile(value, at: here, owner: what).map { .key($0.key) }
+      default:
+        if value.contains(where: \.isWhitespace) {
+          if let key = parseKey(value, at: here, owner: what) { keys = [.key(key.key)] }
+        } else {
+          keys = [.name(value)]
+        }
+      }
+      for key in keys {
+        manifest.revoked.append(
+          Manifest.Revoked(key: key, keyLocation: here, reason: reason, location: location(item)))
+      }
+    }
+  }
+
+  static func isSHA256Fingerprint(_ text: String) -> Bool {
+    guard text.hasPrefix("SHA256:") else { return false }
+    let body = text.dropFirst(7)
+    return body.count == 43
+      && body.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "+" || $0 == "/") }
+  }
+}

@@ -1,0 +1,131 @@
+import Foundation
+
+/// Loads a manifest (one file, or a directory whose `*.yaml`/`*.yml` files are one manifest),
+/// checks it, and resolves it into a `DesiredState`. Reads only local files; touches no host.
+///
+/// ```swift
+/// let result = ManifestLoader().load("manifests/")
+/// for diagnostic in result.diagnostics { print(diagnostic) }
+/// guard let state = result.state else { exit(1) }
+/// ```
+public struct ManifestLoader: Sendable {
+  /// The largest manifest file read (16 MiB); larger files are refused with `file-too-large`.
+  public static let maximumFileSize = 16 << 20
+
+  /// The moment `expires` dates are compared with (for `key-expired` warnings).
+  public var now: Date
+
+  public init(now: Date = Date()) {
+    self.now = now
+  }
+
+  /// Loads the manifest at `path`: a file, or a directory of `*.yaml`/`*.yml` files (not recursive).
+  public func load(_ path: String) -> ManifestResult {
+    load(paths: [path])
+  }
+
+  /// Loads one manifest made of every path given (files, and the manifest files of directories),
+  /// merged in the order given.
+  public func load(paths: [String]) -> ManifestResult {
+    var files: [String] = []
+    for path in paths {
+      if ManifestFileReader.isDirectory(path) {
+        do {
+          let found = try ManifestFileReader.manifestFiles(in: path)
+          if found.isEmpty { return unreadable(path, "the directory holds no *.yaml or *.yml file") }
+          files += found
+        } catch {
+          return unreadable(path, error.description)
+        }
+      } else {
+        files.append(path)
+      }
+    }
+    var sources: [(file: String, bytes: [UInt8])] = []
+    var diagnostics = Diagnostics()
+    for file in files {
+      do {
+        sources.append((file, try ManifestFileReader.read(file, limit: Self.maximumFileSize)))
+      } catch {
+        guard error.isTooLarge else { return unreadable(file, error.description) }
+        diagnostics.error(
+          .fileTooLarge, "cannot read manifest '\(file)': \(error); split it into several files",
+          at: SourceLocation(file: file, line: 1, column: 1))
+      }
+    }
+    var result = load(sources: sources)
+    result.diagnostics = Diagnostics(diagnostics.all + result.diagnostics).sorted
+    result.files = files
+    if diagnostics.hasErrors { result.state = nil }
+    return result
+  }
+
+  /// Loads a manifest from texts already in memory, merged in the order given.
+  public func load(sources: [(file: String, bytes: [UInt8])]) -> ManifestResult {
+    var diagnostics = Diagnostics()
+    var manifest = Manifest()
+    var defaultsSeen: [String: SourceLocation] = [:]
+    for source in sources {
+      let document = YAMLParser.parse(source.bytes, file: source.file)
+      diagnostics.append(contentsOf: document.diagnostics)
+      if document.root == nil && !document.diagnostics.isEmpty { continue }
+      var decoder = ManifestDecoder(document: document, ruleOffset: manifest.access.count)
+      decoder.decode()
+      diagnostics.append(contentsOf: decoder.diagnostics)
+      merge(decoder.manifest, into: &manifest, seen: &defaultsSeen, diagnostics: &diagnostics)
+    }
+    var resolver = ManifestResolver(manifest: manifest, now: now)
+    let state = resolver.resolve()
+    diagnostics.append(contentsOf: resolver.diagnostics)
+    let sorted = Self.unique(diagnostics.sorted)
+    return ManifestResult(
+      state: diagnostics.hasErrors ? nil : state, diagnostics: sorted, files: sources.map(\.file))
+  }
+
+  /// Diagnostics reported twice at one place (a node shared by aliases) are shown once.
+  private static func unique(_ diagnostics: [Diagnostic]) -> [Diagnostic] {
+    var seen: Set<Diagnostic> = []
+    return diagnostics.filter { seen.insert($0).inserted }
+  }
+
+  private func unreadable(_ path: String, _ reason: String) -> ManifestResult {
+    ManifestResult(
+      state: nil,
+      diagnostics: [.error(.unreadableFile, "cannot read manifest '\(path)': \(reason)", at: nil)],
+      files: [], isUnreadable: true)
+  }
+
+  /// Adds one file's part to the whole; `defaults` and `policy` fields may be set in one file only.
+  private func merge(
+    _ part: Manifest, into manifest: inout Manifest, seen: inout [String: SourceLocation],
+    diagnostics: inout Diagnostics
+  ) {
+    manifest.files += part.files
+    manifest.keys += part.keys
+    manifest.groups += part.groups
+    manifest.hosts += part.hosts
+    manifest.hostGroups += part.hostGroups
+    manifest.access += part.access
+    manifest.revoked += part.revoked
+    func setting<Value>(_ name: String, _ value: Located<Value>?, _ target: inout Located<Value>?) {
+      guard let value else { return }
+      if let first = seen[name] {
+        diagnostics.error(
+          .duplicateDefinition, "'\(name)' is set in two files", at: value.location,
+          notes: [Diagnostic.Note("first set here", at: first)])
+        return
+      }
+      seen[name] = value.location
+      target = value
+    }
+    setting("defaults.mode", part.defaults.mode, &manifest.defaults.mode)
+    setting("defaults.path", part.defaults.path, &manifest.defaults.path)
+    setting("defaults.port", part.defaults.port, &manifest.defaults.port)
+    setting("defaults.connect_as", part.defaults.connectAs, &manifest.defaults.connectAs)
+    setting("defaults.known_hosts", part.defaults.knownHosts, &manifest.defaults.knownHosts)
+    setting("defaults.follow", part.defaults.follow, &manifest.defaults.follow)
+    setting("policy.allowed_types", part.policy.allowedTypes, &manifest.policy.allowedTypes)
+    setting("policy.min_rsa_bits", part.policy.minRSABits, &manifest.policy.minRSABits)
+    setting("policy.max_removals", part.policy.maxRemovals, &manifest.policy.maxRemovals)
+  }
+}

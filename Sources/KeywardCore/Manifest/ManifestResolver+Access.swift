@@ -1,0 +1,204 @@
+import AuthorizedKeys
+
+/// Access rules to targets: hosts x users x keys, with options merged and conflicts reported.
+extension ManifestResolver {
+  /// One target being assembled.
+  private struct TargetBuilder {
+    var id: TargetID
+    var mode: ManagementMode
+    var follow: Bool
+    var rule: Int
+    var entries: [DesiredEntry] = []
+    /// Per entry: the index of its key in `keys`.
+    var sources: [Int] = []
+    var byMaterial: [Int: [Int]] = [:]
+  }
+
+  /// One key a rule grants, before it is placed on targets.
+  private struct Grant {
+    var keyIndex: Int
+    var material: Int
+    var entry: DesiredEntry
+    var reference: SourceLocation
+  }
+
+  mutating func resolveAccess() -> [DesiredTarget] {
+    var builders: [TargetBuilder] = []
+    var index: [TargetID: Int] = [:]
+    var reported: Set<[Int]> = []
+    for (ruleNumber, rule) in manifest.access.enumerated() {
+      let hostNames = ruleHosts(rule)
+      var users: [String] = []
+      for user in rule.users where !users.contains(user.value) { users.append(user.value) }
+      let grants = ruleGrants(rule)
+      let mode = rule.mode ?? manifest.defaults.mode?.value ?? .exclusive
+      let follow = rule.follow ?? manifest.defaults.follow?.value ?? false
+      let path = rule.path?.value ?? manifest.defaults.path?.value ?? ".ssh/authorized_keys"
+      for user in users {
+        let userPath = Self.expand(path, user: user)
+        for host in hostNames {
+          let id = TargetID(user: user, host: host, path: userPath)
+          let position: Int
+          if let existing = index[id] {
+            position = existing
+            let first = builders[position]
+            if first.mode != mode || first.follow != follow,
+              reported.insert([-1, first.rule, ruleNumber]).inserted
+            {
+              let firstRule = manifest.access[first.rule]
+              let what =
+                first.mode != mode
+                ? "mode '\(mode.rawValue)' but \(firstRule.name) makes it '\(first.mode.rawValue)'"
+                : "'follow: \(follow)' but \(firstRule.name) sets 'follow: \(first.follow)'"
+              diagnostics.error(
+                .conflictingTarget, "\(rule.name) gives target '\(id)' \(what)", at: rule.location,
+                notes: [Diagnostic.Note("\(firstRule.name) is here", at: firstRule.location)])
+            }
+          } else {
+            position = builders.count
+            index[id] = position
+            builders.append(TargetBuilder(id: id, mode: mode, follow: follow, rule: ruleNumber))
+          }
+          for grant in grants {
+            add(grant, to: &builders[position], rule: ruleNumber, reported: &reported)
+          }
+        }
+      }
+    }
+    return builders.map { DesiredTarget(id: $0.id, mode: $0.mode, entries: $0.entries, follow: $0.follow) }
+  }
+
+  /// `%u` becomes the user and `%%` a percent sign; `%h` stays for the transport.
+  static func expand(_ path: String, user: String) -> String {
+    guard path.contains("%") else { return path }
+    var result = ""
+    var scalars = path.unicodeScalars.makeIterator()
+    while let scalar = scalars.next() {
+      guard scalar == "%", let next = scalars.next() else {
+        result.unicodeScalars.append(scalar)
+        continue
+      }
+      switch next {
+      case "u": result += user
+      case "%": result += "%"
+      default: result += "%" + String(next)
+      }
+    }
+    return result
+  }
+
+  private mutating func ruleHosts(_ rule: Manifest.Rule) -> [String] {
+    var result: [String] = []
+    var seen: Set<String> = []
+    for name in rule.hosts {
+      var found: [String] = []
+      if name.value == "*" {
+        found = manifest.hosts.map(\.spec.name)
+      } else if hosts[name.value] != nil {
+        found = [name.value]
+      } else if hostGroups[name.value] != nil {
+        found = expandHostGroup(name.value, chain: [])
+      } else {
+        undefinedHost(name, in: "\(rule.name)")
+      }
+      for host in found where seen.insert(host).inserted { result.append(host) }
+    }
+    return result
+  }
+
+  /// The keys a rule grants, each as the entry it writes, with the rule's options merged in.
+  private mutating func ruleGrants(_ rule: Manifest.Rule) -> [Grant] {
+    var grants: [Grant] = []
+    var seen: Set<Int> = []
+    for name in rule.keys {
+      var found: [Int] = []
+      if let indices = keysByName[name.value] {
+        found = indices
+      } else if groups[name.value] != nil {
+        found = expandGroup(name.value, chain: [])
+      } else {
+        undefinedKey(name, in: "\(rule.name)")
+      }
+      for keyIndex in found where seen.insert(keyIndex).inserted {
+        let key = keys[keyIndex]
+        let material = materialOf[keyIndex]
+        if let revoked = revokedMaterial[material] {
+          let revocation = revocations[revoked]
+          diagnostics.error(
+            .revokedKeyGranted,
+            "\(rule.name) grants key '\(key.name)', which is revoked (\(revocation.reason))",
+            at: name.location,
+            notes: [
+              Diagnostic.Note("revoked here", at: revocation.location),
+              Diagnostic.Note("key '\(key.name)' defined here", at: key.location),
+            ])
+          continue
+        }
+        guard let options = mergedOptions(key, rule) else { continue }
+        let entry = DesiredEntry(
+          keyName: key.name, key: key.key, options: options, comment: key.comment,
+          expires: key.expires?.value,
+          isProtected: key.isProtected, rule: rule.name, ruleLocation: rule.location, definition: key.location
+        )
+        grants.append(Grant(keyIndex: keyIndex, material: material, entry: entry, reference: name.location))
+      }
+    }
+    return grants
+  }
+
+  /// The key's options followed by the rule's; the same option with two values is an error
+  /// unless sshd allows it several times (`permitopen`, `permitlisten`, `environment`).
+  private mutating func mergedOptions(_ key: Manifest.Key, _ rule: Manifest.Rule) -> [KeyOption]? {
+    var options = key.options
+    for option in rule.options {
+      let name = option.name.lowercased()
+      let same = options.filter { $0.name.lowercased() == name }
+      if same.contains(option) { continue }
+      if same.isEmpty || KeyOptionTable.isRepeatable(name) {
+        options.append(option)
+        continue
+      }
+      diagnostics.error(
+        .conflictingOptions,
+        "\(rule.name) sets option '\(option.name)' to '\(option.value ?? "")' but key '\(key.name)' sets it to '\(same[0].value ?? "")'",
+        at: rule.optionsLocation ?? rule.location,
+        notes: [Diagnostic.Note("key '\(key.name)' defined here", at: key.location)])
+      return nil
+    }
+    return options
+  }
+
+  /// Adds a grant to a target. The same key twice with the same options is one entry; with
+  /// different options it is two entries only when one key name lists both on purpose.
+  private mutating func add(
+    _ grant: Grant, to target: inout TargetBuilder, rule: Int, reported: inout Set<[Int]>
+  ) {
+    let existing = target.byMaterial[grant.material] ?? []
+    if existing.contains(where: { target.entries[$0].options == grant.entry.options }) { return }
+    for position in existing {
+      let other = target.entries[position]
+      let otherKey = target.sources[position]
+      // Another line of the same name: the name lists the key twice on purpose.
+      if otherKey != grant.keyIndex && keys[otherKey].name == keys[grant.keyIndex].name { continue }
+      if reported.insert([otherKey, grant.keyIndex, rule]).inserted {
+        let otherOptions = other.options.isEmpty ? "no options" : "'\(KeyCodec.render(other.options))'"
+        let options = grant.entry.options.isEmpty ? "no options" : "'\(KeyCodec.render(grant.entry.options))'"
+
+        diagnostics.error(
+          .conflictingOptions,
+          "key '\(grant.entry.keyName)' lands on '\(target.id)' twice with different options "
+            + "(\(options) here, \(otherOptions) from \(other.rule)); make the options agree, "
+            + "or list the key twice under one name to mean two entries",
+          at: grant.reference,
+          notes: [
+            Diagnostic.Note("\(other.rule) grants it here", at: other.ruleLocation),
+            Diagnostic.Note("'\(other.keyName)' defined here", at: other.definition),
+          ])
+      }
+      return
+    }
+    target.byMaterial[grant.material, default: []].append(target.entries.count)
+    target.entries.append(grant.entry)
+    target.sources.append(grant.keyIndex)
+  }
+}

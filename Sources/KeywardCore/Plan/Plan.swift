@@ -1,0 +1,25 @@
+/// A whole plan: one `TargetPlan` per target, sorted, plus what apply needs to reach the hosts.
+///
+/// A plan is a plain value. It joins the planner and the applier: apply writes exactly
+/// `newContent` of each changed target, guarded by `observedDigest`.
+public struct Plan: Hashable, Sendable {
+  public var targets: [TargetPlan]
+  /// How to reach each host (saved in plan files so that apply can reconnect).
+  public var hosts: [String: HostSpec]
+  /// Plan-wide problems (a guard that refused the whole plan).
+  public var errors: [String]
+
+  public init(targets: [TargetPlan], hosts: [String: HostSpec] = [:], errors: [String] = []) {
+    self.targets = targets.sorted { $0.id < $1.id }
+    self.hosts = hosts
+    self.errors = errors
+  }
+
+  public var summary: PlanSummary { PlanSummary(targets: targets) }
+
+  /// True when applying would write something.
+  public var hasChanges: Bool { targets.contains { $0.status == .changes } }
+
+  /// True when a target or the plan as a whole is in error.
+  public var hasErrors: Bool { !errors.isEmpty || targets.contains { $0.status == .error } }
+}

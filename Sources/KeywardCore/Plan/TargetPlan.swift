@@ -1,0 +1,47 @@
+/// The plan for one target: what changes, and the exact bytes apply will write.
+public struct TargetPlan: Hashable, Sendable {
+  public var id: TargetID
+  public var mode: ManagementMode
+  public var status: TargetStatus
+  /// The digest of the file when it was read (`absent` when missing, `nil` when it could not be read).
+  public var observedDigest: String?
+  /// Why the target is in error.
+  public var error: String?
+  /// Key line changes, in file order (removes and updates), then adds in manifest order.
+  public var changes: [KeyChange]
+  /// Directory and file changes.
+  public var fileActions: [FileAction]
+  /// Things a person should know that change nothing (expiring keys, StrictModes problems).
+  public var warnings: [String]
+  /// The complete new file, when `status == .changes`.
+  public var newContent: [UInt8]?
+  /// The mode the new file gets.
+  public var fileMode: UInt32
+  /// The mode the directory must have after apply (`nil`: leave it).
+  public var directoryMode: UInt32?
+  /// Follow symlinks (manifest `follow: true`).
+  public var follow: Bool
+
+  public init(
+    id: TargetID, mode: ManagementMode, status: TargetStatus, observedDigest: String?,
+    error: String? = nil, changes: [KeyChange] = [], fileActions: [FileAction] = [],
+    warnings: [String] = [], newContent: [UInt8]? = nil, fileMode: UInt32 = 0o600,
+    directoryMode: UInt32? = nil, follow: Bool = false
+  ) {
+    self.id = id
+    self.mode = mode
+    self.status = status
+    self.observedDigest = observedDigest
+    self.error = error
+    self.changes = changes
+    self.fileActions = fileActions
+    self.warnings = warnings
+    self.newContent = newContent
+    self.fileMode = fileMode
+    self.directoryMode = directoryMode
+    self.follow = follow
+  }
+
+  /// How many changes of one kind.
+  public func count(_ action: ChangeAction) -> Int { changes.count { $0.action == action } }
+}

@@ -1,0 +1,101 @@
+/// Renders a plan for people: one block per changed target with `+`/`-`/`~` lines,
+/// a legend, failed targets apart, and Terraform's closing summary line.
+public struct TextPlanRenderer: Sendable {
+  /// ANSI colour; callers decide (terminal, `NO_COLOR`, `--no-color`).
+  public var color: Bool
+
+  public init(color: Bool = false) {
+    self.color = color
+  }
+
+  public func render(_ plan: Plan) -> String {
+    var out = ""
+    let changed = plan.targets.filter { $0.status == .changes }
+    let failed = plan.targets.filter { $0.status == .error }
+    let used = Set(changed.flatMap { $0.changes.map(\.action) })
+    if !changed.isEmpty {
+      let legend = ChangeAction.allCases.filter { used.contains($0) }.map { action in
+        paint(action.symbol, for: action) + " " + action.rawValue
+      }
+      if !legend.isEmpty {
+        out += "Symbols: " + legend.joined(separator: ", ") + ", * file or directory\n\n"
+      } else {
+        out += "Symbols: * file or directory\n\n"
+      }
+    }
+    for target in changed {
+      out += bold("\(target.id) (\(target.id.path), \(target.mode.rawValue))") + "\n"
+      for action in target.fileActions {
+        out += "  * " + action.summary + "\n"
+      }
+      for change in target.changes {
+        out += "  " + paint(change.action.symbol, for: change.action) + " " + describe(change) + "\n"
+        if change.action == .update {
+          if change.oldOptions != change.newOptions {
+            out += "      options: \(quoted(change.oldOptions)) -> \(quoted(change.newOptions))\n"
+          }
+          if change.oldComment != change.newComment {
+            out += "      comment: \(quoted(change.oldComment)) -> \(quoted(change.newComment))\n"
+          }
+        } else if change.action == .add, let options = change.newOptions {
+          out += "      options: \(options)\n"
+        }
+      }
+      for warning in target.warnings {
+        out += "  ! " + warning + "\n"
+      }
+      out += "\n"
+    }
+    let warnedOnly = plan.targets.filter { $0.status == .unchanged && !$0.warnings.isEmpty }
+    for target in warnedOnly {
+      out += bold("\(target.id) (no changes)") + "\n"
+      for warning in target.warnings { out += "  ! " + warning + "\n" }
+      out += "\n"
+    }
+    if !failed.isEmpty {
+      out += paint("Failed targets (nothing will be written to them):", error: true) + "\n"
+      for target in failed {
+        out += "  \(target.id): \(target.error ?? "unknown error")\n"
+      }
+      out += "\n"
+    }
+    for error in plan.errors {
+      out += paint("Error: ", error: true) + error + "\n"
+    }
+    if changed.isEmpty && failed.isEmpty && plan.errors.isEmpty {
+      out += "No changes. Every target matches the manifests.\n"
+    }
+    out += plan.summary.line + "\n"
+    return out
+  }
+
+  private func describe(_ change: KeyChange) -> String {
+    var text = "\(change.type) \(change.fingerprint) " + (change.keyName.map { "'\($0)'" } ?? "(unmanaged)")
+    if let line = change.line { text += " line \(line)" }
+    return text + "  # " + change.reason
+  }
+
+  private func quoted(_ text: String?) -> String {
+    guard let text, !text.isEmpty else { return "(none)" }
+    return text
+  }
+
+  private func paint(_ text: String, for action: ChangeAction) -> String {
+    guard color else { return text }
+    let code =
+      switch action {
+      case .add: "32"
+      case .remove: "31"
+      case .update: "33"
+      }
+    return "\u{1B}[\(code)m\(text)\u{1B}[0m"
+  }
+
+  private func paint(_ text: String, error: Bool) -> String {
+    color ? "\u{1B}[31m\(text)\u{1B}[0m" : text
+  }
+
+  private func bold(_ text: String) -> String {
+    color ? "\u{1B}[1m\(text)\u{1B}[0m" : text
+  }
+}

@@ -1,0 +1,44 @@
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// One account from a passwd database: the system's (NSS) or `ROOT/etc/passwd`.
+public struct PasswdEntry: Hashable, Sendable {
+  public var name: String
+  public var uid: UInt32
+  public var gid: UInt32
+  public var home: String
+
+  public init(name: String, uid: UInt32, gid: UInt32, home: String) {
+    self.name = name
+    self.uid = uid
+    self.gid = gid
+    self.home = home
+  }
+
+  /// Parses `passwd(5)` text; malformed lines are skipped. The first entry of a name wins, as in NSS.
+  public static func parse(_ text: String) -> [String: PasswdEntry] {
+    var entries: [String: PasswdEntry] = [:]
+    for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+      let fields = line.split(separator: ":", omittingEmptySubsequences: false)
+      guard fields.count >= 7, !fields[0].hasPrefix("#"), let uid = UInt32(fields[2]),
+        let gid = UInt32(fields[3])
+      else { continue }
+      let name = String(fields[0])
+      if entries[name] == nil {
+        entries[name] = PasswdEntry(name: name, uid: uid, gid: gid, home: String(fields[5]))
+      }
+    }
+    return entries
+  }
+
+  /// Looks a user up in the system's own database (NSS), as sshd would.
+  public static func system(_ name: String) -> PasswdEntry? {
+    var entry = passwd()
+    var result: UnsafeMutablePointer<passwd>?
+    var buffer = [CChar](repeating: 0, count: 16_384)
+    let rc = getpwnam_r(name, &entry, &buffer, buffer.count, &result)
+    guard rc == 0, result != nil, let dir = entry.pw_dir else { return nil }
+    return PasswdEntry(name: name, uid: entry.pw_uid, gid: entry.pw_gid, home: String(cString: dir))
+  }
+}

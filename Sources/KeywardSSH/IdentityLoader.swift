@@ -1,0 +1,53 @@
+import AuthorizedKeys
+import Foundation
+
+/// Finds the public half of identity files: from `FILE.pub`, or from the unencrypted header of an
+/// OpenSSH-format private key (which stores the public key in clear even when encrypted).
+enum IdentityLoader {
+  /// The identity files that exist, with their public blobs when they can be found.
+  static func load(_ paths: [String]) -> [IdentityFile] {
+    var seen = Set<String>()
+    return paths.compactMap { path in
+      guard seen.insert(path).inserted else { return nil }
+      let hasPrivate = FileManager.default.isReadableFile(atPath: path)
+      // Like OpenSSH, a public key alone selects the agent key to use.
+      guard hasPrivate || FileManager.default.isReadableFile(atPath: path + ".pub") else { return nil }
+      let blob = publicBlob(forPrivateKey: path)
+      return IdentityFile(
+        path: path, publicBlob: blob, keyType: blob.flatMap(keyType(of:)), hasPrivateKey: hasPrivate)
+    }
+  }
+
+  static func publicBlob(forPrivateKey path: String) -> [UInt8]? {
+    if let text = try? String(contentsOfFile: path + ".pub", encoding: .utf8),
+      let key = try? PublicKey(parsing: text.trimmingCharacters(in: .whitespacesAndNewlines))
+    {
+      return key.blob
+    }
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+      text.contains("-----BEGIN OPENSSH PRIVATE KEY-----")
+    else { return nil }
+    let body = text.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
+    guard let data = Data(base64Encoded: body) else { return nil }
+    let magic = Array("openssh-key-v1".utf8) + [0]
+    let bytes = Array(data)
+    guard bytes.starts(with: magic) else { return nil }
+    var reader = WireReader(Array(bytes.dropFirst(magic.count)))
+    guard reader.string() != nil, reader.string() != nil, reader.string() != nil,
+      let count = reader.uint32(), count >= 1
+    else { return nil }
+    return reader.string()
+  }
+
+  /// The key type named at the start of a public key blob.
+  static func keyType(of blob: [UInt8]) -> String? {
+    var reader = WireReader(blob)
+    return reader.string().map { String(decoding: $0, as: UTF8.self) }
+  }
+
+  /// The `SHA256:...` fingerprint of a blob, as ssh-keygen prints it.
+  static func fingerprint(of blob: [UInt8]) -> String? {
+    let type = keyType(of: blob) ?? "unknown"
+    return (try? PublicKey(type: type, base64: Data(blob).base64EncodedString()))?.fingerprint
+  }
+}

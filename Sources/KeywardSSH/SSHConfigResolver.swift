@@ -1,0 +1,131 @@
+import Foundation
+import KeywardCore
+import Synchronization
+
+/// Resolves host aliases the way OpenSSH does, by running `ssh -G [-F FILE] HOST` once per alias
+/// and caching the answer, so users' existing ssh_config (Host, Match, Include) just works.
+final class SSHConfigResolver: Sendable {
+  let configFile: String?
+  private let cache = Mutex<[String: ResolvedHost]>([:])
+
+  init(configFile: String?) {
+    self.configFile = configFile
+  }
+
+  /// The settings for `alias`; falls back to OpenSSH's defaults when `ssh` is not installed.
+  func resolve(_ alias: String) throws(TransportError) -> ResolvedHost {
+    if let cached = cache.withLock({ $0[alias] }) { return cached }
+    let resolved = try run(alias)
+    cache.withLock { $0[alias] = resolved }
+    return resolved
+  }
+
+  private func run(_ alias: String) throws(TransportError) -> ResolvedHost {
+    if let configFile, !FileManager.default.isReadableFile(atPath: configFile) {
+      throw TransportError(
+        code: "ssh-config", host: alias, step: "connect",
+        message: "cannot read the ssh config file '\(configFile)'")
+    }
+    guard let ssh = Self.sshPath else { return Self.defaults(alias) }
+    var arguments = ["-G"]
+    if let configFile { arguments += ["-F", configFile] }
+    arguments += ["--", alias]
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: ssh)
+    process.arguments = arguments
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    do {
+      try process.run()
+    } catch {
+      return Self.defaults(alias)
+    }
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    let errors = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else {
+      let text = String(decoding: errors, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+      throw TransportError(
+        code: "ssh-config", host: alias, step: "connect",
+        message: "'ssh -G \(alias)' failed: \(text); fix the ssh config")
+    }
+    return Self.parse(String(decoding: data, as: UTF8.self), alias: alias)
+  }
+
+  static let sshPath: String? = ["/usr/bin/ssh", "/usr/local/bin/ssh", "/bin/ssh"].first {
+    FileManager.default.isExecutableFile(atPath: $0)
+  }
+
+  static var home: String {
+    ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
+  }
+
+  /// What OpenSSH would use with no configuration at all.
+  static func defaults(_ alias: String) -> ResolvedHost {
+    let home = home
+    return ResolvedHost(
+      alias: alias, hostname: alias, port: 22, user: NSUserName(),
+      identityFiles: ["id_ecdsa", "id_ed25519"].map { "\(home)/.ssh/\($0)" }, identitiesOnly: false,
+      knownHostsFiles: ["\(home)/.ssh/known_hosts", "\(home)/.ssh/known_hosts2"], proxyJump: nil,
+      connectTimeout: nil, strictHostKeyChecking: "ask")
+  }
+
+  /// Parses `ssh -G` output (lowercase keywords, one per line, IdentityFile repeated).
+  static func parse(_ text: String, alias: String) -> ResolvedHost {
+    var host = defaults(alias)
+    host.identityFiles = []
+    host.knownHostsFiles = []
+    var globalKnown: [String] = []
+    for line in text.split(separator: "\n") {
+      let parts = line.split(separator: " ", maxSplits: 1)
+      guard parts.count == 2 else { continue }
+      let key = parts[0].lowercased()
+      let value = String(parts[1])
+      switch key {
+      case "hostname": host.hostname = value
+      case "port": host.port = Int(value) ?? 22
+      case "user": host.user = value
+      case "identityfile": host.identityFiles.append(expand(value, host: host))
+      case "identitiesonly": host.identitiesOnly = value == "yes"
+      case "userknownhostsfile":
+        host.knownHostsFiles = value.split(separator: " ").map { expand(String($0), host: host) }
+      case "globalknownhostsfile":
+        globalKnown = value.split(separator: " ").map { expand(String($0), host: host) }
+      case "proxyjump": host.proxyJump = value == "none" ? nil : value
+      case "connecttimeout": host.connectTimeout = Int(value).map { .seconds($0) }
+      case "stricthostkeychecking": host.strictHostKeyChecking = value
+      default: continue
+      }
+    }
+    host.knownHostsFiles += globalKnown.filter { $0 != "/dev/null" }
+    return host
+  }
+
+  /// Expands `~`, `%d` (local home), `%u` (local user), `%h` (host name), `%r` (remote user),
+  /// `%%` in a path from ssh_config.
+  static func expand(_ path: String, host: ResolvedHost) -> String {
+    var text = path
+    if text == "~" || text.hasPrefix("~/") { text = home + text.dropFirst() }
+    guard text.contains("%") else { return text }
+    var result = ""
+    var iterator = text.makeIterator()
+    while let c = iterator.next() {
+      guard c == "%", let token = iterator.next() else {
+        result.append(c)
+        continue
+      }
+      switch token {
+      case "d": result += home
+      case "u": result += NSUserName()
+      case "h": result += host.hostname
+      case "r": result += host.user
+      case "%": result += "%"
+      default: result += "%\(token)"
+      }
+    }
+    return result
+  }
+}

@@ -1,0 +1,86 @@
+import KeywardCore
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// Opens TCP connections with a connect timeout and `TCP_NODELAY` set before the SSH
+/// handshake (otherwise delayed ACKs stall key exchange and auth three times, ~40 ms each).
+enum TCPConnector {
+  /// Connects to `hostname:port`; returns a blocking socket.
+  static func connect(host: String, hostname: String, port: Int, timeout: Duration) throws(TransportError)
+    -> Int32
+  {
+    var hints = addrinfo()
+    hints.ai_family = AF_UNSPEC
+    hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+    var list: UnsafeMutablePointer<addrinfo>?
+    let rc = getaddrinfo(hostname, String(port), &hints, &list)
+    guard rc == 0, let first = list else {
+      let reason = rc == 0 ? "no address" : String(cString: gai_strerror(rc))
+      throw TransportError(
+        code: "unreachable", host: host, step: "connect",
+        message: "cannot resolve '\(hostname)': \(reason); check the host name or HostName in ssh_config")
+    }
+    defer { freeaddrinfo(list) }
+    var lastError = TransportError(
+      code: "unreachable", host: host, step: "connect", message: "no usable address")
+    var entry: UnsafeMutablePointer<addrinfo>? = first
+    while let info = entry {
+      entry = info.pointee.ai_next
+      do {
+        return try attempt(info.pointee, host: host, hostname: hostname, port: port, timeout: timeout)
+      } catch {
+        lastError = error
+      }
+    }
+    throw lastError
+  }
+
+  private static func attempt(
+    _ info: addrinfo, host: String, hostname: String, port: Int, timeout: Duration
+  ) throws(TransportError) -> Int32 {
+    let fd = socket(info.ai_family, info.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), info.ai_protocol)
+    guard fd >= 0 else {
+      throw TransportError(
+        code: "unreachable", host: host, step: "connect", message: "socket failed: \(errnoText())")
+    }
+    var one: Int32 = 1
+    setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    let flags = fcntl(fd, F_GETFL)
+    _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+    let where_ = "'\(hostname):\(port)'"
+    if Glibc.connect(fd, info.ai_addr, info.ai_addrlen) != 0 {
+      guard errno == EINPROGRESS else {
+        let text = errnoText()
+        close(fd)
+        throw TransportError(
+          code: "unreachable", host: host, step: "connect", message: "cannot connect to \(where_): \(text)")
+      }
+      var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+      let ms = Int32(clamping: max(1, timeout.milliseconds))
+      var ready: Int32
+      repeat { ready = poll(&pfd, 1, ms) } while ready < 0 && errno == EINTR
+      if ready == 0 {
+        close(fd)
+        throw TransportError(
+          code: "connect-timeout", host: host, step: "connect",
+          message: "no answer from \(where_) within \(timeout) (host down or filtered?)")
+      }
+      var soError: Int32 = 0
+      var length = socklen_t(MemoryLayout<Int32>.size)
+      getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &length)
+      if ready < 0 || soError != 0 {
+        let text = soError != 0 ? String(cString: strerror(soError)) : errnoText()
+        close(fd)
+        throw TransportError(
+          code: "unreachable", host: host, step: "connect",
+          message: "cannot connect to \(where_): \(text); is sshd running there?")
+      }
+    }
+    _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK)
+    return fd
+  }
+
+  static func errnoText() -> String { String(cString: strerror(errno)) }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import KeywardCore
+import Testing
+
+@testable import KeywardSSH
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// A TCP listener that accepts connections (in the kernel backlog) and never says a word:
+/// a hung sshd.
+final class SilentListener {
+  let fd: Int32
+
+  init(address: String) throws {
+    fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var one: Int32 = 1
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = in_port_t(22).bigEndian
+    inet_pton(AF_INET, address, &addr.sin_addr)
+    let bound = withUnsafePointer(to: &addr) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+      }
+    }
+    guard bound == 0, listen(fd, 16) == 0 else {
+      close(fd)
+      throw FleetError(message: "cannot listen on \(address):22: errno \(errno)")
+    }
+  }
+
+  deinit { close(fd) }
+}
+
+/// Timeouts: a host that hangs fails alone, at the operation timeout or the target deadline.
+@Suite(.enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
+struct SSHTimeoutTests {
+  func settings(_ fleet: Fleet, operation: Duration, deadline: Duration) -> SSHSettings {
+    SSHSettings(
+      sshConfigFile: fleet.sshConfig, identityFiles: [fleet.adminKey], parallelism: 4,
+      connectTimeout: .seconds(2), operationTimeout: operation, targetDeadline: deadline, passphrase: .none,
+      useAgent: false, showProgress: false)
+  }
+
+  // No wall-clock assertion: other suites share this process's two cooperative threads, so
+  // elapsed time says more about the test run than about the transport (78 s was seen under
+  // load). A transport that ignored its timeouts would hang here; the limit makes that a failure.
+  @Test(
+    "a hung host fails with its step and reason while the others are read", .timeLimit(.minutes(3)),
+    arguments: [
+      // Long enough for a healthy host on a loaded 2-core machine, short against the hang.
+      ("operation timeout", Duration.seconds(4), Duration.seconds(120), "handshake-failed"),
+      ("target deadline", Duration.seconds(120), Duration.seconds(4), "deadline-exceeded"),
+    ])
+  func hungHost(name: String, operation: Duration, deadline: Duration, code: String) async throws {
+    let subnet = code == "deadline-exceeded" ? 224 : 225
+    try await Fleet.with(hosts: 2, subnet: subnet) { fleet in
+      let listener = try SilentListener(address: "127.0.\(fleet.subnet).100")
+      defer { withExtendedLifetime(listener) {} }
+      let hosts = ["hung": HostSpec(name: "hung", hostname: "127.0.\(fleet.subnet).100")]
+      let transport = SSHTransport(
+        hosts: hosts, settings: settings(fleet, operation: operation, deadline: deadline))
+      let ids = [TargetID(user: "alice", host: "hung"), TargetID(user: "alice", host: "lab1")]
+      let result = await transport.fetch(ids.map { FetchRequest(id: $0) })
+      let failure = try #require(result[ids[0]]?.failure, "\(name)")
+      #expect(failure.code == code)
+      #expect(failure.host == "hung")
+      #expect(failure.step == "handshake")
+      #expect((try? result[ids[1]]?.get()) != nil, "\(String(describing: result[ids[1]]))")
+    }
+  }
+}

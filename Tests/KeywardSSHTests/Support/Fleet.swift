@@ -1,0 +1,169 @@
+import Foundation
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// A running lab of real sshd hosts (`scripts/fleet`), for integration tests.
+///
+/// Use `Fleet.with(hosts:subnet:)`: it always stops the lab, even when the test fails. Each test
+/// picks its own subnet so tests running in parallel never collide.
+final class Fleet: Sendable {
+  let dir: String
+  let count: Int
+  let subnet: Int
+
+  static let packageRoot: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<4 { url.deleteLastPathComponent() }
+    return url.path
+  }()
+
+  static var script: String { packageRoot + "/scripts/fleet" }
+
+  /// What is missing to run a fleet here, or nil when everything is present.
+  static var missingPrerequisite: String? {
+    if getuid() != 0 { return "root (fleet tests start sshd in mount namespaces)" }
+    for tool in ["/usr/sbin/sshd", "/usr/bin/ssh", "/usr/bin/ssh-keygen", "/usr/bin/unshare"]
+    where !FileManager.default.isExecutableFile(atPath: tool) {
+      return tool
+    }
+    return nil
+  }
+
+  /// Fleet tests run wherever they can, and always in CI (where a missing prerequisite fails).
+  static var enabled: Bool {
+    missingPrerequisite == nil || ProcessInfo.processInfo.environment["CI"] == "true"
+  }
+
+  private init(dir: String, count: Int, subnet: Int) {
+    self.dir = dir
+    self.count = count
+    self.subnet = subnet
+  }
+
+  /// Starts `hosts` hosts on 127.0.`subnet`.x, runs `body`, and always stops them.
+  static func with<T>(hosts: Int, subnet: Int, _ body: (Fleet) async throws -> T) async throws -> T {
+    if let missing = missingPrerequisite {
+      throw FleetError(message: "cannot start a fleet: missing \(missing)")
+    }
+    let dir = try makeTemporaryDirectory()
+    defer {
+      _ = try? run(script, ["down", dir])
+      try? FileManager.default.removeItem(atPath: dir)
+    }
+    // The subnet is a preference: when another lab (another worktree's tests) holds it, move on.
+    let span = (hosts - 1) / 254 + 1
+    var candidate = subnet
+    for attempt in 0..<6 {
+      let up = try run(script, ["up", String(hosts), dir, "--subnet", String(candidate)])
+      if up.status == 0 { return try await body(Fleet(dir: dir, count: hosts, subnet: candidate)) }
+      guard up.output.contains("already in use"), attempt < 5 else {
+        throw FleetError(message: "fleet up failed: \(up.output)")
+      }
+      candidate = 20 + (candidate - 20 + 37 * span) % (230 - span)
+    }
+    throw FleetError(message: "no free subnet for a fleet")
+  }
+
+  static func makeTemporaryDirectory() throws -> String {
+    var template = Array((NSTemporaryDirectory() + "/keyward-fleet.XXXXXX").utf8CString)
+    guard let made = mkdtemp(&template) else { throw FleetError(message: "mkdtemp failed") }
+    return String(cString: made)
+  }
+
+  var sshConfig: String { dir + "/ssh_config" }
+  var knownHosts: String { dir + "/known_hosts" }
+  var adminKey: String { dir + "/admin_ed25519" }
+  var adminPublicKey: String {
+    (try? String(contentsOfFile: adminKey + ".pub", encoding: .utf8)) ?? ""
+  }
+
+  func name(_ index: Int) -> String { "lab\(index)" }
+  var names: [String] { (1...count).map(name) }
+
+  func address(_ index: Int) -> String {
+    "127.0.\(subnet + (index - 1) / 254).\(1 + (index - 1) % 254)"
+  }
+
+  /// The directory that holds `user`'s home on host `index` (the host sees it as /home/USER).
+  func home(_ index: Int, _ user: String) -> String {
+    user == "root" ? "\(dir)/hosts/host\(index)/root" : "\(dir)/hosts/host\(index)/home/\(user)"
+  }
+
+  func authorizedKeys(_ index: Int, _ user: String) -> String { home(index, user) + "/.ssh/authorized_keys" }
+
+  static let uids = ["root": UInt32(0), "alice": 2001, "bob": 2002, "deploy": 2003]
+
+  /// Logs in with the real OpenSSH client and runs `command`.
+  func ssh(_ user: String, _ host: Int, identity: String? = nil, _ command: String = "true") throws -> (
+    status: Int32, output: String
+  ) {
+    // Only the given key is offered: no ssh_config (its IdentityFile would add the admin key).
+    let arguments = [
+      "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o",
+      "KexAlgorithms=curve25519-sha256",
+      "-o", "UserKnownHostsFile=\(knownHosts)", "-o", "GlobalKnownHostsFile=/dev/null",
+      "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
+      "-i", identity ?? adminKey, "-l", user, address(host), command,
+    ]
+    return try Fleet.run("/usr/bin/ssh", arguments)
+  }
+
+  /// Writes a file as the host's own user would own it.
+  func install(_ text: String, at path: String, uid: UInt32, mode: mode_t = 0o600) throws {
+    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+    chown(path, uid, uid)
+    chmod(path, mode)
+  }
+
+  /// Generates an ed25519 key pair in the fleet directory; returns (private key path, public line).
+  func makeKey(_ name: String) throws -> (path: String, publicLine: String) {
+    let path = "\(dir)/\(name)"
+    let result = try Fleet.run(
+      "/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", path])
+    guard result.status == 0 else { throw FleetError(message: "ssh-keygen failed: \(result.output)") }
+    let line = try String(contentsOfFile: path + ".pub", encoding: .utf8)
+    return (path, line.trimmingCharacters(in: .whitespacesAndNewlines))
+  }
+
+  @discardableResult
+  static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws
+    -> (
+      status: Int32, output: String
+    )
+  {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let environment { process.environment = environment }
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = pipe
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+  }
+}
+
+struct FleetError: Error, CustomStringConvertible {
+  var message: String
+  var description: String { message }
+}
+
+/// `stat` of a file on this machine (the fleet's host directories).
+struct FileFacts: Equatable {
+  var mode: UInt32
+  var uid: UInt32
+  var gid: UInt32
+
+  init?(_ path: String) {
+    var info = stat()
+    guard lstat(path, &info) == 0 else { return nil }
+    mode = UInt32(info.st_mode) & 0o7777
+    uid = info.st_uid
+    gid = info.st_gid
+  }
+}
