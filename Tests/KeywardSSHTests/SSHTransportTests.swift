@@ -160,6 +160,20 @@ struct SSHTransportTests {
     }
   }
 
+  @Test("a session the server dropped between fetch and write is opened again")
+  func droppedSessionReopened() async throws {
+    try await Fleet.with(hosts: 2, subnet: 220) { fleet in
+      let ssh = transport(fleet)
+      let id = TargetID(user: "alice", host: "lab2")
+      let observed = try #require(try await ssh.fetch([FetchRequest(id: id)])[id]?.get())
+      try fleet.restart()
+      let content = Array((fleet.adminPublicKey + "# after restart\n").utf8)
+      let outcome = await ssh.write([WriteRequest(id: id, expectedDigest: observed.digest, content: content)])
+      #expect(
+        outcome[id] == .written(digest: ContentDigest.of(content)), "\(String(describing: outcome[id]))")
+    }
+  }
+
   @Test("a stale expected digest leaves the file untouched")
   func staleDigest() async throws {
     try await Fleet.with(hosts: 1, subnet: 215) { fleet in

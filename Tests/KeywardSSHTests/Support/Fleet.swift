@@ -72,6 +72,14 @@ final class Fleet: Sendable {
     return String(cString: made)
   }
 
+  /// Stops and starts every host again (same host keys, fresh account files): open sessions die.
+  func restart() throws {
+    let down = try Fleet.run(Fleet.script, ["down", dir])
+    guard down.status == 0 else { throw FleetError(message: "fleet down failed: \(down.output)") }
+    let up = try Fleet.run(Fleet.script, ["up", String(count), dir, "--subnet", String(subnet)])
+    guard up.status == 0 else { throw FleetError(message: "fleet up failed: \(up.output)") }
+  }
+
   var sshConfig: String { dir + "/ssh_config" }
   var knownHosts: String { dir + "/known_hosts" }
   var adminKey: String { dir + "/admin_ed25519" }
