@@ -104,11 +104,18 @@ enum LineClassifier {
       return .noKey(
         reason: "key type '\(typeName)' must be separated from the options by a space, not a comma")
     }
-    if secondToken.isEmpty, !firstToken.isEmpty, KeyAlgorithm(typeName: firstToken) == nil {
-      let preview = text.count > 60 ? String(text.prefix(60)) + "…" : text
-      return .noKey(reason: "expected '[OPTIONS] TYPE BASE64 [COMMENT]', found '\(preview)'")
+    for token in [firstToken, secondToken] where looksLikeKeyType(token) {
+      return .noKey(reason: KeyError.unknownKeyType(token).description)
     }
-    return .noKey(reason: "\(second); expected '[OPTIONS] TYPE BASE64 [COMMENT]'")
+    let preview = text.count > 60 ? String(text.prefix(60)) + "…" : text
+    return .noKey(
+      reason: "no key type at the start of the line or after an options field; "
+        + "expected '[OPTIONS] TYPE BASE64 [COMMENT]', found '\(preview)'")
+  }
+
+  private static func looksLikeKeyType(_ token: String) -> Bool {
+    token.hasPrefix("ssh-") || token.hasPrefix("ecdsa-") || token.hasPrefix("sk-") || token.hasPrefix("rsa-")
+      || token.hasSuffix("@openssh.com")
   }
 
   private static func findNBSP(_ bytes: [UInt8]) -> Int? {

@@ -37,6 +37,7 @@ struct ApplyCommand: AsyncParsableCommand {
 
   @OptionGroup var transport: TransportOptions
   @OptionGroup var guards: GuardOptions
+  @OptionGroup var applyOptions: ApplyOptions
 
   func validate() throws {
     if format == .markdown { throw ValidationError("apply reports are text or json") }
@@ -67,24 +68,10 @@ struct ApplyCommand: AsyncParsableCommand {
         if format == .json { Terminal.out(await Applier().apply(plan, transport: channel).renderJSON()) }
         throw plan.hasErrors ? ExitCode(1) : ExitCode.success
       }
-      try confirm()
+      try Confirmation.ask(autoApprove: autoApprove, question: "Do you want to apply these changes?")
     }
-    let report = await Applier().apply(plan, transport: channel)
+    let report = await applyOptions.applier().apply(plan, transport: channel)
     Terminal.out(format == .json ? report.renderJSON() : "\n" + report.renderText())
     if report.hasFailures { throw ExitCode(1) }
-  }
-
-  private func confirm() throws {
-    if autoApprove { return }
-    guard Terminal.stdinIsTerminal else {
-      Terminal.error(
-        "error: not applying: no terminal to confirm on; review the plan and pass --auto-approve")
-      throw ExitCode(1)
-    }
-    Terminal.out("\nDo you want to apply these changes? Only 'yes' will be accepted: ")
-    guard let answer = readLine(), answer.trimmingCharacters(in: .whitespaces) == "yes" else {
-      Terminal.error("Apply cancelled; nothing was changed.")
-      throw ExitCode(1)
-    }
   }
 }

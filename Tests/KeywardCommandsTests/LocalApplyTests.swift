@@ -99,14 +99,15 @@ struct LocalApplyTests {
     #expect(root.read("alice") == TestKeys.bob + "\n")
     let dir = try FileManager.default.contentsOfDirectory(atPath: root.path + "/home/alice/.ssh")
     #expect(dir.contains("authorized_keys"))
+    #expect(
+      dir.contains { $0.hasPrefix(".keyward-tmp.authorized_keys.") }, "the killed run left its temp file")
     // The next run converges and removes what the killed one left behind.
     let apply = try keyward(["apply", manifest, "--auto-approve"])
     #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
     #expect(root.read("alice") == TestKeys.alice + "\n")
-    #expect(
-      try FileManager.default.contentsOfDirectory(atPath: root.path + "/home/alice/.ssh") == [
-        "authorized_keys"
-      ])
+    let names = try FileManager.default.contentsOfDirectory(atPath: root.path + "/home/alice/.ssh")
+    #expect(!names.contains { $0.hasPrefix(".keyward-tmp.") }, "\(names)")
+    #expect(names.contains { $0.hasPrefix("authorized_keys.keyward-backup.") })
   }
 
   @Test func applyWithoutATerminalNeedsAutoApprove() throws {
@@ -123,5 +124,61 @@ struct LocalApplyTests {
     let json = try keyward(["plan", manifest, "--format", "json"])
     let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
     #expect((object?["summary"] as? [String: Int])?["add"] == 2)
+  }
+
+  @Test func rollbackRestoresTheNewestBackupAfterShowingIt() throws {
+    try root.put("alice", "# before keyward\n" + TestKeys.carol + "\n")
+    let original = root.read("alice")
+    #expect(try keyward(["apply", manifest, "--auto-approve"]).status == 0)
+    #expect(root.read("alice") == "# before keyward\n" + TestKeys.alice + "\n")
+    let names = try FileManager.default.contentsOfDirectory(atPath: root.path + "/home/alice/.ssh")
+    #expect(names.filter { $0.hasPrefix("authorized_keys.keyward-backup.") }.count == 1)
+
+    let refused = try keyward(["rollback", "alice@img"])
+    #expect(refused.status == 1)
+    #expect(refused.stdout.contains("+ ssh-ed25519 \(TestKeys.key(TestKeys.carol).fingerprint)"))
+    #expect(refused.stdout.contains("- ssh-ed25519 \(TestKeys.key(TestKeys.alice).fingerprint)"))
+    #expect(root.read("alice") == "# before keyward\n" + TestKeys.alice + "\n")
+
+    let rollback = try keyward(["rollback", "alice@img", "--auto-approve"])
+    #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")
+    #expect(root.read("alice") == original)
+
+    let none = try keyward(["rollback", "bob@img", "--auto-approve"])
+    #expect(none.status == 1)
+    #expect(none.stdout.contains("no keyward backup"))
+  }
+
+  @Test func backupsAreBoundedOldestFirst() throws {
+    for round in 0..<4 {
+      try Self.manifestText(keys: round % 2 == 0 ? ["alice"] : ["bob"])
+        .write(toFile: manifest, atomically: true, encoding: .utf8)
+      let apply = try keyward(["apply", manifest, "--auto-approve", "--backups", "2"])
+      #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
+    }
+    let names = try FileManager.default.contentsOfDirectory(atPath: root.path + "/home/alice/.ssh")
+    #expect(names.filter { $0.hasPrefix("authorized_keys.keyward-backup.") }.count == 2, "\(names)")
+  }
+
+  @Test(
+    .enabled(
+      if: JSONSchemaChecker.isAvailable || JSONSchemaChecker.isCI,
+      "needs python3 with jsonschema (required when CI=true)"))
+  func planJSONAndPlanFilesMatchTheirSchema() throws {
+    #expect(JSONSchemaChecker.isAvailable, "python3 with the jsonschema module is required in CI")
+    try root.put("bob", TestKeys.carol + "\n")
+    let json = try keyward(["plan", manifest, "--format", "json"])
+    let planFile = root.path + "/plan.json"
+    _ = try keyward(["plan", manifest, "--out", planFile])
+    let saved = try String(contentsOfFile: planFile, encoding: .utf8)
+    let schema = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("schemas/plan.schema.json").path
+    let results = try JSONSchemaChecker.check(schema: schema, [("json", json.stdout), ("plan file", saved)])
+    #expect(results == ["ok json", "ok plan file"])
+    // The schema is not a rubber stamp.
+    let broken = json.stdout.replacingOccurrences(
+      of: "\"action\" : \"add\"", with: "\"action\" : \"replace\"")
+    #expect(
+      try JSONSchemaChecker.check(schema: schema, [("broken", broken)]).first?.hasPrefix("invalid") == true)
   }
 }

@@ -48,13 +48,13 @@ struct RendererGoldenTests {
       postgres@db1 (.ssh/authorized_keys, additive)
         * create directory (0700)
         * create file (0600)
-        + ssh-ed25519 SHA256:bob 'bob' (access[2])
+        + ssh-ed25519 SHA256:bob 'bob'  # access[2]
 
       deploy@web1 (.ssh/authorized_keys, exclusive)
-        - ssh-ed25519 SHA256:carol (unmanaged) line 2 (not declared (exclusive mode))
-        ~ ecdsa-sha2-nistp256 SHA256:ci 'ci-deploy' line 3 (access[1])
+        - ssh-ed25519 SHA256:carol (unmanaged) line 2  # not declared (exclusive mode)
+        ~ ecdsa-sha2-nistp256 SHA256:ci 'ci-deploy' line 3  # access[1]
             options: (none) -> restrict,command="/bin/deploy"
-        + ssh-ed25519 SHA256:alice 'alice' (access[0])
+        + ssh-ed25519 SHA256:alice 'alice'  # access[0]
         ! key 'contractor' expires on 2026-10-01
 
       Failed targets (nothing will be written to them):

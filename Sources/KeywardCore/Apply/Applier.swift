@@ -2,7 +2,15 @@
 /// compare-and-swap against the digest observed at plan time. One target failing never
 /// stops the others; a plan with plan-wide errors is refused whole.
 public struct Applier: Sendable {
-  public init() {}
+  /// Previous versions kept beside each file written.
+  public var backupLimit: Int
+  /// Prove after each write that the account still accepts a login (`--no-verify` turns it off).
+  public var verifyLogin: Bool
+
+  public init(backupLimit: Int = Backup.defaultLimit, verifyLogin: Bool = true) {
+    self.backupLimit = backupLimit
+    self.verifyLogin = verifyLogin
+  }
 
   public func apply(_ plan: Plan, transport: some Transport) async -> ApplyReport {
     if !plan.errors.isEmpty {
@@ -17,7 +25,8 @@ public struct Applier: Sendable {
       requests.append(
         WriteRequest(
           id: target.id, expectedDigest: digest, content: content, fileMode: target.fileMode,
-          directoryMode: target.directoryMode, follow: target.follow))
+          directoryMode: target.directoryMode, follow: target.follow, backupLimit: backupLimit,
+          verifyLogin: verifyLogin))
     }
     let outcomes = requests.isEmpty ? [:] : await transport.write(requests)
     let results = plan.targets.map { target -> TargetApplyResult in
@@ -37,6 +46,10 @@ public struct Applier: Sendable {
             message: "stale plan: \(name) changed since the plan was made; run plan again", digest: current)
         case .failed(let error):
           return TargetApplyResult(target: name, status: .failed, message: error.description)
+        case .rolledBack(let error):
+          return TargetApplyResult(
+            target: name, status: .rolledBack,
+            message: "written, then restored to the previous file: \(error.description)")
         case nil:
           return TargetApplyResult(
             target: name, status: .failed, message: "the plan has no content for this target")

@@ -14,15 +14,15 @@ public struct ApplyReport: Hashable, Sendable, Codable {
   /// True when anything failed, was stale, skipped for an error, or the plan was refused.
   public var hasFailures: Bool {
     !refused.isEmpty
-      || results.contains { $0.status == .failed || $0.status == .stale || $0.status == .skipped }
+      || results.contains { $0.status != .applied && $0.status != .unchanged }
   }
 
   public func count(_ status: TargetApplyResult.Status) -> Int { results.count { $0.status == status } }
 
-  /// The closing line: `Apply: 3 applied, 1 unchanged, 0 stale, 0 failed, 0 skipped.`
+  /// The closing line: `Apply: 3 applied, 1 unchanged, 0 stale, 0 failed, 0 rolled back, 0 skipped.`
   public var summaryLine: String {
     "Apply: \(count(.applied)) applied, \(count(.unchanged)) unchanged, \(count(.stale)) stale,"
-      + " \(count(.failed)) failed, \(count(.skipped)) skipped."
+      + " \(count(.failed)) failed, \(count(.rolledBack)) rolled back, \(count(.skipped)) skipped."
   }
 
   /// For people.

@@ -9,6 +9,8 @@ public struct TargetApplyResult: Hashable, Sendable, Codable {
     case stale
     /// Writing failed; the old file is in place.
     case failed
+    /// The new file was written but the login check after it failed; the previous file is back.
+    case rolledBack = "rolled-back"
     /// The target was in error at plan time, or the plan was refused; nothing was written.
     case skipped
   }

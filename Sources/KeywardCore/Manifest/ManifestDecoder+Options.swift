@@ -64,6 +64,11 @@ extension ManifestDecoder {
     if let expiry = options.first(where: { $0.name == "expiry-time" }) {
       checkExpiryTime(expiry.value ?? "", owner, at: location(node))
     }
+    if let problem = KeyCodec.check(options) {
+      diagnostics.error(
+        .invalidOption, "the options of \(owner) would not work in sshd: \(problem)", at: location(node))
+      return nil
+    }
     return options
   }
 

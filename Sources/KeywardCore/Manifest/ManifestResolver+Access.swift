@@ -174,21 +174,20 @@ extension ManifestResolver {
     _ grant: Grant, to target: inout TargetBuilder, rule: Int, reported: inout Set<[Int]>
   ) {
     let existing = target.byMaterial[grant.material] ?? []
+    if existing.contains(where: { target.entries[$0].options == grant.entry.options }) { return }
     for position in existing {
       let other = target.entries[position]
-      if other.options == grant.entry.options { return }
       let otherKey = target.sources[position]
-      if other.keyName == grant.entry.keyName && otherKey != grant.keyIndex && other.rule == grant.entry.rule
-      {
-        continue
-      }
+      // Another line of the same name: the name lists the key twice on purpose.
+      if otherKey != grant.keyIndex && keys[otherKey].name == keys[grant.keyIndex].name { continue }
       if reported.insert([otherKey, grant.keyIndex, rule]).inserted {
-        let otherOptions = KeyCodec.render(other.options)
-        let options = KeyCodec.render(grant.entry.options)
+        let otherOptions = other.options.isEmpty ? "no options" : "'\(KeyCodec.render(other.options))'"
+        let options = grant.entry.options.isEmpty ? "no options" : "'\(KeyCodec.render(grant.entry.options))'"
+
         diagnostics.error(
           .conflictingOptions,
           "key '\(grant.entry.keyName)' lands on '\(target.id)' twice with different options "
-            + "('\(options)' here, '\(otherOptions)' from \(other.rule)); make the options agree, "
+            + "(\(options) here, \(otherOptions) from \(other.rule)); make the options agree, "
             + "or list the key twice under one name to mean two entries",
           at: grant.reference,
           notes: [

@@ -133,7 +133,8 @@ public struct Planner: Sendable {
           result.changes.append(
             KeyChange(
               action: .update, fingerprint: fingerprint, type: entry.key.type, keyName: wanted.keyName,
-              reason: wanted.rule, line: lineNumber, oldOptions: KeyOptions.render(entry.options),
+              reason: "granted by \(wanted.rule)", line: lineNumber,
+              oldOptions: KeyOptions.render(entry.options),
               newOptions: KeyOptions.render(wanted.options), oldComment: entry.comment,
               newComment: comment))
         }
@@ -151,7 +152,7 @@ public struct Planner: Sendable {
       }
       if target.mode == .exclusive {
         result.changes.append(
-          removal(entry, line: lineNumber, name: nil, reason: "not declared (exclusive mode)"))
+          removal(entry, line: lineNumber, name: nil, reason: "not in the manifests (exclusive mode)"))
         continue
       }
       keptKeys += 1
@@ -168,7 +169,7 @@ public struct Planner: Sendable {
       result.changes.append(
         KeyChange(
           action: .add, fingerprint: wanted.key.fingerprint, type: wanted.key.type,
-          keyName: wanted.keyName, reason: wanted.rule,
+          keyName: wanted.keyName, reason: "granted by \(wanted.rule)",
           newOptions: wanted.options.isEmpty ? nil : KeyOptions.render(wanted.options),
           newComment: comment))
     }

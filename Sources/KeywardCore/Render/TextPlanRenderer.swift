@@ -70,11 +70,9 @@ public struct TextPlanRenderer: Sendable {
   }
 
   private func describe(_ change: KeyChange) -> String {
-    var text = "\(change.type) \(change.fingerprint)"
-    text += " " + (change.keyName.map { "'\($0)'" } ?? "(unmanaged)")
+    var text = "\(change.type) \(change.fingerprint) " + (change.keyName.map { "'\($0)'" } ?? "(unmanaged)")
     if let line = change.line { text += " line \(line)" }
-    text += " (\(change.reason))"
-    return text
+    return text + "  # " + change.reason
   }
 
   private func quoted(_ text: String?) -> String {

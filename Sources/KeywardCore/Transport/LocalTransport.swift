@@ -141,11 +141,25 @@ public struct LocalTransport: Transport {
           self.error(id, "read", "read-failed", "cannot read '\(paths.displayFile)': \(error)"))
       }
     }
+    var backup: Backup?
+    if request.includeBackup, !symlinked || request.follow {
+      let fileName = (paths.file as NSString).lastPathComponent
+      let names = (try? FileManager.default.contentsOfDirectory(atPath: paths.directory)) ?? []
+      if let newest = Backup.backups(of: fileName, in: names).last {
+        do {
+          if let bytes = try Self.read(paths.directory + "/" + newest, follow: false) {
+            backup = Backup(name: newest, content: bytes)
+          }
+        } catch {
+          return .failure(self.error(id, "read", "read-failed", "cannot read backup '\(newest)': \(error)"))
+        }
+      }
+    }
     return .success(
       ObservedTarget(
         id: id, content: content, absolutePath: paths.displayFile, home: paths.entry.home,
         uid: paths.entry.uid, gid: paths.entry.gid, file: file, directory: directory,
-        homeStatus: Self.status(paths.home)))
+        homeStatus: Self.status(paths.home), latestBackup: backup))
   }
 
   // MARK: - Write
@@ -316,6 +330,9 @@ public struct LocalTransport: Transport {
       unlinkat(dirfd, temp, 0)
       return .stale(currentDigest: currentDigest)
     }
+    if current != nil && request.backupLimit > 0 {
+      keepBackup(in: dirfd, name: name, limit: request.backupLimit)
+    }
     guard renameat(dirfd, temp, dirfd, name) == 0 else {
       return abandon(
         "rename", "rename-failed", "cannot rename over '\(display)': \(String(cString: strerror(errno)))")
@@ -347,16 +364,40 @@ public struct LocalTransport: Transport {
 
   /// Removes temp files an interrupted earlier run left beside `name` (we hold the lock).
   private func removeLeftovers(in dirfd: Int32, name: String) {
-    let dupfd = dup(dirfd)
-    guard dupfd >= 0, let dir = fdopendir(dupfd) else { return }
-    defer { closedir(dir) }
-    var stale: [String] = []
-    while let entry = readdir(dir) {
-      let entryName = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-        String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-      }
-      if entryName.hasPrefix(Self.tempPrefix + name + ".") { stale.append(entryName) }
+    for entryName in Self.names(in: dirfd) where entryName.hasPrefix(Self.tempPrefix + name + ".") {
+      unlinkat(dirfd, entryName, 0)
     }
-    for entryName in stale { unlinkat(dirfd, entryName, 0) }
+  }
+
+  /// Keeps the current file as a backup (a hard link: the old inode stays reachable after the
+  /// rename), then prunes the oldest backups beyond `limit`. Best effort: a backup that cannot
+  /// be made never blocks the write.
+  private func keepBackup(in dirfd: Int32, name: String, limit: Int) {
+    let base = Backup.name(for: name, at: Int(time(nil)))
+    var backup = base
+    var n = 1
+    while linkat(dirfd, name, dirfd, backup, 0) != 0 {
+      guard errno == EEXIST, n < 100 else { return }
+      backup = base + ".\(n)"
+      n += 1
+    }
+    let all = Backup.backups(of: name, in: Self.names(in: dirfd))
+    for old in all.dropLast(limit) { unlinkat(dirfd, old, 0) }
+  }
+
+  /// The entry names of a directory.
+  static func names(in dirfd: Int32) -> [String] {
+    let dupfd = dup(dirfd)
+    guard dupfd >= 0, let dir = fdopendir(dupfd) else { return [] }
+    defer { closedir(dir) }
+    rewinddir(dir)
+    var names: [String] = []
+    while let entry = readdir(dir) {
+      names.append(
+        withUnsafeBytes(of: entry.pointee.d_name) { raw in
+          String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        })
+    }
+    return names
   }
 }

@@ -18,11 +18,13 @@ public struct ObservedTarget: Hashable, Sendable {
   public var homeStatus: PathStatus?
   /// The public key this connection authenticated with, when it logged in as this target's user.
   public var loginKeyFingerprint: String?
+  /// The newest backup keyward kept beside the file, when asked for (`FetchRequest.includeBackup`).
+  public var latestBackup: Backup?
 
   public init(
     id: TargetID, content: [UInt8]?, absolutePath: String, home: String, uid: UInt32, gid: UInt32,
     file: PathStatus? = nil, directory: PathStatus? = nil, homeStatus: PathStatus? = nil,
-    loginKeyFingerprint: String? = nil
+    loginKeyFingerprint: String? = nil, latestBackup: Backup? = nil
   ) {
     self.id = id
     self.content = content
@@ -35,5 +37,6 @@ public struct ObservedTarget: Hashable, Sendable {
     self.directory = directory
     self.homeStatus = homeStatus
     self.loginKeyFingerprint = loginKeyFingerprint
+    self.latestBackup = latestBackup
   }
 }

@@ -18,9 +18,12 @@ public struct FetchRequest: Hashable, Sendable {
   public var id: TargetID
   /// Follow a symlinked `~/.ssh` or file (manifest `follow: true`) instead of refusing.
   public var follow: Bool
+  /// Also read the newest backup keyward kept of the file (`ObservedTarget.latestBackup`).
+  public var includeBackup: Bool
 
-  public init(id: TargetID, follow: Bool = false) {
+  public init(id: TargetID, follow: Bool = false, includeBackup: Bool = false) {
     self.id = id
     self.follow = follow
+    self.includeBackup = includeBackup
   }
 }

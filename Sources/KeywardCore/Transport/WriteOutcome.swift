@@ -4,6 +4,9 @@ public enum WriteOutcome: Hashable, Sendable {
   case written(digest: String)
   /// The file changed since the plan was made; nothing was written.
   case stale(currentDigest: String)
-  /// Nothing was written (or the old file was restored); why.
+  /// Nothing was written; why.
   case failed(TransportError)
+  /// The new file was written, but the login check after it failed, so the previous file
+  /// was put back; why.
+  case rolledBack(TransportError)
 }

@@ -12,10 +12,18 @@ public struct WriteRequest: Hashable, Sendable {
   public var directoryMode: UInt32?
   /// Follow a symlinked `~/.ssh` or file instead of refusing.
   public var follow: Bool
+  /// Keep this many previous versions of the file beside it (`Backup.prefix(for:)`), pruning
+  /// the oldest; 0 keeps none.
+  public var backupLimit: Int
+  /// After the rename, prove that the account still accepts a login (SSH transports: a fresh
+  /// connection with the run's identity, when that key is in the new file); restore the
+  /// previous file and report `.rolledBack` when it does not.
+  public var verifyLogin: Bool
 
   public init(
     id: TargetID, expectedDigest: String, content: [UInt8], fileMode: UInt32 = 0o600,
-    directoryMode: UInt32? = nil, follow: Bool = false
+    directoryMode: UInt32? = nil, follow: Bool = false, backupLimit: Int = Backup.defaultLimit,
+    verifyLogin: Bool = true
   ) {
     self.id = id
     self.expectedDigest = expectedDigest
@@ -23,5 +31,7 @@ public struct WriteRequest: Hashable, Sendable {
     self.fileMode = fileMode
     self.directoryMode = directoryMode
     self.follow = follow
+    self.backupLimit = backupLimit
+    self.verifyLogin = verifyLogin
   }
 }

@@ -120,8 +120,11 @@ public enum YAMLParser {
             at: SourceLocation(file: builder.file, line: Int(mark.line) + 1, column: Int(mark.column) + 1)))
       }
       let mark = parser.problem_mark
+      let offset = Int(mark.index)
+      let tab = offset >= 0 && offset < bytes.count && bytes[offset] == 0x09
       builder.fail(
-        .yamlSyntax, problem, line: Int(mark.line) + 1, column: Int(mark.column) + 1, notes: notes)
+        .yamlSyntax, tab ? problem + " (a tab: YAML indents with spaces only)" : problem,
+        line: Int(mark.line) + 1, column: Int(mark.column) + 1, notes: notes)
     }
   }
 

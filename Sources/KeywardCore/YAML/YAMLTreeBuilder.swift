@@ -63,7 +63,8 @@ struct YAMLTreeBuilder {
   ) {
     checkTag(tag, allowed: ["tag:yaml.org,2002:str", "!"], line: line, column: column)
     let node = YAMLNode(
-      kind: .scalar(value, style, forcedString: tag != nil), line: line, column: column)
+      kind: .scalar(value, style, forcedString: tag == "tag:yaml.org,2002:str" || tag == "!"), line: line,
+      column: column)
     if let anchor { anchors[anchor] = node }
     add(node)
   }

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import KeywardCore
+
+/// `keyward rollback user@host...`: put back the newest backup keyward kept of each file.
+struct RollbackCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "rollback",
+    abstract: "Restore the newest backup keyward kept of each target's file (planned and shown first).",
+    discussion: """
+      Every apply keeps the previous file beside it (<file>.keyward-backup.<time>). Rollback
+      plans the return to the newest one, shows it, and applies it with the same guards and
+      compare-and-swap as apply. The file replaced by the rollback is itself kept as a backup.
+      """)
+
+  @Argument(
+    help: ArgumentHelp("Targets: user@host, or user@host:path for a non-default file.", valueName: "TARGET"))
+  var targets: [String]
+
+  @Option(
+    name: .customLong("manifest"),
+    help: ArgumentHelp(
+      "Manifests to read host settings (hostname, port, connect_as, jump) from.", valueName: "PATH"))
+  var manifests: [String] = []
+
+  @Flag(name: .customLong("auto-approve"), help: "Apply without asking.")
+  var autoApprove = false
+
+  @Flag(name: .customLong("no-color"), help: "No colour, even on a terminal.")
+  var noColor = false
+
+  @OptionGroup var transport: TransportOptions
+  @OptionGroup var guards: GuardOptions
+  @OptionGroup var applyOptions: ApplyOptions
+
+  func run() async throws {
+    let ids = try targets.map(Self.parse)
+    let hosts = manifests.isEmpty ? [:] : try ManifestInput.load(manifests).hosts
+    let channel = try transport.makeTransport(hosts: hosts)
+    let observed = await channel.fetch(ids.map { FetchRequest(id: $0, includeBackup: true) })
+    let plan = RollbackPlanner(options: guards.plannerOptions()).plan(ids, observed: observed, hosts: hosts)
+    Terminal.out(TextPlanRenderer(color: Terminal.useColor(noColorFlag: noColor)).render(plan))
+    guard plan.hasChanges else { throw plan.hasErrors ? ExitCode(1) : ExitCode.success }
+    try Confirmation.ask(autoApprove: autoApprove, question: "Roll these targets back?")
+    let report = await applyOptions.applier().apply(plan, transport: channel)
+    Terminal.out("\n" + report.renderText())
+    if report.hasFailures || plan.hasErrors { throw ExitCode(1) }
+  }
+
+  static func parse(_ text: String) throws -> TargetID {
+    let (who, path) =
+      text.firstIndex(of: ":").map { (String(text[..<$0]), String(text[text.index(after: $0)...])) }
+      ?? (text, ".ssh/authorized_keys")
+    let parts = who.split(separator: "@", maxSplits: 1)
+    guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty, !path.isEmpty else {
+      throw ValidationError("'\(text)' is not a target; write user@host or user@host:path")
+    }
+    return TargetID(user: String(parts[0]), host: String(parts[1]), path: path)
+  }
+}

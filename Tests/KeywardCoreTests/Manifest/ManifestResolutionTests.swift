@@ -1,0 +1,261 @@
+import AuthorizedKeys
+import Foundation
+import Testing
+
+@testable import KeywardCore
+
+@Suite("Manifest resolution")
+struct ManifestResolutionTests {
+  static let keysDirectory = ManifestFixtureTests.root + "/keys"
+  static func key(_ name: String) -> String {
+    let data = FileManager.default.contents(atPath: "\(keysDirectory)/\(name).pub") ?? Data()
+    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+  }
+  static let a = key("a")
+  static let b = key("b")
+  static let c = key("c")
+
+  /// Loads inline manifest files (named as if they sat in the fixture directory).
+  func load(_ files: [String], now: Date = ManifestFixtureTests.now) -> ManifestResult {
+    let sources = files.enumerated().map { index, text in
+      (file: ManifestFixtureTests.root + "/inline\(index).yaml", bytes: Array(text.utf8))
+    }
+    return ManifestLoader(now: now).load(sources: sources)
+  }
+
+  func state(_ files: String..., sourceLocation: Testing.SourceLocation = #_sourceLocation) throws
+    -> DesiredState
+  {
+    let result = load(files)
+    #expect(
+      result.diagnostics.isEmpty, "\(result.diagnostics.map(\.description))", sourceLocation: sourceLocation)
+    return try #require(result.state, sourceLocation: sourceLocation)
+  }
+
+  @Test func rulesBecomeSortedTargetsWithProvenance() throws {
+    let state = try state(
+      """
+      version: 1
+      keys:
+        alice: \(Self.a)
+        bob: \(Self.b)
+      groups:
+        admins: [alice, bob]
+      hosts:
+        web2: {}
+        web1: { port: 2222 }
+      host_groups:
+        web: [web2, web1]
+      access:
+        - hosts: [web]
+          users: [deploy, app]
+          keys: [admins]
+      """)
+    #expect(state.targets.map(\.id.description) == ["app@web1", "deploy@web1", "app@web2", "deploy@web2"])
+    let target = state.targets[1]
+    #expect(target.mode == .exclusive)
+    #expect(target.entries.map(\.keyName) == ["alice", "bob"])
+    let entry = target.entries[0]
+    #expect(entry.key == (try PublicKey(parsing: Self.a)))
+    #expect(entry.comment == "a@fixture")
+    #expect(entry.rule == "access[0]")
+    #expect(entry.ruleLocation?.line == 13)
+    #expect(entry.definition?.line == 3)
+    #expect(entry.definition?.column == 10)
+    #expect(state.hosts["web1"]?.port == 2222)
+  }
+
+  @Test func optionsExpiryAndProtection() throws {
+    let state = try state(
+      """
+      version: 1
+      defaults: { connect_as: root, port: 2200 }
+      keys:
+        ci:
+          key: \(Self.a)
+          options: { restrict: true, command: "/usr/bin/deploy --env \\"prod\\"", from: [10.0.0.0/8, 192.168.1.1] }
+          expires: 2027-03-01
+        glass:
+          key: \(Self.b)
+          protected: true
+          comment: break glass
+        raw:
+          key: \(Self.c)
+          options: 'no-pty,permitopen="localhost:80",permitopen="localhost:443"'
+      hosts:
+        h: {}
+      access:
+        - { hosts: [h], users: [deploy], keys: [ci, glass, raw], options: { no-agent-forwarding: true } }
+      """)
+    let entries = try #require(state.targets.first?.entries)
+    #expect(
+      KeyOptions.render(entries[0].options)
+        == #"restrict,command="/usr/bin/deploy --env \"prod\"",from="10.0.0.0/8,192.168.1.1",expiry-time="20270301",no-agent-forwarding"#
+    )
+    #expect(entries[0].expires == Date(timeIntervalSince1970: 1_803_859_200))
+    #expect(entries[1].isProtected && entries[1].comment == "break glass")
+    #expect(
+      KeyOptions.render(entries[2].options)
+        == #"no-pty,permitopen="localhost:80",permitopen="localhost:443",no-agent-forwarding"#)
+    #expect(state.protectedFingerprints == [try PublicKey(parsing: Self.b).fingerprint])
+    #expect(state.hosts["h"]?.connectAs == "root")
+    #expect(state.hosts["h"]?.port == 2200)
+  }
+
+  @Test func aKeyListedTwiceUnderOneNameIsTwoEntries() throws {
+    let state = try state(
+      """
+      version: 1
+      keys:
+        alice:
+          - { key: \(Self.a), options: { from: 10.0.0.0/8 } }
+          - { key: \(Self.a), options: { from: 192.168.0.0/16, no-pty: true } }
+      hosts: { h: {} }
+      access:
+        - { hosts: [h], users: [u], keys: [alice] }
+        - { hosts: [h], users: [u], keys: [alice] }
+      """)
+    let entries = try #require(state.targets.first?.entries)
+    #expect(entries.count == 2)
+    #expect(entries.map { $0.options.first?.value } == ["10.0.0.0/8", "192.168.0.0/16"])
+  }
+
+  @Test func theSameGrantTwiceIsOneEntry() throws {
+    let state = try state(
+      """
+      version: 1
+      keys: { alice: \(Self.a) }
+      groups: { admins: [alice] }
+      hosts: { h: {} }
+      access:
+        - { hosts: [h], users: [u], keys: [alice, admins] }
+        - { hosts: ['*'], users: [u], keys: [admins] }
+      """)
+    #expect(state.targets.count == 1)
+    #expect(state.targets[0].entries.count == 1)
+  }
+
+  @Test func ruleAndKeyOptionsWithDifferentValuesConflict() {
+    let result = load([
+      """
+      version: 1
+      keys:
+        ci: { key: \(Self.a), options: { command: /bin/a } }
+      hosts: { h: {} }
+      access:
+        - { hosts: [h], users: [u], keys: [ci], options: { command: /bin/b } }
+      """
+    ])
+    #expect(result.diagnostics.map(\.code) == [.conflictingOptions])
+    #expect(result.diagnostics.first?.location?.line == 6)
+  }
+
+  @Test func pathsExpandUserAndKeepHost() throws {
+    let state = try state(
+      """
+      version: 1
+      defaults: { path: /etc/ssh/keys/%u/%h-100%% }
+      keys: { alice: \(Self.a) }
+      hosts: { h: {} }
+      access:
+        - { hosts: [h], users: [bob], keys: [alice], mode: additive, follow: true }
+      """)
+    let target = try #require(state.targets.first)
+    #expect(target.id.path == "/etc/ssh/keys/bob/%h-100%")
+    #expect(target.mode == .additive)
+    #expect(target.follow)
+  }
+
+  @Test func revocationsByNameFingerprintAndText() throws {
+    let fingerprint = try PublicKey(parsing: Self.b).fingerprint
+    let state = try state(
+      """
+      version: 1
+      keys:
+        alice: \(Self.a)
+        carol: \(Self.c)
+      revoked:
+        - { key: carol, reason: left }
+        - { fingerprint: \(fingerprint), reason: stolen }
+        - { key: \(Self.a), reason: rotated }
+      """)
+    #expect(state.revoked.map(\.reason) == ["left", "stolen", "rotated"])
+    #expect(state.revoked.map(\.keyName) == ["carol", nil, "alice"])
+    #expect(state.revoked[1].fingerprint == fingerprint)
+    #expect(state.targets.isEmpty)
+  }
+
+  @Test func everyProblemIsReportedInOneRun() {
+    let result = load([
+      """
+      version: 1
+      keys:
+        alice: { key: \(Self.a), protected: no }
+      hosts:
+        h: { prot: 22 }
+      access:
+        - { hosts: [hh], users: [u], keys: [alicee], mode: exclusiv }
+      """
+    ])
+    #expect(
+      result.diagnostics.map(\.code) == [
+        .ambiguousBoolean, .unknownField, .undefinedHost, .undefinedKey, .invalidValue,
+      ])
+    #expect(result.diagnostics.map(\.message).filter { $0.contains("did you mean") }.count == 4)
+  }
+
+  @Test(arguments: [
+    ("on", DiagnosticCode.ambiguousBoolean), ("Yes", .ambiguousBoolean), ("'true'", .invalidType),
+    ("True", .invalidType), ("1", .invalidType),
+  ])
+  func booleansAreStrict(spelling: String, code: DiagnosticCode) {
+    let result = load(["version: 1\ndefaults:\n  follow: \(spelling)\n"])
+    #expect(result.diagnostics.map(\.code) == [code])
+    #expect(result.diagnostics.first?.location?.column == 11)
+  }
+
+  @Test(arguments: [
+    ("'22'", DiagnosticCode.invalidType), ("022", .invalidValue), ("0x16", .invalidType),
+    ("0", .invalidValue),
+    ("2.2e1", .invalidType),
+  ])
+  func numbersAreDecimal(spelling: String, code: DiagnosticCode) {
+    let result = load(["version: 1\ndefaults:\n  port: \(spelling)\n"])
+    #expect(result.diagnostics.map(\.code) == [code])
+  }
+
+  @Test func mergeKeysWorkInManifests() throws {
+    let state = try state(
+      """
+      version: 1
+      keys: { alice: \(Self.a) }
+      hosts:
+        base: &base { port: 2222, connect_as: admin }
+        h1: { <<: *base, hostname: 10.0.0.1 }
+      access:
+        - { hosts: [h1], users: [u], keys: [alice] }
+      """)
+    #expect(state.hosts["h1"]?.port == 2222)
+    #expect(state.hosts["h1"]?.connectAs == "admin")
+    #expect(state.hosts["h1"]?.hostname == "10.0.0.1")
+  }
+
+  @Test func hugeFilesAreRefusedWithoutReadingThemWhole() throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "keyward-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let file = directory.appendingPathComponent("big.yaml").path
+    var line = Array("# \(String(repeating: "x", count: 1021))\n".utf8)
+    line[0] = UInt8(ascii: "#")
+    FileManager.default.createFile(atPath: file, contents: nil)
+    let handle = try #require(FileHandle(forWritingAtPath: file))
+    let chunk = Data(Array(repeating: line, count: 1024).joined())
+    for _ in 0..<50 { handle.write(chunk) }
+    try handle.close()
+    let result = ManifestLoader().load(file)
+    #expect(result.diagnostics.map(\.code) == [.fileTooLarge])
+    #expect(result.diagnostics.first?.message.contains("16 MiB") == true)
+    #expect(!result.isUnreadable)
+  }
+}
