@@ -250,6 +250,17 @@ struct SSHTransportTests {
       let failed = await transport(fleet, hosts: deadJump).fetch([FetchRequest(id: id)])
       #expect(failed[id]?.failure?.code == "unreachable")
       #expect(failed[id]?.failure?.message.contains("jump host 'ghost'") == true)
+
+      // The jump host's own key is verified: an impostor jump host stops the route.
+      let impostor = try fleet.makeKey("impostor")
+      let known = try String(contentsOfFile: fleet.knownHosts, encoding: .utf8)
+      var lines = known.split(separator: "\n").filter { !$0.hasPrefix("lab1,") }.map(String.init)
+      lines.append("lab1,\(fleet.address(1)) \(impostor.publicLine)")
+      let edited = fleet.dir + "/known_hosts.jump"
+      try (lines.joined(separator: "\n") + "\n").write(toFile: edited, atomically: true, encoding: .utf8)
+      let refused = await transport(fleet, hosts: viaJump, knownHosts: edited).fetch([FetchRequest(id: id)])
+      #expect(refused[id]?.failure?.code == "host-key-changed")
+      #expect(refused[id]?.failure?.message.contains("jump host 'root@lab1'") == true)
     }
   }
 
