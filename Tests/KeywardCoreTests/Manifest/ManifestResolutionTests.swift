@@ -299,9 +299,8 @@ struct ManifestResolutionTests {
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
     let file = directory.appendingPathComponent("big.yaml").path
-    var line = Array("# \(String(repeating: "x", count: 1021))\n".utf8)
-    line[0] = UInt8(ascii: "#")
-    FileManager.default.createFile(atPath: file, contents: nil)
+    let line = Array("# \(String(repeating: "x", count: 1021))\n".utf8)
+    #expect(FileManager.default.createFile(atPath: file, contents: nil))
     let handle = try #require(FileHandle(forWritingAtPath: file))
     let chunk = Data(Array(repeating: line, count: 1024).joined())
     for _ in 0..<50 { handle.write(chunk) }
