@@ -220,7 +220,8 @@ extension ManifestDecoder {
     return value
   }
 
-  /// A `YYYY-MM-DD` date: the start of that day in UTC, and its sshd `expiry-time` form.
+  /// A `YYYY-MM-DD` date: the start of that day in UTC, and its sshd `expiry-time` form
+  /// (`YYYYMMDDZ`: with the `Z`, sshd reads it as UTC too, whatever the host's time zone).
   mutating func date(_ node: YAMLNode, _ what: String) -> (Date, String)? {
     guard let value = text(node, what) else { return nil }
     let parts = value.split(separator: "-", omittingEmptySubsequences: false)
@@ -232,7 +233,7 @@ extension ManifestDecoder {
     {
       let components = DateComponents(year: year, month: month, day: day)
       if components.isValidDate(in: calendar), let date = calendar.date(from: components) {
-        return (date, parts.joined())
+        return (date, parts.joined() + "Z")
       }
     }
     diagnostics.error(

@@ -90,7 +90,7 @@ struct ManifestResolutionTests {
     let entries = try #require(state.targets.first?.entries)
     #expect(
       KeyOptions.render(entries[0].options)
-        == #"restrict,command="/usr/bin/deploy --env \"prod\"",from="10.0.0.0/8,192.168.1.1",expiry-time="20270301",no-agent-forwarding"#
+        == #"restrict,command="/usr/bin/deploy --env \"prod\"",from="10.0.0.0/8,192.168.1.1",expiry-time="20270301Z",no-agent-forwarding"#
     )
     #expect(entries[0].expires == Date(timeIntervalSince1970: 1_803_859_200))
     #expect(entries[1].isProtected && entries[1].comment == "break glass")
