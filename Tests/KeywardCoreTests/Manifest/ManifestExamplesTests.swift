@@ -1,4 +1,5 @@
 import Foundation
+import KeywardTestSupport
 import Testing
 
 @testable import KeywardCore
@@ -62,51 +63,15 @@ struct ManifestExamplesTests {
     #expect(text.hasPrefix("# yaml-language-server: $schema=\(relative)\n"))
   }
 
-  static var pythonHasJSONSchema: Bool {
-    (try? run(["python3", "-c", "import jsonschema"]).status) == 0
-  }
+  static var pythonHasJSONSchema: Bool { JSONSchemaChecker.isAvailable }
 
-  static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+  static var isCI: Bool { JSONSchemaChecker.isCI }
 
-  static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-  }
-
-  /// Checks JSON documents against the schema with Python's `jsonschema`; returns one line per
-  /// document: `ok NAME` or `invalid NAME: reason`.
+  /// One line per document: `ok NAME` or `invalid NAME` (reasons dropped).
   static func checkWithSchema(_ documents: [(name: String, json: String)]) throws -> [String] {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "keyward-schema-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: directory) }
-    var paths: [String] = []
-    for (index, document) in documents.enumerated() {
-      let path = directory.appendingPathComponent("\(index).json").path
-      try Data(document.json.utf8).write(to: URL(fileURLWithPath: path))
-      paths.append(path)
+    try JSONSchemaChecker.check(schema: schema, documents).map { line in
+      line.hasPrefix("invalid ") ? String(line.prefix { $0 != ":" }) : line
     }
-    let script = """
-      import json, sys, jsonschema
-      schema = json.load(open(sys.argv[1]))
-      jsonschema.Draft202012Validator.check_schema(schema)
-      validator = jsonschema.Draft202012Validator(schema)
-      for path in sys.argv[2:]:
-          errors = sorted(validator.iter_errors(json.load(open(path))), key=lambda e: list(e.path))
-          print("ok" if not errors else "invalid: " + errors[0].message[:200])
-      """
-    let result = try run(["python3", "-c", script, schema] + paths)
-    #expect(result.status == 0, "\(result.output)")
-    let lines = result.output.split(separator: "\n").map(String.init)
-    return zip(documents, lines).map { "\($1.hasPrefix("ok") ? "ok" : "invalid") \($0.name)" }
   }
 
   @Test(.enabled(if: pythonHasJSONSchema || isCI, "needs python3 with jsonschema (required when CI=true)"))
