@@ -12,7 +12,7 @@
 /// a signature verification costs more than parsing the rest of the line. Bounded: cleared
 /// when full.
 final class VerificationCache<Value: Sendable>: @unchecked Sendable {
-  private var entries: [[UInt8]: Result<Value, KeyError>] = [:]
+  private var entries: [BytesKey: Result<Value, KeyError>] = [:]
   private var mutex = pthread_mutex_t()
   private let limit: Int
 
@@ -26,7 +26,7 @@ final class VerificationCache<Value: Sendable>: @unchecked Sendable {
   /// The cached verdict for `blob`, or computes it with `check` and stores it.
   func verdict(for blob: [UInt8], _ check: () throws(KeyError) -> Value) throws(KeyError) -> Value {
     pthread_mutex_lock(&mutex)
-    let cached = entries[blob]
+    let cached = entries[BytesKey(bytes: blob)]
     pthread_mutex_unlock(&mutex)
     if let cached { return try cached.get() }
     let result: Result<Value, KeyError>
@@ -37,7 +37,7 @@ final class VerificationCache<Value: Sendable>: @unchecked Sendable {
     }
     pthread_mutex_lock(&mutex)
     if entries.count >= limit { entries.removeAll(keepingCapacity: true) }
-    entries[blob] = result
+    entries[BytesKey(bytes: blob)] = result
     pthread_mutex_unlock(&mutex)
     return try result.get()
   }
@@ -55,4 +55,13 @@ enum VerificationCaches {
 struct SignatureVerdict: Sendable {
   var algorithm: String
   var verified: Bool
+}
+
+/// Bytes as a dictionary key, hashed in bulk rather than byte by byte.
+struct BytesKey: Hashable {
+  var bytes: [UInt8]
+
+  func hash(into hasher: inout Hasher) {
+    bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+  }
 }
