@@ -27,23 +27,58 @@ public struct AuthorizedKeysFile: Hashable, Sendable {
   /// Calls `body` with the 1-based number and the bytes (without `\n`) of each line of
   /// `bytes`. A final `\n` does not start another line.
   static func forEachLine(in bytes: [UInt8], _ body: (Int, UnsafeBufferPointer<UInt8>) -> Void) {
-    bytes.withUnsafeBufferPointer { buffer in
-      guard let base = buffer.baseAddress else { return }
-      var start = 0
-      var number = 0
-      let count = buffer.count
-      while start < count {
-        let end: Int
-        if let newline = memchr(base + start, 0x0A, count - start) {
-          end = base.distance(to: newline.assumingMemoryBound(to: UInt8.self))
-        } else {
-          end = count
-        }
-        number += 1
-        body(number, UnsafeBufferPointer(start: base + start, count: end - start))
-        start = end + 1
+    bytes.withUnsafeBufferPointer { forEachLine(in: $0, firstLineNumber: 1, body) }
+  }
+
+  /// ``forEachLine(in:_:)`` over a buffer whose first line has number `firstLineNumber`.
+  static func forEachLine(
+    in buffer: UnsafeBufferPointer<UInt8>, firstLineNumber: Int,
+    _ body: (Int, UnsafeBufferPointer<UInt8>) -> Void
+  ) {
+    guard let base = buffer.baseAddress else { return }
+    var start = 0
+    var number = firstLineNumber - 1
+    let count = buffer.count
+    while start < count {
+      let end: Int
+      if let newline = memchr(base + start, 0x0A, count - start) {
+        end = base.distance(to: newline.assumingMemoryBound(to: UInt8.self))
+      } else {
+        end = count
       }
+      number += 1
+      body(number, UnsafeBufferPointer(start: base + start, count: end - start))
+      start = end + 1
     }
+  }
+
+  /// Splits a file into at most `count` pieces of whole lines, of about equal size, for
+  /// processing in parallel: each piece's byte range and the number of its first line.
+  public static func lineChunks(
+    _ buffer: UnsafeBufferPointer<UInt8>, count: Int
+  ) -> [(range: Range<Int>, firstLineNumber: Int)] {
+    guard let base = buffer.baseAddress, count > 1, buffer.count > 0 else {
+      return buffer.isEmpty ? [] : [(0..<buffer.count, 1)]
+    }
+    var chunks: [(range: Range<Int>, firstLineNumber: Int)] = []
+    var start = 0
+    var line = 1
+    for index in 1...count where start < buffer.count {
+      var end = index == count ? buffer.count : max(start, buffer.count * index / count)
+      if end < buffer.count, let newline = memchr(base + end, 0x0A, buffer.count - end) {
+        end = base.distance(to: newline.assumingMemoryBound(to: UInt8.self)) + 1
+      } else {
+        end = buffer.count
+      }
+      chunks.append((start..<end, line))
+      var cursor = start
+      while cursor < end, let newline = memchr(base + cursor, 0x0A, end - cursor) {
+        line += 1
+        cursor = base.distance(to: newline.assumingMemoryBound(to: UInt8.self)) + 1
+      }
+      start = end
+    }
+    return chunks
   }
 
   /// Parses text (UTF-8).

@@ -69,10 +69,12 @@ public struct Certificate: Hashable, Sendable {
     }
     guard caReader.isAtEnd else { throw .invalidCertificate(reason: "invalid ca key: trailing bytes") }
     let signed = bytes[bytes.startIndex..<signedEnd]
-    let (signatureAlgorithm, verified) = try VerificationCache.shared.verdict(for: bytes) {
-      () throws(KeyError) in
-      try SignatureCheck.verify(signature: bytes[signatureRange], signedData: signed, by: ca)
+    let verdict = try VerificationCaches.certificates.verdict(for: bytes) { () throws(KeyError) in
+      let (algorithm, verified) = try SignatureCheck.verify(
+        signature: bytes[signatureRange], signedData: signed, by: ca)
+      return SignatureVerdict(algorithm: algorithm, verified: verified)
     }
+    let (signatureAlgorithm, verified) = (verdict.algorithm, verdict.verified)
     return Certificate(
       serial: body.serial, kind: kind, keyID: String(decoding: body.keyID, as: UTF8.self),
       principals: principals, validAfter: body.validAfter, validBefore: body.validBefore,

@@ -51,6 +51,14 @@ enum ECPoint {
       }
     }
     // On the curve: swift-crypto (BoringSSL) refuses points that are not.
+    let key = [UInt8(curve.bits & 0xFF)] + point
+    _ = try VerificationCaches.points.verdict(for: key) { () throws(KeyError) in
+      try onCurve(point, curve: curve)
+      return true
+    }
+  }
+
+  private static func onCurve(_ point: ArraySlice<UInt8>, curve: EllipticCurve) throws(KeyError) {
     do {
       switch curve {
       case .nistp256: _ = try P256.Signing.PublicKey(x963Representation: point)

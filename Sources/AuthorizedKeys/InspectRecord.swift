@@ -79,7 +79,15 @@ public struct InspectRecord: Hashable, Sendable, Codable {
   /// Calls `body` with the record of each line of the file `bytes`, in order, without
   /// keeping the parsed lines: the streaming form of ``records(in:)`` for large files.
   public static func forEach(in bytes: [UInt8], _ body: (InspectRecord) -> Void) {
-    AuthorizedKeysFile.forEachLine(in: bytes) { number, slice in
+    bytes.withUnsafeBufferPointer { forEach(in: $0, firstLineNumber: 1, body) }
+  }
+
+  /// ``forEach(in:_:)`` over a buffer of whole lines whose first line has number
+  /// `firstLineNumber` (a piece from ``AuthorizedKeysFile/lineChunks(_:count:)``).
+  public static func forEach(
+    in buffer: UnsafeBufferPointer<UInt8>, firstLineNumber: Int, _ body: (InspectRecord) -> Void
+  ) {
+    AuthorizedKeysFile.forEachLine(in: buffer, firstLineNumber: firstLineNumber) { number, slice in
       let (kind, entry, problem) = LineClassifier.classify(slice)
       body(InspectRecord(number: number, raw: slice, kind: kind, entry: entry, problem: problem))
     }

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// The kind of key an authorized_keys line holds, independent of the alias written on the line.
 ///
 /// `ssh-rsa`, `rsa-sha2-256` and `rsa-sha2-512` are all ``rsa``; certificates are
@@ -101,16 +107,31 @@ public enum KeyAlgorithm: Hashable, Sendable {
     ("ssh-dss-cert-v01@openssh.com", .certificate(of: .dsa)),
   ]
 
-  private static let byteTable: [([UInt8], KeyAlgorithm)] = typeNames.map { (Array($0.0.utf8), $0.1) }
+  /// The names of ``typeNames`` as static strings, for lookups without reference counting.
+  private static let staticNames: [StaticString] = [
+    "ssh-ed25519", "ssh-ed25519-cert-v01@openssh.com", "sk-ssh-ed25519@openssh.com",
+    "sk-ssh-ed25519-cert-v01@openssh.com", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "ecdsa-sha2-nistp256-cert-v01@openssh.com", "ecdsa-sha2-nistp384-cert-v01@openssh.com",
+    "ecdsa-sha2-nistp521-cert-v01@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com",
+    "webauthn-sk-ecdsa-sha2-nistp256@openssh.com", "sk-ecdsa-sha2-nistp256-cert-v01@openssh.com", "ssh-rsa",
+    "rsa-sha2-256", "rsa-sha2-512", "ssh-rsa-cert-v01@openssh.com", "rsa-sha2-256-cert-v01@openssh.com",
+    "rsa-sha2-512-cert-v01@openssh.com", "ssh-dss", "ssh-dss-cert-v01@openssh.com",
+  ]
 
-  /// Looks a type token up by its bytes (the hot path of line parsing).
+  /// Looks a type token up by its bytes (the hot path of line parsing): exact,
+  /// case-sensitive comparison, as `peek_type_nid()` does.
   init?(typeBytes: UnsafeBufferPointer<UInt8>) {
-    for (name, algorithm) in Self.byteTable where name.count == typeBytes.count {
-      if name.withUnsafeBufferPointer({ $0.elementsEqual(typeBytes) }) {
-        self = algorithm
-        return
+    guard let base = typeBytes.baseAddress else { return nil }
+    let count = typeBytes.count
+    let found: Int? = Self.staticNames.withUnsafeBufferPointer { names in
+      for index in names.indices {
+        let name = names[index]
+        if name.utf8CodeUnitCount == count, memcmp(name.utf8Start, base, count) == 0 { return index }
       }
+      return nil
     }
-    return nil
+    guard let found else { return nil }
+    self = Self.typeNames[found].1
   }
 }

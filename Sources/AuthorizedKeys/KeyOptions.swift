@@ -2,16 +2,16 @@
 /// `sshauthopt_parse()` validates it, and the canonical way to write options.
 public enum KeyOptions {
   /// The flags, in the order sshd tries them; `true` when `no-` may precede the name.
-  static let flags: [(name: [UInt8], negatable: Bool)] = [
+  static let flags: [(name: StaticString, negatable: Bool)] = [
     ("restrict", false), ("cert-authority", false), ("port-forwarding", true),
     ("agent-forwarding", true), ("x11-forwarding", true), ("touch-required", true),
     ("verify-required", true), ("pty", true), ("user-rc", true),
-  ].map { (Array($0.0.utf8), $0.1) }
+  ]
 
   /// The valued options, in the order sshd tries them.
-  static let valued: [[UInt8]] = [
+  static let valued: [StaticString] = [
     "command", "principals", "from", "expiry-time", "environment", "permitopen", "permitlisten", "tunnel",
-  ].map { Array($0.utf8) }
+  ]
 
   /// Parses an options field (`no-pty,command="x"`) as sshd does: the field ends at the
   /// first space, TAB or NUL outside quotes, or at the end of the text.
@@ -110,44 +110,52 @@ struct OptionsParser {
     return options
   }
 
-  /// Case-insensitive prefix comparison (`strncasecmp`).
-  private func hasPrefix(_ name: [UInt8], at position: Int) -> Bool {
-    guard position + name.count <= line.count else { return false }
-    for (offset, expected) in name.enumerated() {
+  /// Case-insensitive prefix comparison (`strncasecmp`) with a lower-case name.
+  private func hasPrefix(_ name: StaticString, at position: Int) -> Bool {
+    let count = name.utf8CodeUnitCount
+    guard position + count <= line.count else { return false }
+    let expected = name.utf8Start
+    for offset in 0..<count {
       var byte = line[position + offset]
       if byte >= 0x41 && byte <= 0x5A { byte |= 0x20 }
-      if byte != expected { return false }
+      if byte != expected[offset] { return false }
     }
     return true
   }
 
-  private static let no: [UInt8] = Array("no-".utf8)
-
   /// `opt_flag()` for each flag in sshd's order; returns the text matched.
   private mutating func matchFlag() -> String? {
-    for (name, negatable) in KeyOptions.flags {
-      var position = cursor
-      if negatable, hasPrefix(Self.no, at: position) { position += 3 }
-      if hasPrefix(name, at: position) {
-        let start = cursor
-        cursor = position + name.count
-        return String(decoding: line[start..<cursor], as: UTF8.self)
+    let start = cursor
+    let negated = hasPrefix("no-", at: start)
+    let found: Int? = KeyOptions.flags.withUnsafeBufferPointer { flags in
+      for index in flags.indices {
+        let position = flags[index].negatable && negated ? start + 3 : start
+        if hasPrefix(flags[index].name, at: position) {
+          return position + flags[index].name.utf8CodeUnitCount
+        }
       }
+      return nil
     }
-    return nil
+    guard let found else { return nil }
+    cursor = found
+    return String(decoding: line[start..<cursor], as: UTF8.self)
   }
 
   /// `opt_match()`: a valued option name followed by `=`; moves past the `=`.
   private mutating func matchValued() -> Int? {
-    for (index, name) in KeyOptions.valued.enumerated() {
-      if hasPrefix(name, at: cursor), cursor + name.count < line.count,
-        line[cursor + name.count] == UInt8(ascii: "=")
-      {
-        cursor += name.count + 1
-        return index
+    let start = cursor
+    let found: Int? = KeyOptions.valued.withUnsafeBufferPointer { names in
+      for index in names.indices {
+        let end = start + names[index].utf8CodeUnitCount
+        if hasPrefix(names[index], at: start), end < line.count, line[end] == UInt8(ascii: "=") {
+          return index
+        }
       }
+      return nil
     }
-    return nil
+    guard let found else { return nil }
+    cursor = start + KeyOptions.valued[found].utf8CodeUnitCount + 1
+    return found
   }
 
   /// `opt_dequote()`.

@@ -7,41 +7,55 @@ enum InspectFormatter {
   static func json(_ records: [InspectRecord]) -> [UInt8] {
     var writer = JSONWriter()
     for record in records { writer.append(record) }
-    return writer.finish()
+    return JSONWriter.assemble([writer])
   }
 
-  /// Builds the JSON array one record at a time.
+  /// Writes records as JSON objects separated by `,\n  `; ``assemble(_:)`` joins the pieces
+  /// of one or more writers into the array.
   struct JSONWriter {
-    private(set) var out: [UInt8] = Array("[".utf8)
+    private(set) var out: [UInt8] = []
     private var count = 0
     private(set) var sawInvalid = false
 
+    private static let separator = Array(",\n  ".utf8)
+    private static let lineKey = Array("{\"line\":".utf8)
+    private static let kindKey = Array(",\"kind\":".utf8)
+    private static let typeKey = Array(",\"type\":".utf8)
+    private static let bitsKey = Array(",\"bits\":".utf8)
+    private static let fingerprintKey = Array(",\"fingerprint\":".utf8)
+    private static let optionsKey = Array(",\"options\":[".utf8)
+    private static let nameKey = Array("{\"name\":".utf8)
+    private static let valueKey = Array(",\"value\":".utf8)
+    private static let commentKey = Array("],\"comment\":".utf8)
+    private static let errorKey = Array(",\"error\":".utf8)
+    private static let null = Array("null".utf8)
+
     mutating func append(_ record: InspectRecord) {
       if record.kind == .invalid { sawInvalid = true }
-      out.append(contentsOf: count == 0 ? "\n  ".utf8 : ",\n  ".utf8)
+      if count > 0 { out.append(contentsOf: Self.separator) }
       count += 1
-      out.append(contentsOf: "{\"line\":".utf8)
+      out.append(contentsOf: Self.lineKey)
       appendNumber(record.line)
-      out.append(contentsOf: ",\"kind\":".utf8)
+      out.append(contentsOf: Self.kindKey)
       appendJSON(record.kind.rawValue, to: &out)
-      out.append(contentsOf: ",\"type\":".utf8)
+      out.append(contentsOf: Self.typeKey)
       appendJSON(record.type, to: &out)
-      out.append(contentsOf: ",\"bits\":".utf8)
-      if let bits = record.bits { appendNumber(bits) } else { out.append(contentsOf: "null".utf8) }
-      out.append(contentsOf: ",\"fingerprint\":".utf8)
+      out.append(contentsOf: Self.bitsKey)
+      if let bits = record.bits { appendNumber(bits) } else { out.append(contentsOf: Self.null) }
+      out.append(contentsOf: Self.fingerprintKey)
       appendJSON(record.fingerprint, to: &out)
-      out.append(contentsOf: ",\"options\":[".utf8)
+      out.append(contentsOf: Self.optionsKey)
       for (optionIndex, option) in record.options.enumerated() {
         if optionIndex > 0 { out.append(UInt8(ascii: ",")) }
-        out.append(contentsOf: "{\"name\":".utf8)
+        out.append(contentsOf: Self.nameKey)
         appendJSON(option.name, to: &out)
-        out.append(contentsOf: ",\"value\":".utf8)
+        out.append(contentsOf: Self.valueKey)
         appendJSON(option.value, to: &out)
         out.append(UInt8(ascii: "}"))
       }
-      out.append(contentsOf: "],\"comment\":".utf8)
+      out.append(contentsOf: Self.commentKey)
       appendJSON(record.comment, to: &out)
-      out.append(contentsOf: ",\"error\":".utf8)
+      out.append(contentsOf: Self.errorKey)
       appendJSON(record.error, to: &out)
       out.append(UInt8(ascii: "}"))
     }
@@ -49,17 +63,28 @@ enum InspectFormatter {
     private mutating func appendNumber(_ value: Int) {
       if value < 0 { out.append(UInt8(ascii: "-")) }
       var magnitude = value.magnitude
-      var digits: [UInt8] = []
+      var divisor: UInt = 1
+      while divisor <= magnitude / 10 { divisor *= 10 }
       repeat {
-        digits.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
-        magnitude /= 10
-      } while magnitude > 0
-      out.append(contentsOf: digits.reversed())
+        out.append(UInt8(ascii: "0") + UInt8(magnitude / divisor))
+        magnitude %= divisor
+        divisor /= 10
+      } while divisor > 0
     }
 
-    mutating func finish() -> [UInt8] {
-      out.append(contentsOf: count == 0 ? "]\n".utf8 : "\n]\n".utf8)
-      return out
+    /// The JSON array of the records of `writers`, in order.
+    static func assemble(_ writers: [JSONWriter]) -> [UInt8] {
+      var result: [UInt8] = []
+      result.reserveCapacity(writers.reduce(8) { $0 + $1.out.count + 4 })
+      result.append(UInt8(ascii: "["))
+      var first = true
+      for writer in writers where writer.count > 0 {
+        result.append(contentsOf: first ? Array("\n  ".utf8) : separator)
+        result.append(contentsOf: writer.out)
+        first = false
+      }
+      result.append(contentsOf: first ? Array("]\n".utf8) : Array("\n]\n".utf8))
+      return result
     }
   }
 

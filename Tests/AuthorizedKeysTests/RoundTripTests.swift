@@ -124,3 +124,33 @@ struct SeededGenerator: RandomNumberGenerator {
     return z ^ (z >> 31)
   }
 }
+
+/// Splitting a file into pieces of whole lines for parallel reading.
+struct LineChunkTests {
+  @Test(
+    "pieces cover every line once, with the right first line numbers",
+    arguments: [
+      ("", 2), ("a", 2), ("a\n", 3), ("a\nb", 2), ("\n\n\n\n", 2), ("one\ntwo\nthree\nfour\nfive\n", 3),
+      ("x\n\ny\r\nz", 4), ("long line without newline", 8), ("a\nb\nc\nd\ne\nf\ng\nh\ni\nj", 16),
+    ])
+  func chunks(text: String, count: Int) {
+    let bytes = Array(text.utf8)
+    let all = InspectRecord.records(in: bytes)
+    var pieced: [InspectRecord] = []
+    bytes.withUnsafeBufferPointer { buffer in
+      let chunks = AuthorizedKeysFile.lineChunks(buffer, count: count)
+      #expect(chunks.count <= count)
+      var expectedStart = 0
+      for chunk in chunks {
+        #expect(chunk.range.lowerBound == expectedStart)
+        #expect(!chunk.range.isEmpty)
+        expectedStart = chunk.range.upperBound
+        InspectRecord.forEach(
+          in: UnsafeBufferPointer(rebasing: buffer[chunk.range]), firstLineNumber: chunk.firstLineNumber
+        ) { pieced.append($0) }
+      }
+      #expect(expectedStart == bytes.count)
+    }
+    #expect(pieced == all)
+  }
+}

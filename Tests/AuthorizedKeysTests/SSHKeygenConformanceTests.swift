@@ -215,6 +215,39 @@ struct SSHKeygenConformanceTests {
     Mutation(description: "base64 with a missing character", keys: plainKeys) { key in
       rebase(key) { String($0.dropFirst()) }
     },
+    Mutation(description: "as a FIDO sk-ssh-ed25519 key", keys: ["ed25519"]) { key in
+      let f = Wire.fields(Wire.decode(key.base64))
+      return "sk-ssh-ed25519@openssh.com "
+        + Wire.encode(Wire.join([Array("sk-ssh-ed25519@openssh.com".utf8), f[1], Array("ssh:".utf8)]))
+    },
+    Mutation(description: "as a FIDO sk-ecdsa key", keys: ["ecdsa256"]) { key in
+      let f = Wire.fields(Wire.decode(key.base64))
+      return "sk-ecdsa-sha2-nistp256@openssh.com "
+        + Wire.encode(
+          Wire.join([Array("sk-ecdsa-sha2-nistp256@openssh.com".utf8), f[1], f[2], Array("ssh:".utf8)]))
+    },
+    Mutation(description: "as a FIDO key with a webauthn type token", keys: ["ecdsa256"]) { key in
+      let f = Wire.fields(Wire.decode(key.base64))
+      return "webauthn-sk-ecdsa-sha2-nistp256@openssh.com "
+        + Wire.encode(
+          Wire.join([Array("sk-ecdsa-sha2-nistp256@openssh.com".utf8), f[1], f[2], Array("ssh:".utf8)]))
+    },
+    Mutation(description: "as a FIDO key with a webauthn name in the blob", keys: ["ecdsa256"]) { key in
+      let f = Wire.fields(Wire.decode(key.base64))
+      let name = Array("webauthn-sk-ecdsa-sha2-nistp256@openssh.com".utf8)
+      return "sk-ecdsa-sha2-nistp256@openssh.com "
+        + Wire.encode(Wire.join([name, f[1], f[2], Array("ssh:".utf8)]))
+    },
+    Mutation(description: "as a FIDO key without its application", keys: ["ed25519"]) { key in
+      let f = Wire.fields(Wire.decode(key.base64))
+      return "sk-ssh-ed25519@openssh.com "
+        + Wire.encode(Wire.join([Array("sk-ssh-ed25519@openssh.com".utf8), f[1]]))
+    },
+    Mutation(description: "as a FIDO key with a short name in the blob", keys: ["ed25519"]) { key in
+      let f = Wire.fields(Wire.decode(key.base64))
+      return "sk-ssh-ed25519@openssh.com "
+        + Wire.encode(Wire.join([Array("ED25519-SK".utf8), f[1], Array("ssh:".utf8)]))
+    },
     Mutation(description: "certificate with one signature byte flipped", keys: certKeys) { key in
       var blob = Wire.decode(key.base64)
       blob[blob.count - 5] ^= 0x01

@@ -160,3 +160,24 @@ final class TemporaryFolder {
 
   deinit { try? FileManager.default.removeItem(atPath: path) }
 }
+
+extension InspectCommandTests {
+  @Test func largeFilesReadInParallelGiveTheSameReport() throws {
+    var text = ""
+    var number = 0
+    while text.utf8.count < 3 << 20 {
+      number += 1
+      text +=
+        number % 7 == 0
+        ? "# c\(number)\n" : number % 11 == 0 ? "bad \(number)\n" : "\(Self.ed25519) u\(number)\n"
+    }
+    let bytes = Array(text.utf8)
+    let records = InspectRecord.records(in: bytes)
+    #expect(records.count == number)
+    let (json, status) = InspectCommand.report(bytes, format: .json)
+    #expect(json == InspectFormatter.json(records))
+    #expect(status == 1)
+    let (table, _) = InspectCommand.report(bytes, format: .text)
+    #expect(table == InspectFormatter.text(records))
+  }
+}
