@@ -142,6 +142,10 @@ struct TargetOperations {
     var directory = location.directory
     switch try session.attributes(directory, follow: false, step: "write") {
     case nil:
+      // No directory, so no file: a plan that saw one is stale, and nothing is created.
+      guard request.expectedDigest == ContentDigest.absent else {
+        return .stale(currentDigest: ContentDigest.absent)
+      }
       try session.makeDirectory(directory, mode: 0o700, owner: owner)
     case let status? where status.pathStatus.isSymlink:
       guard request.follow else { throw symlinkRefused(directory, request.id) }
@@ -160,15 +164,12 @@ struct TargetOperations {
       target = try session.realpath(target, step: "write")
       directory = (target as NSString).deletingLastPathComponent
     }
-    // Compare-and-swap, first check: nothing is written when the file already changed.
-    let before = ContentDigest.of(try session.read(target, step: "write"))
-    guard before == request.expectedDigest else { return .stale(currentDigest: before) }
-
     let base = (target as NSString).lastPathComponent
     let temporary = "\(directory)/.\(base).keyward-\(UInt64.random(in: 0...UInt64.max), radix: 16)"
     try session.createExclusive(temporary, content: request.content, mode: request.fileMode, owner: owner)
     do throws(TransportError) {
-      // Second check, right before the atomic replace.
+      // Compare-and-swap: the file is re-read right before the atomic replace; when it changed
+      // since the plan, the temporary file goes and nothing else is touched.
       let now = ContentDigest.of(try session.read(target, step: "write"))
       guard now == request.expectedDigest else {
         session.unlink(temporary)

@@ -190,6 +190,18 @@ struct SSHTransportTests {
         try FileManager.default.contentsOfDirectory(atPath: fleet.home(1, "bob") + "/.ssh") == [
           "authorized_keys"
         ])
+
+      // A plan that saw a file where there is no ~/.ssh at all is stale too, and creates nothing.
+      let gone = fleet.home(1, "deploy") + "/.ssh"
+      try FileManager.default.removeItem(atPath: gone)
+      let deploy = TargetID(user: "deploy", host: "lab1")
+      let asRoot = transport(fleet, hosts: ["lab1": HostSpec(name: "lab1", connectAs: "root")])
+      let missing = await asRoot.write([
+        WriteRequest(
+          id: deploy, expectedDigest: ContentDigest.of(Array(before)), content: Array("new\n".utf8))
+      ])
+      #expect(missing[deploy] == .stale(currentDigest: ContentDigest.absent))
+      #expect(!FileManager.default.fileExists(atPath: gone))
     }
   }
 
