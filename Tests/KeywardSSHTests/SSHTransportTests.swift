@@ -297,6 +297,19 @@ struct SSHTransportTests {
       ])
       #expect(write[id]?.failureCode == "symlink-refused")
       #expect(FileFacts(path).map { $0.mode } != nil)
+
+      // A symlinked ~/.ssh is refused the same way (read as root: sshd itself would refuse bob).
+      let bobSSH = fleet.home(1, "bob") + "/.ssh"
+      try FileManager.default.moveItem(atPath: bobSSH, toPath: bobSSH + "-real")
+      try FileManager.default.createSymbolicLink(atPath: bobSSH, withDestinationPath: ".ssh-real")
+      let bob = TargetID(user: "bob", host: "lab1")
+      let asRoot = transport(fleet, hosts: ["lab1": HostSpec(name: "lab1", connectAs: "root")])
+      let dirRefused = await asRoot.fetch([FetchRequest(id: bob)])
+      #expect(dirRefused[bob]?.failure?.code == "symlink-refused")
+      let dirWrite = await asRoot.write([
+        WriteRequest(id: bob, expectedDigest: ContentDigest.absent, content: Array("x\n".utf8))
+      ])
+      #expect(dirWrite[bob]?.failureCode == "symlink-refused")
     }
   }
 }
