@@ -70,7 +70,7 @@ struct RemoteLock {
         if stale || holder.isGone {
           let why = stale ? "it was \(age) s old" : "its process is gone"
           broke = "broke the lock '\(path)' held by \(holder.summary) (\(why))"
-          session.unlink(path)
+          breakLock(session, path: path, judged: content, token: token)
           continue
         }
         if ContinuousClock.now >= deadline {
@@ -83,6 +83,25 @@ struct RemoteLock {
         Thread.sleep(forTimeInterval: Double.random(in: 0.1...0.3))
       }
     }
+  }
+
+  /// Breaks a stale lock without ever removing a fresh one: moves it aside atomically, and when
+  /// what was moved is not the lock judged stale (another run broke it and locked meanwhile),
+  /// links it back unless a newer lock already exists.
+  private static func breakLock(_ session: SSHSession, path: String, judged: [UInt8], token: String) {
+    let aside = path + ".broken-" + token
+    do {
+      guard try session.posixRename(path, aside) else {
+        session.unlink(path)
+        return
+      }
+    } catch {
+      return  // already gone: someone else broke it; try again
+    }
+    if (try? session.read(aside, step: "lock")) != judged {
+      _ = try? session.hardLink(aside, path)
+    }
+    session.unlink(aside)
   }
 
   /// Removes the lock file (best effort: a lock left behind by a dead connection goes stale).

@@ -60,9 +60,27 @@ struct SafetyTests {
           == .written(digest: ContentDigest.of(next)))
       #expect(!FileManager.default.fileExists(atPath: lock))
 
+      // Two writers racing from the same observed state, 6 rounds: exactly one wins each round,
+      // the other is told the file is stale; the file is always one of the two, never a mix.
+      var base = next
+      for round in 0..<6 {
+        let x = Array((fleet.adminPublicKey + "# x\(round)\n").utf8)
+        let y = Array((fleet.adminPublicKey + "# y\(round)\n").utf8)
+        let from = base
+        async let first = write(fleet.transport(), Self.alice, from: from, to: x)
+        async let second = write(fleet.transport(), Self.alice, from: from, to: y)
+        let outcomes = await [first, second]
+        let winners = outcomes.filter { if case .written = $0 { true } else { false } }
+        let stale = outcomes.filter { if case .stale = $0 { true } else { false } }
+        #expect(winners.count == 1 && stale.count == 1, "round \(round): \(outcomes)")
+        let now = try #require(fleet.bytes(path))
+        #expect(now == x || now == y)
+        base = now
+      }
+
       // Backups: each write keeps the previous file; beyond the limit the oldest go.
-      var current = next
-      var contents = [original, next]
+      var current = base
+      var contents = [original, base]
       for n in 2...5 {
         let content = Array((fleet.adminPublicKey + "# \(n)\n").utf8)
         #expect(await write(fleet.transport(), Self.alice, from: current, to: content, backups: 3) != nil)
