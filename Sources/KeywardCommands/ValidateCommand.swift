@@ -14,12 +14,19 @@ public struct ValidateCommand: ParsableCommand {
   )
 
   @Argument(help: "Manifest files or directories.")
-  var paths: [String]
+  var paths: [String] = []
 
   @Option(help: "Output format: text or json.")
   var format: ManifestValidation.Format = .text
 
   public init() {}
+
+  public func validate() throws {
+    if paths.isEmpty {
+      FileHandle.standardError.write(Data("error: give at least one manifest file or directory\n".utf8))
+      throw ExitCode(2)
+    }
+  }
 
   public func run() throws {
     let output = ManifestValidation.run(paths: paths, format: format)

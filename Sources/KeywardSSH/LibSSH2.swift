@@ -48,15 +48,6 @@ struct ExecResult {
   var stderr: [UInt8]
 }
 
-/// An identity to offer: a private key file and, when known, its public key blob.
-struct IdentityFile: Sendable {
-  var path: String
-  var publicBlob: [UInt8]?
-  var keyType: String?
-  /// False when only `path.pub` exists (the key is expected in the agent).
-  var hasPrivateKey = true
-}
-
 /// How one identity file's authentication attempt came out.
 enum FileAuthResult {
   case accepted
@@ -815,50 +806,4 @@ final class SSHSession: @unchecked Sendable {
 final class ChannelBox: @unchecked Sendable {
   let pointer: OpaquePointer
   init(_ pointer: OpaquePointer) { self.pointer = pointer }
-}
-
-extension Duration {
-  var milliseconds: Int64 {
-    let parts = components
-    return parts.seconds * 1000 + parts.attoseconds / 1_000_000_000_000_000
-  }
-}
-
-extension [UInt8] {
-  mutating func appendUInt32(_ value: UInt32) {
-    append(contentsOf: [
-      UInt8(value >> 24), UInt8((value >> 16) & 0xff), UInt8((value >> 8) & 0xff), UInt8(value & 0xff),
-    ])
-  }
-
-  mutating func appendString(_ bytes: [UInt8]) {
-    appendUInt32(UInt32(bytes.count))
-    append(contentsOf: bytes)
-  }
-}
-
-/// Reads SSH wire-format fields (byte, uint32, string) from a buffer.
-struct WireReader {
-  private let bytes: [UInt8]
-  private var offset = 0
-
-  init(_ bytes: [UInt8]) { self.bytes = bytes }
-
-  mutating func byte() -> UInt8? {
-    guard offset < bytes.count else { return nil }
-    defer { offset += 1 }
-    return bytes[offset]
-  }
-
-  mutating func uint32() -> UInt32? {
-    guard offset + 4 <= bytes.count else { return nil }
-    defer { offset += 4 }
-    return bytes[offset..<offset + 4].reduce(0) { $0 << 8 | UInt32($1) }
-  }
-
-  mutating func string() -> [UInt8]? {
-    guard let length = uint32(), offset + Int(length) <= bytes.count else { return nil }
-    defer { offset += Int(length) }
-    return Array(bytes[offset..<offset + Int(length)])
-  }
 }

@@ -159,4 +159,26 @@ struct LocalApplyTests {
     let names = try FileManager.default.contentsOfDirectory(atPath: root.path + "/home/alice/.ssh")
     #expect(names.filter { $0.hasPrefix("authorized_keys.keyward-backup.") }.count == 2, "\(names)")
   }
+
+  @Test(
+    .enabled(
+      if: JSONSchemaChecker.isAvailable || JSONSchemaChecker.isCI,
+      "needs python3 with jsonschema (required when CI=true)"))
+  func planJSONAndPlanFilesMatchTheirSchema() throws {
+    #expect(JSONSchemaChecker.isAvailable, "python3 with the jsonschema module is required in CI")
+    try root.put("bob", TestKeys.carol + "\n")
+    let json = try keyward(["plan", manifest, "--format", "json"])
+    let planFile = root.path + "/plan.json"
+    _ = try keyward(["plan", manifest, "--out", planFile])
+    let saved = try String(contentsOfFile: planFile, encoding: .utf8)
+    let schema = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().appendingPathComponent("schemas/plan.schema.json").path
+    let results = try JSONSchemaChecker.check(schema: schema, [("json", json.stdout), ("plan file", saved)])
+    #expect(results == ["ok json", "ok plan file"])
+    // The schema is not a rubber stamp.
+    let broken = json.stdout.replacingOccurrences(
+      of: "\"action\" : \"add\"", with: "\"action\" : \"replace\"")
+    #expect(
+      try JSONSchemaChecker.check(schema: schema, [("broken", broken)]).first?.hasPrefix("invalid") == true)
+  }
 }

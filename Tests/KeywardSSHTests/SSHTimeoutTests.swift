@@ -45,11 +45,15 @@ struct SSHTimeoutTests {
       useAgent: false, showProgress: false)
   }
 
+  // No wall-clock assertion: other suites share this process's two cooperative threads, so
+  // elapsed time says more about the test run than about the transport (78 s was seen under
+  // load). A transport that ignored its timeouts would hang here; the limit makes that a failure.
   @Test(
-    "a hung host fails with its step and reason while the others are read",
+    "a hung host fails with its step and reason while the others are read", .timeLimit(.minutes(3)),
     arguments: [
-      ("operation timeout", Duration.seconds(1), Duration.seconds(60), "handshake-failed"),
-      ("target deadline", Duration.seconds(60), Duration.seconds(1), "deadline-exceeded"),
+      // Long enough for a healthy host on a loaded 2-core machine, short against the hang.
+      ("operation timeout", Duration.seconds(4), Duration.seconds(120), "handshake-failed"),
+      ("target deadline", Duration.seconds(120), Duration.seconds(4), "deadline-exceeded"),
     ])
   func hungHost(name: String, operation: Duration, deadline: Duration, code: String) async throws {
     let subnet = code == "deadline-exceeded" ? 224 : 225
@@ -60,16 +64,12 @@ struct SSHTimeoutTests {
       let transport = SSHTransport(
         hosts: hosts, settings: settings(fleet, operation: operation, deadline: deadline))
       let ids = [TargetID(user: "alice", host: "hung"), TargetID(user: "alice", host: "lab1")]
-      let clock = ContinuousClock()
-      let started = clock.now
       let result = await transport.fetch(ids.map { FetchRequest(id: $0) })
-      let elapsed = clock.now - started
       let failure = try #require(result[ids[0]]?.failure, "\(name)")
       #expect(failure.code == code)
       #expect(failure.host == "hung")
       #expect(failure.step == "handshake")
-      #expect((try? result[ids[1]]?.get()) != nil)
-      #expect(elapsed < .seconds(20))
+      #expect((try? result[ids[1]]?.get()) != nil, "\(String(describing: result[ids[1]]))")
     }
   }
 }

@@ -133,7 +133,8 @@ public struct Planner: Sendable {
           result.changes.append(
             KeyChange(
               action: .update, fingerprint: fingerprint, type: entry.key.type, keyName: wanted.keyName,
-              reason: "granted by \(wanted.rule)", line: lineNumber, oldOptions: KeyOptions.render(entry.options),
+              reason: "granted by \(wanted.rule)", line: lineNumber,
+              oldOptions: KeyOptions.render(entry.options),
               newOptions: KeyOptions.render(wanted.options), oldComment: entry.comment,
               newComment: comment))
         }

@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+
+@testable import KeywardSSH
+
+/// Parsing OpenSSH's own resolution (`ssh -G`) and ProxyJump hops; no network.
+struct SSHConfigResolverTests {
+  @Test func parsesSSHDashG() {
+    let output = """
+      user root
+      hostname 10.0.0.5
+      port 2222
+      identitiesonly yes
+      stricthostkeychecking accept-new
+      identityfile ~/.ssh/id_ed25519
+      identityfile /keys/%r@%h
+      globalknownhostsfile /etc/ssh/ssh_known_hosts /dev/null
+      userknownhostsfile ~/.ssh/known_hosts /tmp/kh
+      connecttimeout 7
+      proxyjump ops@bastion:2200,jump2
+
+      """
+    let host = SSHConfigResolver.parse(output, alias: "db1")
+    let home = SSHConfigResolver.home
+    #expect(host.alias == "db1")
+    #expect(host.hostname == "10.0.0.5")
+    #expect(host.port == 2222)
+    #expect(host.user == "root")
+    #expect(host.identitiesOnly)
+    #expect(host.strictHostKeyChecking == "accept-new")
+    #expect(host.identityFiles == ["\(home)/.ssh/id_ed25519", "/keys/root@10.0.0.5"])
+    #expect(host.knownHostsFiles == ["\(home)/.ssh/known_hosts", "/tmp/kh", "/etc/ssh/ssh_known_hosts"])
+    #expect(host.connectTimeout == .seconds(7))
+    #expect(host.proxyJump == "ops@bastion:2200,jump2")
+    #expect(host.knownHostNames == ["10.0.0.5", "db1"])
+  }
+
+  @Test func noneMeansUnset() {
+    let host = SSHConfigResolver.parse("hostname web1\nproxyjump none\nconnecttimeout none\n", alias: "web1")
+    #expect(host.proxyJump == nil)
+    #expect(host.connectTimeout == nil)
+    #expect(host.knownHostNames == ["web1"])
+  }
+
+  @Test(
+    arguments: [
+      ("bastion", nil, "bastion", nil), ("ops@bastion", "ops", "bastion", nil),
+      ("ops@bastion:2200", "ops", "bastion", 2200), ("bastion:22", nil, "bastion", 22),
+    ] as [(String, String?, String, Int?)])
+  func parsesJumpHops(text: String, user: String?, host: String, port: Int?) {
+    let hop = HostConnector.parseHop(text)
+    #expect(hop.user == user)
+    #expect(hop.host == host)
+    #expect(hop.port == port)
+  }
+
+  @Test(arguments: [
+    ("alice", true), ("svc-deploy.1", true), ("machine$", true), ("-rf", false), ("a b", false),
+    ("x;reboot", false), ("", false), ("é", false),
+  ])
+  func userNamesSafeForGetent(name: String, valid: Bool) {
+    #expect(TargetOperations.isValidUserName(name) == valid)
+  }
+
+  @Test func readsThePublicKeyFromAnOpenSSHPrivateKey() throws {
+    let dir = try Fleet.makeTemporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let path = dir + "/key"
+    let made = try Fleet.run(
+      "/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "pass phrase", "-C", "", "-f", path])
+    try #require(made.status == 0)
+    let publicLine = try String(contentsOfFile: path + ".pub", encoding: .utf8)
+    let fromPub = IdentityLoader.publicBlob(forPrivateKey: path)
+    try FileManager.default.removeItem(atPath: path + ".pub")
+    let fromPrivate = IdentityLoader.publicBlob(forPrivateKey: path)
+    #expect(fromPub != nil)
+    #expect(fromPrivate == fromPub)
+    let base64 = String(publicLine.split(separator: " ")[1])
+    #expect(fromPrivate.map { Data($0).base64EncodedString() } == base64)
+    #expect(fromPrivate.flatMap(IdentityLoader.keyType(of:)) == "ssh-ed25519")
+  }
+
+  @Test func wireReaderStopsAtTruncatedFields() {
+    var bytes: [UInt8] = [101]
+    bytes.appendUInt32(7)
+    bytes.appendString(Array("ok".utf8))
+    bytes += [0, 0, 0, 9, 1]
+    var reader = WireReader(bytes)
+    #expect(reader.byte() == 101)
+    #expect(reader.uint32() == 7)
+    #expect(reader.string() == Array("ok".utf8))
+    #expect(reader.string() == nil)
+  }
+}
