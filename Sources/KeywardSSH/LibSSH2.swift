@@ -29,6 +29,8 @@ struct RemoteAttributes {
   var uid: UInt32
   var gid: UInt32
   var size: UInt64
+  /// Modification time (seconds since the epoch, the server's clock).
+  var modified: UInt64 = 0
 
   var pathStatus: PathStatus {
     let type = permissions & 0o170000
@@ -79,6 +81,8 @@ final class SSHSession: @unchecked Sendable {
   private var renameChannel: OpaquePointer?
   private var renameRequestID: UInt32 = 1
   private var renameSupported: Bool?
+  /// The SFTP extensions the server announced on the raw channel.
+  private var extensions: Set<String> = []
   /// The tunnel this session runs through, kept alive until the session closes.
   var tunnel: JumpTunnel?
 
@@ -408,7 +412,30 @@ final class SSHSession: @unchecked Sendable {
     }
     return RemoteAttributes(
       permissions: UInt32(truncatingIfNeeded: attrs.permissions), uid: UInt32(truncatingIfNeeded: attrs.uid),
-      gid: UInt32(truncatingIfNeeded: attrs.gid), size: attrs.filesize)
+      gid: UInt32(truncatingIfNeeded: attrs.gid), size: attrs.filesize, modified: UInt64(attrs.mtime))
+  }
+
+  /// The entry names of a directory (without `.` and `..`).
+  func listDirectory(_ path: String, step: String) throws(TransportError) -> [String] {
+    let sftp = try sftp(step: step)
+    guard
+      let handle = libssh2_sftp_open_ex(
+        sftp, path, UInt32(path.utf8.count), 0, 0, LIBSSH2_SFTP_OPENDIR)
+    else { throw sftpError("sftp-failed", step, "could not list '\(path)'") }
+    defer { libssh2_sftp_close_handle(handle) }
+    var names: [String] = []
+    var buffer = [CChar](repeating: 0, count: 4096)
+    var attrs = LIBSSH2_SFTP_ATTRIBUTES()
+    while true {
+      let n = buffer.withUnsafeMutableBufferPointer {
+        libssh2_sftp_readdir_ex(handle, $0.baseAddress, $0.count, nil, 0, &attrs)
+      }
+      if n == 0 { break }
+      if n < 0 { throw sftpError("sftp-failed", step, "could not list '\(path)'") }
+      let name = String(decoding: buffer[0..<Int(n)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+      if name != "." && name != ".." { names.append(name) }
+    }
+    return names
   }
 
   /// SFTP realpath: `.` is the login user's home directory.
@@ -479,7 +506,8 @@ final class SSHSession: @unchecked Sendable {
   /// Creates `path` exclusively (it must not exist), writes `content`, sets mode and owner on the
   /// open handle, fsyncs and closes it.
   func createExclusive(
-    _ path: String, content: [UInt8], mode: UInt32, owner: (uid: UInt32, gid: UInt32)?
+    _ path: String, content: [UInt8], mode: UInt32, owner: (uid: UInt32, gid: UInt32)?,
+    progress: ((Int) -> Void)? = nil
   ) throws(TransportError) {
     let sftp = try sftp(step: "write")
     let flags = UInt(LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL)
@@ -490,7 +518,12 @@ final class SSHSession: @unchecked Sendable {
       throw sftpError("write-failed", "write", "could not create the temporary file '\(path)'")
     }
     var closed = false
-    defer { if !closed { libssh2_sftp_close_handle(handle) } }
+    var complete = false
+    defer {
+      if !closed { libssh2_sftp_close_handle(handle) }
+      // The file was created exclusively, so it is ours: never leave a partial one behind.
+      if !complete { unlink(path) }
+    }
     var offset = 0
     while offset < content.count {
       let n = content.withUnsafeBufferPointer { buffer in
@@ -500,6 +533,7 @@ final class SSHSession: @unchecked Sendable {
       }
       if n < 0 { throw sftpError("write-failed", "write", "could not write '\(path)'") }
       offset += n
+      progress?(offset)
     }
     var attrs = LIBSSH2_SFTP_ATTRIBUTES()
     attrs.flags = UInt(LIBSSH2_SFTP_ATTR_PERMISSIONS)
@@ -519,6 +553,7 @@ final class SSHSession: @unchecked Sendable {
     if libssh2_sftp_close_handle(handle) != 0 {
       throw sftpError("write-failed", "write", "closing '\(path)' failed")
     }
+    complete = true
   }
 
   /// Removes a file; a missing file is not an error.
@@ -540,12 +575,26 @@ final class SSHSession: @unchecked Sendable {
   /// Atomically replaces `to` with `from` (rename(2) on the server). Returns false when the
   /// server does not offer posix-rename@openssh.com.
   func posixRename(_ from: String, _ to: String) throws(TransportError) -> Bool {
-    guard let channel = try renameChannelOpen() else { return false }
+    try extendedRequest("posix-rename@openssh.com", from, to, what: "posix-rename")
+  }
+
+  /// Makes `to` a hard link of `from` (link(2) on the server). Returns false when the server
+  /// does not offer hardlink@openssh.com.
+  func hardLink(_ from: String, _ to: String) throws(TransportError) -> Bool {
+    try extendedRequest("hardlink@openssh.com", from, to, what: "hardlink")
+  }
+
+  /// Sends an OpenSSH SFTP extension request with two paths on the raw channel; false when the
+  /// server does not offer the extension.
+  private func extendedRequest(_ name: String, _ from: String, _ to: String, what: String)
+    throws(TransportError) -> Bool
+  {
+    guard let channel = try renameChannelOpen(), extensions.contains(name) else { return false }
     let id = renameRequestID
     renameRequestID &+= 1
     var body: [UInt8] = [200]
     body.appendUInt32(id)
-    body.appendString(Array("posix-rename@openssh.com".utf8))
+    body.appendString(Array(name.utf8))
     body.appendString(Array(from.utf8))
     body.appendString(Array(to.utf8))
     try sendPacket(channel, body)
@@ -554,14 +603,14 @@ final class SSHSession: @unchecked Sendable {
     guard reader.byte() == 101, reader.uint32() == id, let status = reader.uint32() else {
       throw TransportError(
         code: "rename-failed", host: host, step: "rename",
-        message: "unexpected reply to posix-rename of '\(to)'")
+        message: "unexpected reply to \(what) of '\(to)'")
     }
     if status != 0 {
       let message = reader.string().map { String(decoding: $0, as: UTF8.self) } ?? ""
       throw TransportError(
         code: "rename-failed", host: host, step: "rename",
         message:
-          "posix-rename of '\(from)' to '\(to)' failed: \(Self.describe(sftpStatus: UInt(status))) \(message)"
+          "\(what) of '\(from)' to '\(to)' failed: \(Self.describe(sftpStatus: UInt(status))) \(message)"
       )
     }
     return true
@@ -590,6 +639,7 @@ final class SSHSession: @unchecked Sendable {
       var supported = false
       while let name = reader.string(), reader.string() != nil {
         if name == Array("posix-rename@openssh.com".utf8) { supported = true }
+        extensions.insert(String(decoding: name, as: UTF8.self))
       }
       renameSupported = supported
       guard supported else {

@@ -12,6 +12,8 @@ public struct SSHTransport: Transport {
   let connector: HostConnector
   let pool: WorkerPool
   let cache: SessionCache
+  /// Test-only hooks in the write path (`KEYWARD_TEST_FAULT`, or set by tests).
+  var faults: FaultInjection? = FaultInjection.fromEnvironment()
 
   /// - Parameters:
   ///   - hosts: how to reach each host, by manifest name (unlisted hosts use ssh_config alone).
@@ -69,7 +71,11 @@ public struct SSHTransport: Transport {
           await pool.run { [self] in
             let users = batch.map(\.id.user)
             let results = runGroup(key, batch) { (host, request) throws(TransportError) in
-              try TargetOperations(host: host, settings: settings, groupUsers: users).write(request)
+              try TargetOperations(
+                host: host, settings: settings, groupUsers: users,
+                verifier: LoginVerifier(connector: connector),
+                faults: faults
+              ).write(request)
             } failure: { error in
               WriteOutcome.failed(error)
             } success: {

@@ -8,10 +8,17 @@ struct TargetOperations {
   let settings: SSHSettings
   /// Every user this session will be asked about, fetched with one `getent` call.
   var groupUsers: [String] = []
+  /// Logs in afresh after a write (`WriteRequest.verifyLogin`); nil: no check.
+  var verifier: LoginVerifier?
+  /// Test-only hooks in the write path.
+  var faults: FaultInjection?
 
   /// Errors that concern one target only: the session stays usable for the others.
   static func keepsSession(_ error: TransportError) -> Bool {
-    ["symlink-refused", "user-unknown", "not-a-file", "invalid-path", "verify-failed"].contains(error.code)
+    [
+      "symlink-refused", "user-unknown", "not-a-file", "invalid-path", "verify-failed", "locked",
+      "ownership-refused",
+    ].contains(error.code)
   }
 
   private var name: String { host.host }
@@ -124,11 +131,18 @@ struct TargetOperations {
       }
       content = try session.read(absolutePath, step: "read")
     }
+    var latestBackup: Backup?
+    if request.includeBackup {
+      let directory = (absolutePath as NSString).deletingLastPathComponent
+      let file = (absolutePath as NSString).lastPathComponent
+      latestBackup = try RemoteBackups(session: session, directory: directory, file: file).latest()
+    }
     return ObservedTarget(
       id: request.id, content: content, absolutePath: absolutePath, home: location.account.home,
       uid: location.account.uid, gid: location.account.gid, file: fileStatus?.pathStatus,
       directory: directoryStatus?.pathStatus, homeStatus: homeStatus?.pathStatus,
-      loginKeyFingerprint: request.id.user == host.loginUser ? host.loginKeyFingerprint : nil)
+      loginKeyFingerprint: request.id.user == host.loginUser ? host.loginKeyFingerprint : nil,
+      latestBackup: latestBackup)
   }
 
   // MARK: write
@@ -142,6 +156,10 @@ struct TargetOperations {
     var directory = location.directory
     switch try session.attributes(directory, follow: false, step: "write") {
     case nil:
+      // No directory, so no file: a plan that saw one is stale, and nothing is created.
+      guard request.expectedDigest == ContentDigest.absent else {
+        return .stale(currentDigest: ContentDigest.absent)
+      }
       try session.makeDirectory(directory, mode: 0o700, owner: owner)
     case let status? where status.pathStatus.isSymlink:
       guard request.follow else { throw symlinkRefused(directory, request.id) }
@@ -163,17 +181,42 @@ struct TargetOperations {
     // Compare-and-swap, first check: nothing is written when the file already changed.
     let before = ContentDigest.of(try session.read(target, step: "write"))
     guard before == request.expectedDigest else { return .stale(currentDigest: before) }
-
     let base = (target as NSString).lastPathComponent
+    let previousStatus = try session.attributes(target, follow: false, step: "write")
+    try checkOwnership(directory: directory, file: previousStatus, account: account, id: request.id)
+
+    // One run at a time per file: everything from here to the release happens under the lock.
+    let lock = try RemoteLock.acquire(session, directory: directory, file: base, owner: nil)
+    defer { lock.release(session) }
+    if let warning = lock.brokeStale { Self.warn("\(name): \(warning)") }
+    faults?.hook(.afterLock, session.fd)
+    removeLeftovers(directory: directory, file: base)
+
     let temporary = "\(directory)/.\(base).keyward-\(UInt64.random(in: 0...UInt64.max), radix: 16)"
-    try session.createExclusive(temporary, content: request.content, mode: request.fileMode, owner: owner)
+    let previous: [UInt8]?
     do throws(TransportError) {
-      // Second check, right before the atomic replace.
-      let now = ContentDigest.of(try session.read(target, step: "write"))
+      let total = request.content.count
+      do throws(TransportError) {
+        try session.createExclusive(
+          temporary, content: request.content, mode: request.fileMode, owner: owner,
+          progress: faults.map { faults in { faults.hook(.writing(offset: $0, total: total), session.fd) } })
+      } catch {
+        throw Self.explainFailure(error)
+      }
+      faults?.hook(.afterTemp, session.fd)
+      // Second check, under the lock, right before the atomic replace.
+      previous = try session.read(target, step: "write")
+      let now = ContentDigest.of(previous)
       guard now == request.expectedDigest else {
         session.unlink(temporary)
         return .stale(currentDigest: now)
       }
+      if let previous, request.backupLimit > 0 {
+        try RemoteBackups(session: session, directory: directory, file: base).keep(
+          content: previous, mode: previousStatus?.pathStatus.mode ?? 0o600, owner: owner,
+          limit: request.backupLimit)
+      }
+      faults?.hook(.beforeRename, session.fd)
       if try !session.posixRename(temporary, target) {
         try fallbackReplace(temporary, target, exists: now != ContentDigest.absent)
       }
@@ -189,7 +232,105 @@ struct TargetOperations {
         message:
           "'\(target)' reads back with digest \(written), not the \(wanted) just written; check it by hand")
     }
+    if request.verifyLogin, let verifier, let fingerprint = host.loginKeyFingerprint,
+      LoginVerifier.authorizes(request.content, fingerprint: fingerprint),
+      let failure = verifier.check(host: request.id.host, user: request.id.user)
+    {
+      return try rollBack(
+        target: target, directory: directory, previous: previous, mode: previousStatus?.pathStatus.mode,
+        owner: owner, id: request.id, fingerprint: fingerprint, failure: failure)
+    }
     return .written(digest: written)
+  }
+
+  /// Puts the previous file back (same temp-and-rename path) after a failed login check.
+  private func rollBack(
+    target: String, directory: String, previous: [UInt8]?, mode: UInt32?,
+    owner: (uid: UInt32, gid: UInt32)?, id: TargetID, fingerprint: String, failure: TransportError
+  ) throws(TransportError) -> WriteOutcome {
+    let reason =
+      "a fresh login as '\(id.user)' with the run's key \(fingerprint) failed after the write"
+      + " (\(failure.step): \(failure.message))"
+    do throws(TransportError) {
+      if let previous {
+        let base = (target as NSString).lastPathComponent
+        let temporary = "\(directory)/.\(base).keyward-\(UInt64.random(in: 0...UInt64.max), radix: 16)"
+        do throws(TransportError) {
+          try session.createExclusive(temporary, content: previous, mode: mode ?? 0o600, owner: owner)
+          if try !session.posixRename(temporary, target) {
+            try fallbackReplace(temporary, target, exists: true)
+          }
+        } catch {
+          session.unlink(temporary)
+          throw error
+        }
+      } else {
+        session.unlink(target)
+      }
+      let restored = try session.read(target, step: "rollback")
+      guard restored == previous else {
+        throw TransportError(
+          code: "rollback-failed", host: name, step: "rollback",
+          message: "'\(target)' does not read back as the previous file")
+      }
+    } catch {
+      throw TransportError(
+        code: "rollback-failed", host: name, step: "rollback",
+        message:
+          "\(reason); restoring the previous file also failed (\(error.message)); the previous file is kept"
+          + " beside it as the newest '\(Backup.prefix(for: (target as NSString).lastPathComponent))*'"
+          + " backup: restore it with 'keyward rollback \(id.user)@\(id.host)' or by hand")
+    }
+    return .rolledBack(
+      TransportError(
+        code: "login-check-failed", host: name, step: "verify",
+        message: reason + "; the previous file was restored"))
+  }
+
+  /// As root, refuses to write into a directory or over a file owned by another ordinary user
+  /// (someone else's file reached through a path or a shared directory).
+  private func checkOwnership(
+    directory: String, file: RemoteAttributes?, account: HostSession.Account, id: TargetID
+  ) throws(TransportError) {
+    guard host.loginUser == "root", id.user != "root" else { return }
+    let allowed: Set<UInt32> = [0, account.uid]
+    if let status = try session.attributes(directory, follow: true, step: "write"),
+      !allowed.contains(status.uid)
+    {
+      throw TransportError(
+        code: "ownership-refused", host: name, step: "write",
+        message:
+          "'\(directory)' is owned by uid \(status.uid), not by '\(id.user)' (uid \(account.uid)) or root;"
+          + " refusing to write another user's directory: fix its owner or the target's path")
+    }
+    if let file, !allowed.contains(file.uid) {
+      throw TransportError(
+        code: "ownership-refused", host: name, step: "write",
+        message:
+          "the file for '\(id)' is owned by uid \(file.uid), not by '\(id.user)' (uid \(account.uid)) or root;"
+          + " refusing to replace another user's file: fix its owner or the target's path")
+    }
+  }
+
+  /// Removes temp files an interrupted earlier run left beside `file` (the lock is held).
+  private func removeLeftovers(directory: String, file: String) {
+    guard let names = try? session.listDirectory(directory, step: "write") else { return }
+    for entry in names where entry.hasPrefix(".\(file).keyward-") {
+      session.unlink(directory + "/" + entry)
+    }
+  }
+
+  /// SFTP v3 reports a full (or read-only) file system only as a generic failure: say so.
+  static func explainFailure(_ error: TransportError) -> TransportError {
+    guard error.message.hasSuffix("(sftp status 4)") else { return error }
+    var explained = error
+    explained.message += "; the remote file system may be full or read-only (check 'df' on the host)"
+    return explained
+  }
+
+  /// Prints a warning on stderr (never secrets: host, path and lock holder only).
+  static func warn(_ text: String) {
+    FileHandle.standardError.write(Data(("keyward: warning: " + text + "\n").utf8))
   }
 
   private func temporaryName(radix: Int) -> String { String(UInt64.random(in: 0...UInt64.max), radix: radix) }

@@ -74,7 +74,9 @@ struct SSHTransportTests {
       #expect(try await fleet.ssh("bob", 2, identity: granted.path).status != 0)
       #expect(try await fleet.ssh("bob", 2).status == 0)
       let leftovers = try FileManager.default.contentsOfDirectory(atPath: fleet.home(2, "bob") + "/.ssh")
-      #expect(leftovers == ["authorized_keys"])
+      // Only the file and the backups of the two versions it replaced (no temp or lock file).
+      #expect(leftovers.filter { !$0.hasPrefix("authorized_keys.keyward-backup.") } == ["authorized_keys"])
+      #expect(Backup.backups(of: "authorized_keys", in: leftovers).count >= 1)
     }
   }
 
@@ -190,6 +192,18 @@ struct SSHTransportTests {
         try FileManager.default.contentsOfDirectory(atPath: fleet.home(1, "bob") + "/.ssh") == [
           "authorized_keys"
         ])
+
+      // A plan that saw a file where there is no ~/.ssh at all is stale too, and creates nothing.
+      let gone = fleet.home(1, "deploy") + "/.ssh"
+      try FileManager.default.removeItem(atPath: gone)
+      let deploy = TargetID(user: "deploy", host: "lab1")
+      let asRoot = transport(fleet, hosts: ["lab1": HostSpec(name: "lab1", connectAs: "root")])
+      let missing = await asRoot.write([
+        WriteRequest(
+          id: deploy, expectedDigest: ContentDigest.of(Array(before)), content: Array("new\n".utf8))
+      ])
+      #expect(missing[deploy] == .stale(currentDigest: ContentDigest.absent))
+      #expect(!FileManager.default.fileExists(atPath: gone))
     }
   }
 
@@ -285,6 +299,19 @@ struct SSHTransportTests {
       ])
       #expect(write[id]?.failureCode == "symlink-refused")
       #expect(FileFacts(path).map { $0.mode } != nil)
+
+      // A symlinked ~/.ssh is refused the same way (read as root: sshd itself would refuse bob).
+      let bobSSH = fleet.home(1, "bob") + "/.ssh"
+      try FileManager.default.moveItem(atPath: bobSSH, toPath: bobSSH + "-real")
+      try FileManager.default.createSymbolicLink(atPath: bobSSH, withDestinationPath: ".ssh-real")
+      let bob = TargetID(user: "bob", host: "lab1")
+      let asRoot = transport(fleet, hosts: ["lab1": HostSpec(name: "lab1", connectAs: "root")])
+      let dirRefused = await asRoot.fetch([FetchRequest(id: bob)])
+      #expect(dirRefused[bob]?.failure?.code == "symlink-refused")
+      let dirWrite = await asRoot.write([
+        WriteRequest(id: bob, expectedDigest: ContentDigest.absent, content: Array("x\n".utf8))
+      ])
+      #expect(dirWrite[bob]?.failureCode == "symlink-refused")
     }
   }
 }

@@ -2,7 +2,7 @@ import Foundation
 
 /// Runs the built `keyward` executable, as a user would, and captures what it prints.
 public struct KeywardProcess {
-  public struct Result {
+  public struct Result: Sendable {
     public var status: Int32
     public var stdout: String
     public var stderr: String
