@@ -81,7 +81,10 @@ public struct InspectCommand: ParsableCommand {
     }
   }
 
-  /// `transform` of each element, computed concurrently, in order.
+  /// `transform` of each element, computed concurrently (one thread per element), in order.
+  ///
+  /// Plain threads rather than `DispatchQueue.concurrentPerform`: called from the command's
+  /// task, concurrentPerform ran the pieces one after another.
   static func parallelMap<Element, Result>(_ elements: [Element], _ transform: (Element) -> Result)
     -> [Result]
   {
@@ -91,12 +94,20 @@ public struct InspectCommand: ParsableCommand {
     defer { results.deallocate() }
     withoutActuallyEscaping(transform) { transform in
       elements.withUnsafeBufferPointer { input in
-        // Each iteration reads its own input element and writes its own result slot.
+        // Each thread reads its own input element and writes its own result slot.
         let shared = UncheckedSendable(value: (input, results, transform))
-        DispatchQueue.concurrentPerform(iterations: input.count) { index in
-          let (input, results, transform) = shared.value
-          results[index] = transform(input[index])
+        let done = DispatchSemaphore(value: 0)
+        for index in 1..<input.count {
+          let thread = Thread {
+            let (input, results, transform) = shared.value
+            results[index] = transform(input[index])
+            done.signal()
+          }
+          thread.stackSize = 8 << 20
+          thread.start()
         }
+        results[0] = transform(input[0])
+        for _ in 1..<input.count { done.wait() }
       }
     }
     return results.map { $0! }
@@ -126,6 +137,8 @@ public struct InspectCommand: ParsableCommand {
     guard descriptor >= 0 else { throw InputError(path: path, reason: String(cString: strerror(errno))) }
     defer { close(descriptor) }
     var bytes: [UInt8] = []
+    var status = stat()
+    if fstat(descriptor, &status) == 0, status.st_size > 0 { bytes.reserveCapacity(Int(status.st_size) + 1) }
     var chunk = [UInt8](repeating: 0, count: 1 << 20)
     while true {
       let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
