@@ -85,30 +85,30 @@ public struct InspectCommand: ParsableCommand {
   ///
   /// Plain threads rather than `DispatchQueue.concurrentPerform`: called from the command's
   /// task, concurrentPerform ran the pieces one after another.
-  static func parallelMap<Element, Result>(_ elements: [Element], _ transform: (Element) -> Result)
-    -> [Result]
-  {
+  static func parallelMap<Element, Result>(
+    _ elements: [Element], _ transform: @escaping (Element) -> Result
+  ) -> [Result] {
     guard elements.count > 1 else { return elements.map(transform) }
     let results = UnsafeMutableBufferPointer<Result?>.allocate(capacity: elements.count)
     results.initialize(repeating: nil)
     defer { results.deallocate() }
-    withoutActuallyEscaping(transform) { transform in
-      elements.withUnsafeBufferPointer { input in
-        // Each thread reads its own input element and writes its own result slot.
-        let shared = UncheckedSendable(value: (input, results, transform))
-        let done = DispatchSemaphore(value: 0)
-        for index in 1..<input.count {
-          let thread = Thread {
-            let (input, results, transform) = shared.value
-            results[index] = transform(input[index])
-            done.signal()
-          }
-          thread.stackSize = 8 << 20
-          thread.start()
+    elements.withUnsafeBufferPointer { input in
+      // Each thread reads its own input element and writes its own result slot; the
+      // semaphore orders those writes before the reads below. A finished Thread object may
+      // keep its closure a little longer, so `transform` is escaping.
+      let shared = UncheckedSendable(value: (input, results, transform))
+      let done = DispatchSemaphore(value: 0)
+      for index in 1..<input.count {
+        let thread = Thread {
+          let (input, results, transform) = shared.value
+          results[index] = transform(input[index])
+          done.signal()
         }
-        results[0] = transform(input[0])
-        for _ in 1..<input.count { done.wait() }
+        thread.stackSize = 8 << 20
+        thread.start()
       }
+      results[0] = transform(input[0])
+      for _ in 1..<input.count { done.wait() }
     }
     return results.map { $0! }
   }
