@@ -42,8 +42,8 @@ public struct InspectCommand: ParsableCommand {
       FileHandle.standardError.write(Data("keyward: error: \(error)\n".utf8))
       throw ExitCode(Self.usageExitCode)
     }
-    let (output, status) = Self.report(bytes, format: format)
-    Self.writeStandardOutput(output)
+    let (pieces, status) = Self.reportPieces(bytes, format: format)
+    for piece in pieces { Self.writeStandardOutput(piece) }
     if status != 0 { throw ExitCode(status) }
   }
 
@@ -51,13 +51,19 @@ public struct InspectCommand: ParsableCommand {
   /// line is valid, 1 when any line is invalid. Large files are read on all cores, in
   /// pieces of whole lines; the output is the same as reading them in one piece.
   public static func report(_ bytes: [UInt8], format: Format) -> (output: [UInt8], status: Int32) {
+    let (pieces, status) = reportPieces(bytes, format: format)
+    return (pieces.count == 1 ? pieces[0] : Array(pieces.joined()), status)
+  }
+
+  /// ``report(_:format:)`` as consecutive pieces of output, to write without joining them.
+  static func reportPieces(_ bytes: [UInt8], format: Format) -> (output: [[UInt8]], status: Int32) {
     bytes.withUnsafeBufferPointer { buffer in
       let pieces = bytes.count < 1 << 20 ? 1 : ProcessInfo.processInfo.activeProcessorCount
       let chunks = AuthorizedKeysFile.lineChunks(buffer, count: pieces)
       switch format {
       case .json:
         let parts = parallelMap(chunks) { chunk -> InspectFormatter.JSONWriter in
-          var writer = InspectFormatter.JSONWriter()
+          var writer = InspectFormatter.JSONWriter(capacity: chunk.range.count + chunk.range.count / 2)
           InspectRecord.forEach(
             in: UnsafeBufferPointer(rebasing: buffer[chunk.range]), firstLineNumber: chunk.firstLineNumber
           ) {
@@ -65,7 +71,7 @@ public struct InspectCommand: ParsableCommand {
           }
           return writer
         }
-        return (InspectFormatter.JSONWriter.assemble(parts), parts.contains { $0.sawInvalid } ? 1 : 0)
+        return (InspectFormatter.JSONWriter.pieces(parts), parts.contains { $0.sawInvalid } ? 1 : 0)
       case .text:
         let records = parallelMap(chunks) { chunk -> [InspectRecord] in
           var records: [InspectRecord] = []
@@ -76,7 +82,7 @@ public struct InspectCommand: ParsableCommand {
           }
           return records
         }.flatMap { $0 }
-        return (InspectFormatter.text(records), records.contains { $0.kind == .invalid } ? 1 : 0)
+        return ([InspectFormatter.text(records)], records.contains { $0.kind == .invalid } ? 1 : 0)
       }
     }
   }

@@ -15,6 +15,8 @@ enum InspectFormatter {
   struct JSONWriter {
     private(set) var out: [UInt8] = []
     private var count = 0
+
+    init(capacity: Int = 0) { out.reserveCapacity(capacity) }
     private(set) var sawInvalid = false
 
     private static let separator = Array(",\n  ".utf8)
@@ -70,6 +72,19 @@ enum InspectFormatter {
         magnitude %= divisor
         divisor /= 10
       } while divisor > 0
+    }
+
+    /// The JSON array of the records of `writers`, as pieces to write one after another.
+    static func pieces(_ writers: [JSONWriter]) -> [[UInt8]] {
+      var pieces: [[UInt8]] = [Array("[".utf8)]
+      var first = true
+      for writer in writers where writer.count > 0 {
+        pieces.append(first ? Array("\n  ".utf8) : separator)
+        pieces.append(writer.out)
+        first = false
+      }
+      pieces.append(first ? Array("]\n".utf8) : Array("\n]\n".utf8))
+      return pieces
     }
 
     /// The JSON array of the records of `writers`, in order.
@@ -139,14 +154,14 @@ enum InspectFormatter {
     }
     var widths = header.map(\.count)
     for row in rows {
-      for (column, cell) in row.enumerated() { widths[column] = max(widths[column], cell.count) }
+      for (column, cell) in row.enumerated() { widths[column] = max(widths[column], cell.utf8.count) }
     }
     var out: [UInt8] = []
     out.reserveCapacity(records.count * 160)
     func appendRow(_ cells: [String], detail: String) {
       for (column, cell) in cells.enumerated() {
         out.append(contentsOf: cell.utf8)
-        out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: widths[column] - cell.count + 2))
+        out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: widths[column] - cell.utf8.count + 2))
       }
       appendVisible(detail, to: &out)
       while out.last == UInt8(ascii: " ") { out.removeLast() }
