@@ -39,7 +39,7 @@ struct RemoteLock {
 
   /// Takes the lock beside `file` in `directory`, waiting up to `wait` for a live holder.
   static func acquire(
-    _ session: SSHSession, directory: String, file: String, wait: Duration = .seconds(10),
+    _ session: SSHSession, directory: String, file: String, wait: Duration = .seconds(20),
     owner: (uid: UInt32, gid: UInt32)?
   ) throws(TransportError) -> RemoteLock {
     let path = directory + "/" + file + suffix

@@ -117,6 +117,21 @@ struct SafetyCLITests {
       #expect(apply.status != 0)
       #expect(fleet.bytes(path) == before)
       #expect(try fleet.ssh("alice", 1).status == 0)
+
+      // A valid change, then 'keyward rollback' over SSH puts the previous file back.
+      let keep = fleet.dir + "/keep.yaml"
+      try String(contentsOfFile: manifest, encoding: .utf8).replacingOccurrences(
+        of: "keys: [other]", with: "keys: [other, admin]"
+      ).replacingOccurrences(of: "keys:\n", with: "keys:\n  admin: { file: admin_ed25519.pub }\n")
+        .write(toFile: keep, atomically: true, encoding: .utf8)
+      let applied = try fleet.keyward(["apply", keep, "--auto-approve"])
+      #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
+      #expect(try fleet.ssh("alice", 1, identity: other.path).status == 0)
+      let rollback = try fleet.keyward(["rollback", "alice@lab1", "--auto-approve"])
+      #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")
+      #expect(fleet.bytes(path) == before)
+      #expect(try fleet.ssh("alice", 1, identity: other.path).status != 0)
+      #expect(try fleet.ssh("alice", 1).status == 0)
     }
   }
 
