@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// An authorized_keys file as a list of lines that renders back to the exact bytes it was
 /// read from; lines added or changed through ``AuthorizedKeysLine/init(entry:)`` or
 /// ``AuthorizedKeysLine/entry`` are written in canonical form.
@@ -10,27 +16,34 @@ public struct AuthorizedKeysFile: Hashable, Sendable {
   /// Splits `bytes` on `\n` (the only terminator sshd knows) and classifies each line.
   public init(bytes: [UInt8]) {
     var lines: [AuthorizedKeysLine] = []
-    var finalNewline = false
-    bytes.withUnsafeBufferPointer { buffer in
-      var start = 0
-      let count = buffer.count
-      lines.reserveCapacity(count / 64 + 1)
-      while start < count {
-        var end = start
-        while end < count, buffer[end] != 0x0A { end += 1 }
-        let slice = UnsafeBufferPointer(rebasing: buffer[start..<end])
-        lines.append(AuthorizedKeysLine(parsing: slice, raw: Array(slice)))
-        if end < count {
-          finalNewline = true
-          start = end + 1
-        } else {
-          finalNewline = false
-          start = end
-        }
-      }
+    lines.reserveCapacity(bytes.count / 128 + 1)
+    Self.forEachLine(in: bytes) { _, slice in
+      lines.append(AuthorizedKeysLine(parsing: slice, raw: Array(slice)))
     }
     self.lines = lines
-    self.hasFinalNewline = finalNewline
+    self.hasFinalNewline = bytes.last == 0x0A
+  }
+
+  /// Calls `body` with the 1-based number and the bytes (without `\n`) of each line of
+  /// `bytes`. A final `\n` does not start another line.
+  static func forEachLine(in bytes: [UInt8], _ body: (Int, UnsafeBufferPointer<UInt8>) -> Void) {
+    bytes.withUnsafeBufferPointer { buffer in
+      guard let base = buffer.baseAddress else { return }
+      var start = 0
+      var number = 0
+      let count = buffer.count
+      while start < count {
+        let end: Int
+        if let newline = memchr(base + start, 0x0A, count - start) {
+          end = base.distance(to: newline.assumingMemoryBound(to: UInt8.self))
+        } else {
+          end = count
+        }
+        number += 1
+        body(number, UnsafeBufferPointer(start: base + start, count: end - start))
+        start = end + 1
+      }
+    }
   }
 
   /// Parses text (UTF-8).

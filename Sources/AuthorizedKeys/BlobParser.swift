@@ -88,6 +88,7 @@ enum BlobParser {
       _ = try reader.readString("certificate nonce")
     }
     var writer = WireWriter()
+    writer.bytes.reserveCapacity(reader.remaining + 64)
     writer.writeString(algorithm.plainName)
     let bits: Int
     let material: KeyMaterial

@@ -69,8 +69,10 @@ public struct Certificate: Hashable, Sendable {
     }
     guard caReader.isAtEnd else { throw .invalidCertificate(reason: "invalid ca key: trailing bytes") }
     let signed = bytes[bytes.startIndex..<signedEnd]
-    let (signatureAlgorithm, verified) = try SignatureCheck.verify(
-      signature: bytes[signatureRange], signedData: signed, by: ca)
+    let (signatureAlgorithm, verified) = try VerificationCache.shared.verdict(for: bytes) {
+      () throws(KeyError) in
+      try SignatureCheck.verify(signature: bytes[signatureRange], signedData: signed, by: ca)
+    }
     return Certificate(
       serial: body.serial, kind: kind, keyID: String(decoding: body.keyID, as: UTF8.self),
       principals: principals, validAfter: body.validAfter, validBefore: body.validBefore,

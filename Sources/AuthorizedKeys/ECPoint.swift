@@ -5,14 +5,13 @@ import Crypto
 /// the extra range checks OpenSSH applies to the coordinates are comparisons done here.
 enum ECPoint {
   /// The group orders minus one, big-endian, one coordinate long.
-  private static let orderMinusOne: [EllipticCurve: [UInt8]] = [
-    .nistp256: hex("FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632550"),
-    .nistp384: hex(
-      "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52972"),
-    .nistp521: hex(
-      "01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFA51868783BF2F966B7FCC0148F709A5D03BB5C9B8899C47AEBB6FB71E91386408"
-    ),
-  ]
+  private static let p256OrderMinusOne = hex(
+    "FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632550")
+  private static let p384OrderMinusOne = hex(
+    "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF581A0DB248B0A77AECEC196ACCC52972")
+  private static let p521OrderMinusOne = hex(
+    "01FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFA51868783BF2F966B7FCC0148F709A5D03BB5C9B8899C47AEBB6FB71E91386408"
+  )
 
   private static func hex(_ text: String) -> [UInt8] {
     var bytes: [UInt8] = []
@@ -32,29 +31,34 @@ enum ECPoint {
     guard point.count == 1 + 2 * length, point.first == 0x04 else {
       throw .invalidECPoint(curve: curve.rawValue)
     }
-    let bytes = Array(point)
-    do {
-      switch curve {
-      case .nistp256: _ = try P256.Signing.PublicKey(x963Representation: bytes)
-      case .nistp384: _ = try P384.Signing.PublicKey(x963Representation: bytes)
-      case .nistp521: _ = try P521.Signing.PublicKey(x963Representation: bytes)
-      }
-    } catch {
-      throw .invalidECPoint(curve: curve.rawValue)
+    let limit: [UInt8]
+    switch curve {
+    case .nistp256: limit = p256OrderMinusOne
+    case .nistp384: limit = p384OrderMinusOne
+    case .nistp521: limit = p521OrderMinusOne
     }
-    let limit = orderMinusOne[curve] ?? []
-    let orderBits = curve.bits
-    for coordinate in [bytes[1...length], bytes[(1 + length)...]] {
+    let first = point.startIndex + 1
+    for coordinate in [point[first..<(first + length)], point[(first + length)...]] {
       var start = coordinate.startIndex
       while start < coordinate.endIndex, coordinate[start] == 0 { start += 1 }
       // log2(coordinate) > log2(order) / 2
-      guard BlobParser.bitLength(coordinate[start...]) > orderBits / 2 else {
+      guard BlobParser.bitLength(coordinate[start...]) > curve.bits / 2 else {
         throw .invalidECPoint(curve: curve.rawValue)
       }
       // coordinate < order - 1 (same-length big-endian comparison)
       guard coordinate.lexicographicallyPrecedes(limit) else {
         throw .invalidECPoint(curve: curve.rawValue)
       }
+    }
+    // On the curve: swift-crypto (BoringSSL) refuses points that are not.
+    do {
+      switch curve {
+      case .nistp256: _ = try P256.Signing.PublicKey(x963Representation: point)
+      case .nistp384: _ = try P384.Signing.PublicKey(x963Representation: point)
+      case .nistp521: _ = try P521.Signing.PublicKey(x963Representation: point)
+      }
+    } catch {
+      throw .invalidECPoint(curve: curve.rawValue)
     }
   }
 }

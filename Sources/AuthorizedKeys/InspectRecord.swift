@@ -31,10 +31,17 @@ public struct InspectRecord: Hashable, Sendable, Codable {
 
   /// The record for a parsed line.
   public init(number: Int, line parsed: AuthorizedKeysLine) {
-    self.init(line: number, kind: parsed.kind)
-    switch parsed.kind {
+    self = parsed.raw.withUnsafeBufferPointer {
+      InspectRecord(number: number, raw: $0, kind: parsed.kind, entry: parsed.entry, problem: parsed.problem)
+    }
+  }
+
+  init(number: Int, raw: UnsafeBufferPointer<UInt8>, kind: LineKind, entry: KeyEntry?, problem: LineProblem?)
+  {
+    self.init(line: number, kind: kind)
+    switch kind {
     case .key:
-      if let entry = parsed.entry {
+      if let entry {
         type = entry.key.type
         bits = entry.key.bits
         fingerprint = entry.key.fingerprint
@@ -42,15 +49,14 @@ public struct InspectRecord: Hashable, Sendable, Codable {
         comment = entry.comment
       }
     case .comment:
-      var raw = parsed.raw[...]
-      if let nul = raw.firstIndex(of: 0) { raw = raw[..<nul] }
-      if raw.last == 0x0D { raw = raw.dropLast() }
-      comment = String(decoding: raw, as: UTF8.self)
+      var end = raw.firstIndex(of: 0) ?? raw.count
+      if end > 0, raw[end - 1] == 0x0D { end -= 1 }
+      comment = String(decoding: UnsafeBufferPointer(rebasing: raw[0..<end]), as: UTF8.self)
     case .blank:
       break
     case .invalid:
-      error = parsed.error
-      if case .badOptions(_, let key?) = parsed.problem {
+      error = problem?.description
+      if case .badOptions(_, let key?) = problem {
         type = key.type
         bits = key.bits
         fingerprint = key.fingerprint
@@ -61,6 +67,22 @@ public struct InspectRecord: Hashable, Sendable, Codable {
   /// One record per line of `file`.
   public static func records(for file: AuthorizedKeysFile) -> [InspectRecord] {
     file.lines.enumerated().map { InspectRecord(number: $0.offset + 1, line: $0.element) }
+  }
+
+  /// One record per line of the file `bytes`, the same as `records(for: AuthorizedKeysFile(bytes:))`.
+  public static func records(in bytes: [UInt8]) -> [InspectRecord] {
+    var records: [InspectRecord] = []
+    forEach(in: bytes) { records.append($0) }
+    return records
+  }
+
+  /// Calls `body` with the record of each line of the file `bytes`, in order, without
+  /// keeping the parsed lines: the streaming form of ``records(in:)`` for large files.
+  public static func forEach(in bytes: [UInt8], _ body: (InspectRecord) -> Void) {
+    AuthorizedKeysFile.forEachLine(in: bytes) { number, slice in
+      let (kind, entry, problem) = LineClassifier.classify(slice)
+      body(InspectRecord(number: number, raw: slice, kind: kind, entry: entry, problem: problem))
+    }
   }
 
   private enum CodingKeys: String, CodingKey {

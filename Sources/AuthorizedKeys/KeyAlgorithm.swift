@@ -2,7 +2,7 @@
 ///
 /// `ssh-rsa`, `rsa-sha2-256` and `rsa-sha2-512` are all ``rsa``; certificates are
 /// ``certificate(of:)`` wrapping the algorithm of the certified key.
-public indirect enum KeyAlgorithm: Hashable, Sendable {
+public enum KeyAlgorithm: Hashable, Sendable {
   case ed25519
   /// A FIDO `sk-ssh-ed25519@openssh.com` key.
   case skEd25519
@@ -12,7 +12,7 @@ public indirect enum KeyAlgorithm: Hashable, Sendable {
   case rsa
   case dsa
   /// An OpenSSH certificate (`*-cert-v01@openssh.com`) of a key of the given plain algorithm.
-  case certificate(of: KeyAlgorithm)
+  indirect case certificate(of: KeyAlgorithm)
 
   /// Whether this is a certificate.
   public var isCertificate: Bool {
@@ -31,7 +31,9 @@ public indirect enum KeyAlgorithm: Hashable, Sendable {
     switch plain {
     case .ed25519: return "ssh-ed25519"
     case .skEd25519: return "sk-ssh-ed25519@openssh.com"
-    case .ecdsa(let curve): return "ecdsa-sha2-\(curve.rawValue)"
+    case .ecdsa(.nistp256): return "ecdsa-sha2-nistp256"
+    case .ecdsa(.nistp384): return "ecdsa-sha2-nistp384"
+    case .ecdsa(.nistp521): return "ecdsa-sha2-nistp521"
     case .skEcdsa: return "sk-ecdsa-sha2-nistp256@openssh.com"
     case .rsa: return "ssh-rsa"
     case .dsa: return "ssh-dss"

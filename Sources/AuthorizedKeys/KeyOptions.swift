@@ -168,29 +168,24 @@ struct OptionsParser {
   }
 
   private mutating func handleValued(_ index: Int, name: String) throws(OptionsError) {
-    let canonical = String(decoding: KeyOptions.valued[index], as: UTF8.self)
-    switch canonical {
-    case "command", "principals", "from":
-      let seen: Bool
-      switch canonical {
-      case "command": seen = seenCommand
-      case "principals": seen = seenPrincipals
-      default: seen = seenFrom
-      }
-      if seen { throw .multipleClauses(option: canonical) }
+    // Indexes into KeyOptions.valued.
+    switch index {
+    case 0, 1, 2:  // command, principals, from
+      let seen = index == 0 ? seenCommand : index == 1 ? seenPrincipals : seenFrom
+      if seen { throw .multipleClauses(option: ["command", "principals", "from"][index]) }
       let value = try dequote(name)
-      switch canonical {
-      case "command": seenCommand = true
-      case "principals": seenPrincipals = true
+      switch index {
+      case 0: seenCommand = true
+      case 1: seenPrincipals = true
       default: seenFrom = true
       }
       options.append(KeyOption(name: name, value: String(decoding: value, as: UTF8.self)))
-    case "expiry-time":
+    case 3:  // expiry-time
       let value = try dequote(name)
       let text = String(decoding: value, as: UTF8.self)
       guard let time = AbsoluteTime.parse(value), time != 0 else { throw .invalidExpiryTime(text) }
       options.append(KeyOption(name: name, value: text))
-    case "environment":
+    case 4:  // environment
       if environmentNames.count > 1024 { throw .tooManyEnvironment }
       let value = try dequote(name)
       let text = String(decoding: value, as: UTF8.self)
@@ -199,8 +194,9 @@ struct OptionsParser {
       guard Self.validEnvironmentName(envName) else { throw .invalidEnvironment(text) }
       if !environmentNames.contains(envName) { environmentNames.append(envName) }
       options.append(KeyOption(name: name, value: text))
-    case "permitopen", "permitlisten":
-      let listen = canonical == "permitlisten"
+    case 5, 6:  // permitopen, permitlisten
+      let listen = index == 6
+      let canonical = listen ? "permitlisten" : "permitopen"
       if (listen ? permitListenCount : permitOpenCount) > 4096 {
         throw .tooManyPermissions(option: canonical)
       }

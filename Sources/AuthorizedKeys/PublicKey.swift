@@ -10,8 +10,9 @@ import Crypto
 public struct PublicKey: Hashable, Sendable, CustomStringConvertible {
   /// The type token as written on the line, e.g. `ssh-ed25519` or `rsa-sha2-512`.
   public let type: String
-  /// The base64 text of the blob (whitespace removed; strict base64 is canonical).
-  public let base64: String
+  /// The base64 text of the blob: the token as written minus any whitespace (strict base64
+  /// has exactly one encoding per blob).
+  public var base64: String { Base64.encode(blob) }
   /// The decoded wire-format blob, exactly as written.
   public let blob: [UInt8]
   /// The kind of key, resolved from the type token and the blob.
@@ -55,11 +56,11 @@ public struct PublicKey: Hashable, Sendable, CustomStringConvertible {
     let decoded = try Base64.decodeStrict(base64Token)
     let parsed = try BlobParser.parse(decoded, lineType: lineAlgorithm, lineTypeName: typeToken)
     self.type = String(decoding: typeToken, as: UTF8.self)
-    self.base64 = Base64.encode(decoded)
     self.blob = decoded
     self.algorithm = parsed.algorithm
     self.bits = parsed.bits
-    self.plainBlob = parsed.plainBlob
+    // Share storage when the blob already is the canonical plain key (the common case).
+    self.plainBlob = parsed.plainBlob == decoded ? decoded : parsed.plainBlob
     self.certificate = parsed.certificate
   }
 

@@ -90,7 +90,10 @@ struct WireWriter {
     bytes.append(contentsOf: value)
   }
 
-  mutating func writeString(_ value: String) { writeString(Array(value.utf8)) }
+  mutating func writeString(_ value: String) {
+    writeUInt32(UInt32(value.utf8.count))
+    bytes.append(contentsOf: value.utf8)
+  }
 
   /// Writes a non-negative integer given without leading zeros, adding a sign byte if needed.
   mutating func writeMPInt(_ magnitude: ArraySlice<UInt8>) {

@@ -18,9 +18,13 @@ public struct InspectCommand: ParsableCommand {
     discussion: """
       Prints one record per line: line number, kind (key, comment, blank, invalid), key type, \
       bits, SHA256 fingerprint, options, comment and, for invalid lines, the reason. \
-      Exit status: 0 if every line is valid, 1 if any line is invalid, 2 if the input cannot be read.
+      Exit status: 0 if every line is valid, 1 if any line is invalid, 2 for usage errors or \
+      unreadable input.
       """
   )
+
+  /// The exit status for usage errors and unreadable input.
+  public static let usageExitCode: Int32 = 2
 
   @Argument(help: "The authorized_keys file to read, or '-' for standard input.")
   public var file: String = "-"
@@ -36,17 +40,24 @@ public struct InspectCommand: ParsableCommand {
       bytes = try Self.readInput(file)
     } catch {
       FileHandle.standardError.write(Data("keyward: error: \(error)\n".utf8))
-      throw ExitCode(2)
+      throw ExitCode(Self.usageExitCode)
     }
-    let records = InspectRecord.records(for: AuthorizedKeysFile(bytes: bytes))
-    let output: [UInt8]
+    let (output, status) = Self.report(bytes, format: format)
+    Self.writeStandardOutput(output)
+    if status != 0 { throw ExitCode(status) }
+  }
+
+  /// The formatted report of an authorized_keys file and the exit status: 0 when every
+  /// line is valid, 1 when any line is invalid.
+  public static func report(_ bytes: [UInt8], format: Format) -> (output: [UInt8], status: Int32) {
     switch format {
-    case .json: output = InspectFormatter.json(records)
-    case .text: output = InspectFormatter.text(records)
-    }
-    FileHandle.standardOutput.write(Data(output))
-    if records.contains(where: { $0.kind == .invalid }) {
-      throw ExitCode(1)
+    case .json:
+      var writer = InspectFormatter.JSONWriter()
+      InspectRecord.forEach(in: bytes) { writer.append($0) }
+      return (writer.finish(), writer.sawInvalid ? 1 : 0)
+    case .text:
+      let records = InspectRecord.records(in: bytes)
+      return (InspectFormatter.text(records), records.contains { $0.kind == .invalid } ? 1 : 0)
     }
   }
 
@@ -58,7 +69,7 @@ public struct InspectCommand: ParsableCommand {
   }
 
   /// The bytes of `path`, or of standard input for `-`.
-  static func readInput(_ path: String) throws(InputError) -> [UInt8] {
+  public static func readInput(_ path: String) throws(InputError) -> [UInt8] {
     if path == "-" {
       return Array(FileHandle.standardInput.readDataToEndOfFile())
     }
@@ -67,10 +78,37 @@ public struct InspectCommand: ParsableCommand {
       throw InputError(path: path, reason: "no such file")
     }
     guard !isDirectory.boolValue else { throw InputError(path: path, reason: "is a directory") }
-    do {
-      return Array(try Data(contentsOf: URL(fileURLWithPath: path)))
-    } catch {
-      throw InputError(path: path, reason: (error as NSError).localizedDescription)
+    guard FileManager.default.isReadableFile(atPath: path) else {
+      throw InputError(path: path, reason: "permission denied")
+    }
+    let descriptor = open(path, O_RDONLY)
+    guard descriptor >= 0 else { throw InputError(path: path, reason: String(cString: strerror(errno))) }
+    defer { close(descriptor) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 20)
+    while true {
+      let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+      if count == 0 { return bytes }
+      if count < 0 {
+        if errno == EINTR { continue }
+        throw InputError(path: path, reason: String(cString: strerror(errno)))
+      }
+      bytes.append(contentsOf: chunk[0..<count])
+    }
+  }
+
+  /// Writes all of `bytes` to standard output.
+  static func writeStandardOutput(_ bytes: [UInt8]) {
+    bytes.withUnsafeBytes { buffer in
+      var offset = 0
+      while offset < buffer.count {
+        let written = write(1, buffer.baseAddress! + offset, buffer.count - offset)
+        if written < 0 {
+          if errno == EINTR { continue }
+          return
+        }
+        offset += written
+      }
     }
   }
 }

@@ -5,23 +5,29 @@ import AuthorizedKeys
 enum InspectFormatter {
   /// `[\n  {record},\n  …\n]\n`.
   static func json(_ records: [InspectRecord]) -> [UInt8] {
-    var out: [UInt8] = []
-    out.reserveCapacity(records.count * 200)
-    out.append(contentsOf: "[".utf8)
-    for (index, record) in records.enumerated() {
-      out.append(contentsOf: index == 0 ? "\n  ".utf8 : ",\n  ".utf8)
+    var writer = JSONWriter()
+    for record in records { writer.append(record) }
+    return writer.finish()
+  }
+
+  /// Builds the JSON array one record at a time.
+  struct JSONWriter {
+    private(set) var out: [UInt8] = Array("[".utf8)
+    private var count = 0
+    private(set) var sawInvalid = false
+
+    mutating func append(_ record: InspectRecord) {
+      if record.kind == .invalid { sawInvalid = true }
+      out.append(contentsOf: count == 0 ? "\n  ".utf8 : ",\n  ".utf8)
+      count += 1
       out.append(contentsOf: "{\"line\":".utf8)
-      out.append(contentsOf: String(record.line).utf8)
+      appendNumber(record.line)
       out.append(contentsOf: ",\"kind\":".utf8)
       appendJSON(record.kind.rawValue, to: &out)
       out.append(contentsOf: ",\"type\":".utf8)
       appendJSON(record.type, to: &out)
       out.append(contentsOf: ",\"bits\":".utf8)
-      if let bits = record.bits {
-        out.append(contentsOf: String(bits).utf8)
-      } else {
-        out.append(contentsOf: "null".utf8)
-      }
+      if let bits = record.bits { appendNumber(bits) } else { out.append(contentsOf: "null".utf8) }
       out.append(contentsOf: ",\"fingerprint\":".utf8)
       appendJSON(record.fingerprint, to: &out)
       out.append(contentsOf: ",\"options\":[".utf8)
@@ -39,8 +45,22 @@ enum InspectFormatter {
       appendJSON(record.error, to: &out)
       out.append(UInt8(ascii: "}"))
     }
-    out.append(contentsOf: records.isEmpty ? "]\n".utf8 : "\n]\n".utf8)
-    return out
+
+    private mutating func appendNumber(_ value: Int) {
+      if value < 0 { out.append(UInt8(ascii: "-")) }
+      var magnitude = value.magnitude
+      var digits: [UInt8] = []
+      repeat {
+        digits.append(UInt8(ascii: "0") + UInt8(magnitude % 10))
+        magnitude /= 10
+      } while magnitude > 0
+      out.append(contentsOf: digits.reversed())
+    }
+
+    mutating func finish() -> [UInt8] {
+      out.append(contentsOf: count == 0 ? "]\n".utf8 : "\n]\n".utf8)
+      return out
+    }
   }
 
   private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
@@ -52,7 +72,19 @@ enum InspectFormatter {
       return
     }
     out.append(UInt8(ascii: "\""))
-    for byte in value.utf8 {
+    let utf8 = value.utf8
+    let plain: Bool? = utf8.withContiguousStorageIfAvailable { bytes in
+      guard !bytes.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C || $0 == 0x7F }) else {
+        return false
+      }
+      out.append(contentsOf: bytes)
+      return true
+    }
+    if plain == true {
+      out.append(UInt8(ascii: "\""))
+      return
+    }
+    for byte in utf8 {
       switch byte {
       case UInt8(ascii: "\""): out.append(contentsOf: "\\\"".utf8)
       case UInt8(ascii: "\\"): out.append(contentsOf: "\\\\".utf8)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 extension KeywardCommand {
   /// The program's entry point: parses the arguments and runs the chosen command, awaiting
@@ -16,6 +17,13 @@ extension KeywardCommand {
         try command.run()
       }
     } catch {
+      // `keyward inspect` documents exit status 2 for usage errors (ArgumentParser uses 64).
+      if CommandLine.arguments.dropFirst().first == InspectCommand.configuration.commandName,
+        exitCode(for: error) == .validationFailure
+      {
+        FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+        Foundation.exit(InspectCommand.usageExitCode)
+      }
       exit(withError: error)
     }
   }

@@ -59,39 +59,41 @@ struct HostConnector: Sendable {
           message: "via jump host '\(last)': \(error.host): \(error.message)")
       }
       do throws(TransportError) {
-        tunnel = try jumpSession.session.openTunnel(to: resolved.hostname, port: resolved.port)
+        let opened = try jumpSession.session.openTunnel(to: resolved.hostname, port: resolved.port)
+        tunnel = opened
+        fd = opened.localFD
       } catch {
         jumpSession.close()
         throw TransportError(code: error.code, host: alias, step: error.step, message: error.message)
       }
-      fd = tunnel!.localFD
     } else {
       fd = try TCPConnector.connect(
         host: alias, hostname: resolved.hostname, port: resolved.port,
         timeout: resolved.connectTimeout ?? settings.connectTimeout)
     }
+    let session: SSHSession
+    do throws(TransportError) {
+      session = try SSHSession(host: alias, fd: fd, operationTimeout: settings.operationTimeout)
+    } catch {
+      tunnel?.finish()
+      throw error
+    }
+    session.tunnel = tunnel
+    // The deadline covers the handshake and authentication; it is always disarmed before the
+    // socket is closed, so a reused descriptor number is never shut down by mistake.
     let token = Watchdog.shared.arm(fd: fd, after: settings.targetDeadline)
     do throws(TransportError) {
-      let session: SSHSession
-      do throws(TransportError) {
-        session = try SSHSession(host: alias, fd: fd, operationTimeout: settings.operationTimeout)
-      } catch {
-        tunnel?.finish()
-        throw error
-      }
-      session.tunnel = tunnel
-      do throws(TransportError) {
-        try verifyHostKey(session, resolved)
-        let fingerprint = try authenticate(session, resolved, user: user)
-        guard !Watchdog.shared.disarm(token) else { throw deadlineError(alias, step: "auth") }
-        return HostSession(session: session, host: alias, loginUser: user, loginKeyFingerprint: fingerprint)
-      } catch {
+      try verifyHostKey(session, resolved)
+      let fingerprint = try authenticate(session, resolved, user: user)
+      guard !Watchdog.shared.disarm(token) else {
         session.close()
-        throw error
+        throw deadlineError(alias, step: "auth")
       }
+      return HostSession(session: session, host: alias, loginUser: user, loginKeyFingerprint: fingerprint)
     } catch {
-      if Watchdog.shared.disarm(token) { throw deadlineError(alias, step: error.step) }
-      throw error
+      let fired = Watchdog.shared.disarm(token)
+      session.close()
+      throw fired ? deadlineError(alias, step: error.step) : error
     }
   }
 

@@ -26,4 +26,16 @@ final class HostSession: @unchecked Sendable {
   }
 
   func close() { session.close() }
+
+  /// One SFTP round trip: false (and the session closed) when the server has gone away since
+  /// the session was last used.
+  func isAlive() -> Bool {
+    do {
+      _ = try session.realpath(".", step: "connect")
+      return true
+    } catch {
+      session.close()
+      return false
+    }
+  }
 }

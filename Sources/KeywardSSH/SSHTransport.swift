@@ -119,7 +119,7 @@ public struct SSHTransport: Transport {
   ) -> [TargetID: Output] where R: TargetRequest {
     var results: [TargetID: Output] = [:]
     var host: HostSession
-    if let cached = cache.checkOut(key) {
+    if let cached = cache.checkOut(key), cached.isAlive() {
       host = cached
     } else {
       do {

@@ -47,10 +47,21 @@ struct FleetCommandTests {
     return path
   }
 
-  func keyward(_ fleet: Fleet, _ arguments: [String]) throws -> KeywardProcess.Result {
-    try KeywardProcess.run(
-      arguments + ["--ssh-config", fleet.sshConfig, "--parallelism", "8"], environment: ["SSH_AUTH_SOCK": ""],
-      directory: fleet.dir)
+  struct Outcome: Sendable {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+  }
+
+  /// Runs the keyward binary off the cooperative pool.
+  func keyward(_ fleet: Fleet, _ arguments: [String]) async throws -> Outcome {
+    let (config, dir) = (fleet.sshConfig, fleet.dir)
+    return try await Fleet.offPool {
+      let result = try KeywardProcess.run(
+        arguments + ["--ssh-config", config, "--parallelism", "8"], environment: ["SSH_AUTH_SOCK": ""],
+        directory: dir)
+      return Outcome(status: result.status, stdout: result.stdout, stderr: result.stderr)
+    }
   }
 
   func identity(_ path: String) -> (inode: UInt64, mtime: Int)? {
@@ -75,35 +86,36 @@ struct FleetCommandTests {
         }
       }
       let manifest = try writeManifest(fleet, mode: mode, connectAs: connectAs)
-      let plan = try keyward(fleet, ["plan", manifest, "--detailed-exitcode"])
+      let plan = try await keyward(fleet, ["plan", manifest, "--detailed-exitcode"])
       #expect(plan.status == 2, "\(plan.stdout)\(plan.stderr)")
       let removals = mode == "exclusive" ? 15 : 0
       #expect(
         plan.stdout.contains("Plan: 30 to add, 0 to update, \(removals) to remove on 15 targets"),
         "\(plan.stdout)")
 
-      let apply = try keyward(fleet, ["apply", manifest, "--auto-approve"])
+      let apply = try await keyward(fleet, ["apply", manifest, "--auto-approve"])
       #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
       #expect(apply.stdout.contains("Apply: 15 applied"), "\(apply.stdout)")
 
       for index in 1...5 {
         for user in Self.users {
           #expect(
-            try fleet.ssh(user, index, identity: keys.ann.path).status == 0, "ann as \(user)@lab\(index)")
+            try await fleet.ssh(user, index, identity: keys.ann.path).status == 0,
+            "ann as \(user)@lab\(index)")
           let uid = Fleet.uids[user] ?? 0
           #expect(FileFacts(fleet.authorizedKeys(index, user)) == FileFacts(mode: 0o600, uid: uid, gid: uid))
         }
       }
-      #expect(try fleet.ssh("deploy", 4, identity: keys.ben.path).status == 0)
-      let strayLogin = try fleet.ssh("bob", 3, identity: keys.stray.path).status
+      #expect(try await fleet.ssh("deploy", 4, identity: keys.ben.path).status == 0)
+      let strayLogin = try await fleet.ssh("bob", 3, identity: keys.stray.path).status
       #expect(mode == "exclusive" ? strayLogin != 0 : strayLogin == 0, "stray key after \(mode) apply")
 
       let files = (1...5).flatMap { index in Self.users.map { fleet.authorizedKeys(index, $0) } }
       let before = files.map(identity)
-      let again = try keyward(fleet, ["plan", manifest, "--detailed-exitcode"])
+      let again = try await keyward(fleet, ["plan", manifest, "--detailed-exitcode"])
       #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
       #expect(again.stdout.contains("No changes."))
-      let second = try keyward(fleet, ["apply", manifest, "--auto-approve"])
+      let second = try await keyward(fleet, ["apply", manifest, "--auto-approve"])
       #expect(second.status == 0, "\(second.stdout)\(second.stderr)")
       let after = files.map(identity)
       #expect(
@@ -117,21 +129,21 @@ struct FleetCommandTests {
       let keys = try people(fleet)
       let manifest = try writeManifest(fleet, mode: "exclusive", connectAs: nil)
       let planFile = fleet.dir + "/saved.plan.json"
-      let plan = try keyward(fleet, ["plan", manifest, "--out", planFile])
+      let plan = try await keyward(fleet, ["plan", manifest, "--out", planFile])
       #expect(plan.status == 0, "\(plan.stdout)\(plan.stderr)")
 
       let changed = fleet.authorizedKeys(2, "bob")
       let handEdit = fleet.adminPublicKey + keys.stray.publicLine + "\n"
       try fleet.install(handEdit, at: changed, uid: 2002)
 
-      let apply = try keyward(fleet, ["apply", planFile])
+      let apply = try await keyward(fleet, ["apply", planFile])
       #expect(apply.status == 1, "\(apply.stdout)\(apply.stderr)")
       #expect(apply.stdout.contains("stale"), "\(apply.stdout)")
       #expect(apply.stdout.contains("8 applied"), "\(apply.stdout)")
       #expect(try String(contentsOfFile: changed, encoding: .utf8) == handEdit)
-      #expect(try fleet.ssh("bob", 2, identity: keys.ann.path).status != 0)
-      #expect(try fleet.ssh("bob", 1, identity: keys.ann.path).status == 0)
-      #expect(try fleet.ssh("alice", 2, identity: keys.ben.path).status == 0)
+      #expect(try await fleet.ssh("bob", 2, identity: keys.ann.path).status != 0)
+      #expect(try await fleet.ssh("bob", 1, identity: keys.ann.path).status == 0)
+      #expect(try await fleet.ssh("alice", 2, identity: keys.ben.path).status == 0)
     }
   }
 }

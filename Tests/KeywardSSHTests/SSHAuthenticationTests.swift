@@ -13,8 +13,8 @@ struct SSHAuthenticationTests {
     -> SSHSettings
   {
     SSHSettings(
-      sshConfigFile: fleet.sshConfig, identityFiles: [identity], parallelism: 4, connectTimeout: .seconds(3),
-      operationTimeout: .seconds(10), targetDeadline: .seconds(30), passphrase: passphrase,
+      sshConfigFile: fleet.sshConfig, identityFiles: [identity], parallelism: 4, connectTimeout: .seconds(5),
+      operationTimeout: .seconds(30), targetDeadline: .seconds(90), passphrase: passphrase,
       useAgent: agent != nil, agentSocket: agent, showProgress: false)
   }
 

@@ -19,9 +19,9 @@ struct SSHTransportTests {
       settings: SSHSettings(
         sshConfigFile: fleet.sshConfig, identityFiles: [identity ?? fleet.adminKey],
         knownHostsFile: knownHosts,
-        acceptNewHostKeys: acceptNew, parallelism: 8, connectTimeout: .seconds(3),
-        operationTimeout: .seconds(10),
-        targetDeadline: .seconds(30), passphrase: .none, useAgent: false, showProgress: false))
+        acceptNewHostKeys: acceptNew, parallelism: 8, connectTimeout: .seconds(5),
+        operationTimeout: .seconds(30),
+        targetDeadline: .seconds(90), passphrase: .none, useAgent: false, showProgress: false))
   }
 
   func targets(_ fleet: Fleet, users: [String] = users) -> [TargetID] {
@@ -58,7 +58,7 @@ struct SSHTransportTests {
         #expect(outcomes[id] == .written(digest: ContentDigest.of(Array(withGranted.utf8))), "\(id)")
       }
       for (index, user) in [(1, "alice"), (3, "bob"), (5, "deploy")] {
-        #expect(try fleet.ssh(user, index, identity: granted.path).status == 0)
+        #expect(try await fleet.ssh(user, index, identity: granted.path).status == 0)
         #expect(FileFacts(fleet.authorizedKeys(index, user))?.uid == Fleet.uids[user])
         #expect(FileFacts(fleet.authorizedKeys(index, user))?.mode == 0o600)
       }
@@ -71,8 +71,8 @@ struct SSHTransportTests {
             content: Array(fleet.adminPublicKey.utf8))
         })
       #expect(second.values.allSatisfy { if case .written = $0 { true } else { false } })
-      #expect(try fleet.ssh("bob", 2, identity: granted.path).status != 0)
-      #expect(try fleet.ssh("bob", 2).status == 0)
+      #expect(try await fleet.ssh("bob", 2, identity: granted.path).status != 0)
+      #expect(try await fleet.ssh("bob", 2).status == 0)
       let leftovers = try FileManager.default.contentsOfDirectory(atPath: fleet.home(2, "bob") + "/.ssh")
       // Only the file and the backups of the two versions it replaced (no temp or lock file).
       #expect(leftovers.filter { !$0.hasPrefix("authorized_keys.keyward-backup.") } == ["authorized_keys"])
@@ -162,6 +162,20 @@ struct SSHTransportTests {
     }
   }
 
+  @Test("a session the server dropped between fetch and write is opened again")
+  func droppedSessionReopened() async throws {
+    try await Fleet.with(hosts: 2, subnet: 220) { fleet in
+      let ssh = transport(fleet)
+      let id = TargetID(user: "alice", host: "lab2")
+      let observed = try #require(try await ssh.fetch([FetchRequest(id: id)])[id]?.get())
+      try await fleet.restart()
+      let content = Array((fleet.adminPublicKey + "# after restart\n").utf8)
+      let outcome = await ssh.write([WriteRequest(id: id, expectedDigest: observed.digest, content: content)])
+      #expect(
+        outcome[id] == .written(digest: ContentDigest.of(content)), "\(String(describing: outcome[id]))")
+    }
+  }
+
   @Test("a stale expected digest leaves the file untouched")
   func staleDigest() async throws {
     try await Fleet.with(hosts: 1, subnet: 215) { fleet in
@@ -211,8 +225,10 @@ struct SSHTransportTests {
         }
       }
       #expect(FileFacts(fleet.home(1, "alice") + "/.ssh") == FileFacts(mode: 0o700, uid: 2001, gid: 2001))
-      for user in Self.users { #expect(try fleet.ssh(user, 1, identity: key.path).status == 0, "\(user)") }
-      #expect(try fleet.ssh("alice", 2).status != 0)
+      for user in Self.users {
+        #expect(try await fleet.ssh(user, 1, identity: key.path).status == 0, "\(user)")
+      }
+      #expect(try await fleet.ssh("alice", 2).status != 0)
     }
   }
 
@@ -238,6 +254,17 @@ struct SSHTransportTests {
       let failed = await transport(fleet, hosts: deadJump).fetch([FetchRequest(id: id)])
       #expect(failed[id]?.failure?.code == "unreachable")
       #expect(failed[id]?.failure?.message.contains("jump host 'ghost'") == true)
+
+      // The jump host's own key is verified: an impostor jump host stops the route.
+      let impostor = try fleet.makeKey("impostor")
+      let known = try String(contentsOfFile: fleet.knownHosts, encoding: .utf8)
+      var lines = known.split(separator: "\n").filter { !$0.hasPrefix("lab1,") }.map(String.init)
+      lines.append("lab1,\(fleet.address(1)) \(impostor.publicLine)")
+      let edited = fleet.dir + "/known_hosts.jump"
+      try (lines.joined(separator: "\n") + "\n").write(toFile: edited, atomically: true, encoding: .utf8)
+      let refused = await transport(fleet, hosts: viaJump, knownHosts: edited).fetch([FetchRequest(id: id)])
+      #expect(refused[id]?.failure?.code == "host-key-changed")
+      #expect(refused[id]?.failure?.message.contains("jump host 'root@lab1'") == true)
     }
   }
 

@@ -13,13 +13,24 @@ enum KeyCodec {
     var isCertificate: Bool
   }
 
-  /// Parses `type base64 [comment]`; returns the key and its comment.
+  /// Parses `type base64 [comment]` (surrounding whitespace ignored); returns the key and its comment.
   static func parseKey(_ text: String) throws -> (key: PublicKey, comment: String?) {
-    let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-    let key = try PublicKey(parsing: trimmed)
-    let fields = trimmed.split(maxSplits: 2, whereSeparator: { $0 == " " || $0 == "\t" })
-    let comment = fields.count == 3 ? fields[2].trimmingCharacters(in: .whitespaces) : nil
-    return (key, comment?.isEmpty == false ? comment : nil)
+    let bytes = Array(text.utf8)
+    func isBlank(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D }
+    var start = 0
+    var end = bytes.count
+    while start < end, isBlank(bytes[start]) { start += 1 }
+    while end > start, isBlank(bytes[end - 1]) { end -= 1 }
+    let line = String(decoding: bytes[start..<end], as: UTF8.self)
+    let key = try PublicKey(parsing: line)
+    // The comment: whatever follows the second field.
+    var index = start
+    for _ in 0..<2 {
+      while index < end, !isBlank(bytes[index]) { index += 1 }
+      while index < end, isBlank(bytes[index]) { index += 1 }
+    }
+    let comment = index < end ? String(decoding: bytes[index..<end], as: UTF8.self) : nil
+    return (key, comment)
   }
 
   static func facts(_ key: PublicKey) -> Facts {

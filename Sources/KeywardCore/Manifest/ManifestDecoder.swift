@@ -204,16 +204,8 @@ struct ManifestDecoder {
   private mutating func parseKey(_ text: String, at location: SourceLocation, owner: String) -> (
     key: PublicKey, comment: String?
   )? {
-    let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-    let first = trimmed.split(whereSeparator: \.isWhitespace).first.map(String.init) ?? ""
-    var hint = ""
-    if trimmed.hasPrefix("-----BEGIN") {
-      hint = "; this looks like a private key or a PEM file: use the public half (.pub)"
-    } else if first.contains("=") || first.contains(",") || KeyOptionTable.kinds[first.lowercased()] != nil {
-      hint = "; write options under 'options:', not in front of the key"
-    }
     do {
-      let parsed = try KeyCodec.parseKey(trimmed)
+      let parsed = try KeyCodec.parseKey(text)
       if KeyCodec.facts(parsed.key).isCertificate {
         diagnostics.error(
           .invalidKey,
@@ -223,6 +215,15 @@ struct ManifestDecoder {
       }
       return parsed
     } catch {
+      let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+      let first = trimmed.split(whereSeparator: \.isWhitespace).first.map(String.init) ?? ""
+      var hint = ""
+      if trimmed.hasPrefix("-----BEGIN") {
+        hint = "; this looks like a private key or a PEM file: use the public half (.pub)"
+      } else if first.contains("=") || first.contains(",") || KeyOptionTable.kinds[first.lowercased()] != nil
+      {
+        hint = "; write options under 'options:', not in front of the key"
+      }
       diagnostics.error(
         .invalidKey, "\(owner) is not an OpenSSH public key: \(KeyCodec.describe(error))\(hint)", at: location
       )

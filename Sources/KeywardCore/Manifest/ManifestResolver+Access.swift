@@ -2,16 +2,23 @@ import AuthorizedKeys
 
 /// Access rules to targets: hosts x users x keys, with options merged and conflicts reported.
 extension ManifestResolver {
-  /// One target being assembled.
+  /// One target being assembled. Targets that only one rule reaches share that rule's arrays.
   private struct TargetBuilder {
     var id: TargetID
     var mode: ManagementMode
     var follow: Bool
     var rule: Int
     var entries: [DesiredEntry] = []
-    /// Per entry: the index of its key in `keys`.
-    var sources: [Int] = []
-    var byMaterial: [Int: [Int]] = [:]
+    /// Per entry: its key (index into `keys`), key material and where the rule names it.
+    var origins: [Origin] = []
+    /// Entry positions by key material; built when a second rule reaches the target.
+    var byMaterial: [Int: [Int]]?
+  }
+
+  private struct Origin {
+    var keyIndex: Int
+    var material: Int
+    var reference: SourceLocation
   }
 
   /// One key a rule grants, before it is placed on targets.
@@ -34,6 +41,12 @@ extension ManifestResolver {
       let mode = rule.mode ?? manifest.defaults.mode?.value ?? .exclusive
       let follow = rule.follow ?? manifest.defaults.follow?.value ?? false
       let path = rule.path?.value ?? manifest.defaults.path?.value ?? ".ssh/authorized_keys"
+      guard let firstUser = users.first, let firstHost = hostNames.first else { continue }
+      // The rule's entries, checked once among themselves, then shared by its targets.
+      var prepared = TargetBuilder(
+        id: TargetID(user: firstUser, host: firstHost, path: Self.expand(path, user: firstUser)), mode: mode,
+        follow: follow, rule: ruleNumber)
+      for grant in grants { add(grant, to: &prepared, rule: ruleNumber, reported: &reported) }
       for user in users {
         let userPath = Self.expand(path, user: user)
         for host in hostNames {
@@ -57,10 +70,17 @@ extension ManifestResolver {
           } else {
             position = builders.count
             index[id] = position
-            builders.append(TargetBuilder(id: id, mode: mode, follow: follow, rule: ruleNumber))
+            var builder = TargetBuilder(id: id, mode: mode, follow: follow, rule: ruleNumber)
+            builder.entries = prepared.entries
+            builder.origins = prepared.origins
+            builders.append(builder)
+            continue
           }
-          for grant in grants {
-            add(grant, to: &builders[position], rule: ruleNumber, reported: &reported)
+          for (entry, origin) in zip(prepared.entries, prepared.origins) {
+            add(
+              Grant(
+                keyIndex: origin.keyIndex, material: origin.material, entry: entry,
+                reference: origin.reference), to: &builders[position], rule: ruleNumber, reported: &reported)
           }
         }
       }
@@ -173,11 +193,18 @@ extension ManifestResolver {
   private mutating func add(
     _ grant: Grant, to target: inout TargetBuilder, rule: Int, reported: inout Set<[Int]>
   ) {
-    let existing = target.byMaterial[grant.material] ?? []
+    if target.byMaterial == nil {
+      var index: [Int: [Int]] = [:]
+      for (position, origin) in target.origins.enumerated() {
+        index[origin.material, default: []].append(position)
+      }
+      target.byMaterial = index
+    }
+    let existing = target.byMaterial?[grant.material] ?? []
     if existing.contains(where: { target.entries[$0].options == grant.entry.options }) { return }
     for position in existing {
       let other = target.entries[position]
-      let otherKey = target.sources[position]
+      let otherKey = target.origins[position].keyIndex
       // Another line of the same name: the name lists the key twice on purpose.
       if otherKey != grant.keyIndex && keys[otherKey].name == keys[grant.keyIndex].name { continue }
       if reported.insert([otherKey, grant.keyIndex, rule]).inserted {
@@ -197,8 +224,9 @@ extension ManifestResolver {
       }
       return
     }
-    target.byMaterial[grant.material, default: []].append(target.entries.count)
+    target.byMaterial?[grant.material, default: []].append(target.entries.count)
     target.entries.append(grant.entry)
-    target.sources.append(grant.keyIndex)
+    target.origins.append(
+      Origin(keyIndex: grant.keyIndex, material: grant.material, reference: grant.reference))
   }
 }

@@ -128,3 +128,86 @@ struct YAMLParserTests {
     #expect(parse("").diagnostics.isEmpty)
   }
 }
+
+@Suite("YAML parser: malformed input")
+struct YAMLMalformedInputTests {
+  /// Every kind of error libyaml's scanner and parser report, each at its place.
+  @Test(arguments: [
+    ("tab", "a:\n\tb: 1\n", "2:1"),
+    ("reserved indicator", "a: @b\n", "1:4"),
+    ("mapping value in plain scalar", "a: b: c\n", "1:5"),
+    ("block sequence in mapping value", "a: - b\n", "1:4"),
+    ("missing colon", "a:\n  b\n  c: 1\n", "3:4"),
+    ("unclosed single quote", "a: 'x\n", "2:1"),
+    ("unknown escape", "a: \"\\q\"\n", "1:5"),
+    ("bad hex escape", "a: \"\\xZZ\"\n", "1:7"),
+    ("bad unicode escape", "a: \"\\UFFFFFFFF\"\n", "1:7"),
+    ("unclosed flow sequence", "a: [1, 2\nb: 3\n", "2:2"),
+    ("unclosed flow mapping", "a: {x: 1\n", "2:1"),
+    ("extra closing bracket", "a: [1, 2]]\n", "1:10"),
+    ("bad indentation of a sequence", "a:\n  - 1\n - 2\n", "3:2"),
+    ("anchor without name", "a: & b\n", "1:5"),
+    ("alias without name", "a: *\n", "1:5"),
+    ("undefined tag handle", "a: !x!y b\n", "1:4"),
+    ("incompatible version", "%YAML 2.0\n---\na: 1\n", "1:1"),
+    ("duplicate version directive", "%YAML 1.1\n%YAML 1.1\n---\na: 1\n", "2:1"),
+    ("directive without document", "%YAML 1.2\na: 1\n", "2:1"),
+    ("block scalar bad indicator", "a: |x\n  text\n", "1:5"),
+    ("content after document end", "a: 1\n... x\n", "2:5"),
+    ("missing node in flow mapping", "{a: 1,, b: 2}\n", "1:7"),
+  ])
+  func syntaxErrorsHaveAPlace(name: String, text: String, position: String) throws {
+    let document = YAMLParser.parse(Array(text.utf8), file: "m.yaml")
+    #expect(document.root == nil, "\(name)")
+    let diagnostic = try #require(document.diagnostics.first, "\(name)")
+    #expect(document.diagnostics.count == 1, "\(name)")
+    #expect(diagnostic.code == .yamlSyntax || diagnostic.code == .unsupportedYAML, "\(name)")
+    #expect(diagnostic.location.map { "\($0.line):\($0.column)" } == position, "\(name): \(diagnostic)")
+    #expect(!diagnostic.message.isEmpty && !diagnostic.message.hasSuffix("."))
+  }
+
+  /// Invalid UTF-8 anywhere is an `invalid-encoding` error at the byte's line and column.
+  @Test(
+    arguments: [
+      ("lone continuation byte", [0x80], "2:6"),
+      ("truncated sequence", [0xE2, 0x82], "2:7"),
+      ("overlong encoding", [0xC0, 0xAF], "2:6"),
+      ("surrogate", [0xED, 0xA0, 0x80], "2:6"),
+      ("beyond U+10FFFF", [0xF4, 0x90, 0x80, 0x80], "2:6"),
+      ("invalid lead byte", [0xFF], "2:6"),
+    ] as [(String, [UInt8], String)])
+  func invalidUTF8HasAPlace(name: String, bad: [UInt8], position: String) throws {
+    let bytes = Array("a: 1\nb: 'é".utf8) + bad + Array("'\n".utf8)
+    let document = YAMLParser.parse(bytes, file: "m.yaml")
+    let diagnostic = try #require(document.diagnostics.first, "\(name)")
+    #expect(diagnostic.code == .invalidEncoding, "\(name)")
+    #expect(diagnostic.location.map { "\($0.line):\($0.column)" } == position, "\(name): \(diagnostic)")
+  }
+
+  @Test func utf16WithByteOrderMarkIsRead() throws {
+    var bytes: [UInt8] = [0xFF, 0xFE]
+    for unit in "a: é\n".utf16 { bytes += [UInt8(unit & 0xFF), UInt8(unit >> 8)] }
+    let document = YAMLParser.parse(bytes, file: "m.yaml")
+    #expect(document.diagnostics.isEmpty)
+    #expect(document.root?.mapping?.first?.value.scalar == "é")
+  }
+
+  @Test func utf8ByteOrderMarkIsSkipped() throws {
+    let document = YAMLParser.parse([0xEF, 0xBB, 0xBF] + Array("a: b\n".utf8), file: "m.yaml")
+    let pair = try #require(document.root?.mapping?.first)
+    #expect((pair.key.line, pair.key.column) == (1, 1))
+  }
+
+  /// A long manifest of ordinary content (about 5 MB) loads in bounded time.
+  @Test func largeInputLoads() throws {
+    let line = "  host\(String(repeating: "x", count: 40)): { hostname: 10.0.0.1, port: 22 }\n"
+    var text = "hosts:\n"
+    for index in 0..<70_000 { text += line.replacingOccurrences(of: "host", with: "h\(index)") }
+    let clock = ContinuousClock()
+    var document: YAMLDocument?
+    let elapsed = clock.measure { document = YAMLParser.parse(Array(text.utf8), file: "big.yaml") }
+    #expect(document?.diagnostics.isEmpty == true)
+    #expect(document?.root?.mapping?.first?.value.mapping?.count == 70_000)
+    #expect(elapsed < .seconds(60))
+  }
+}

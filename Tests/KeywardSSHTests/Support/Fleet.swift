@@ -48,15 +48,25 @@ final class Fleet: Sendable {
       throw FleetError(message: "cannot start a fleet: missing \(missing)")
     }
     let dir = try makeTemporaryDirectory()
-    defer {
-      _ = try? run(script, ["down", dir])
-      try? FileManager.default.removeItem(atPath: dir)
+    do {
+      let result = try await start(dir: dir, hosts: hosts, subnet: subnet, body)
+      await stop(dir)
+      return result
+    } catch {
+      await stop(dir)
+      throw error
     }
+  }
+
+  private static func start<T>(dir: String, hosts: Int, subnet: Int, _ body: (Fleet) async throws -> T)
+    async throws -> T
+  {
     // The subnet is a preference: when another lab (another worktree's tests) holds it, move on.
     let span = (hosts - 1) / 254 + 1
     var candidate = subnet
     for attempt in 0..<6 {
-      let up = try run(script, ["up", String(hosts), dir, "--subnet", String(candidate)])
+      let next = candidate
+      let up = try await offPool { try run(script, ["up", String(hosts), dir, "--subnet", String(next)]) }
       if up.status == 0 { return try await body(Fleet(dir: dir, count: hosts, subnet: candidate)) }
       guard up.output.contains("already in use"), attempt < 5 else {
         throw FleetError(message: "fleet up failed: \(up.output)")
@@ -66,10 +76,34 @@ final class Fleet: Sendable {
     throw FleetError(message: "no free subnet for a fleet")
   }
 
+  private static func stop(_ dir: String) async {
+    _ = try? await offPool { try run(script, ["down", dir]) }
+    try? FileManager.default.removeItem(atPath: dir)
+  }
+
+  /// Runs blocking work (processes, logins) on its own thread, off Swift concurrency's pool,
+  /// which has only as many threads as cores and is shared by every suite in this process.
+  static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+      Thread { continuation.resume(with: Result { try body() }) }.start()
+    }
+  }
+
   static func makeTemporaryDirectory() throws -> String {
     var template = Array((NSTemporaryDirectory() + "/keyward-fleet.XXXXXX").utf8CString)
     guard let made = mkdtemp(&template) else { throw FleetError(message: "mkdtemp failed") }
     return String(cString: made)
+  }
+
+  /// Stops and starts every host again (same host keys, fresh account files): open sessions die.
+  func restart() async throws {
+    let (dir, count, subnet) = (dir, count, subnet)
+    let down = try await Fleet.offPool { try Fleet.run(Fleet.script, ["down", dir]) }
+    guard down.status == 0 else { throw FleetError(message: "fleet down failed: \(down.output)") }
+    let up = try await Fleet.offPool {
+      try Fleet.run(Fleet.script, ["up", String(count), dir, "--subnet", String(subnet)])
+    }
+    guard up.status == 0 else { throw FleetError(message: "fleet up failed: \(up.output)") }
   }
 
   var sshConfig: String { dir + "/ssh_config" }
@@ -96,7 +130,7 @@ final class Fleet: Sendable {
   static let uids = ["root": UInt32(0), "alice": 2001, "bob": 2002, "deploy": 2003]
 
   /// Logs in with the real OpenSSH client and runs `command`.
-  func ssh(_ user: String, _ host: Int, identity: String? = nil, _ command: String = "true") throws -> (
+  func ssh(_ user: String, _ host: Int, identity: String? = nil, _ command: String = "true") async throws -> (
     status: Int32, output: String
   ) {
     // Only the given key is offered: no ssh_config (its IdentityFile would add the admin key).
@@ -107,7 +141,7 @@ final class Fleet: Sendable {
       "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
       "-i", identity ?? adminKey, "-l", user, address(host), command,
     ]
-    return try Fleet.run("/usr/bin/ssh", arguments)
+    return try await Fleet.offPool { try Fleet.run("/usr/bin/ssh", arguments) }
   }
 
   /// Writes a file as the host's own user would own it.
