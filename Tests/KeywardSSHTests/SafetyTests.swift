@@ -126,7 +126,7 @@ struct SafetyTests {
       #expect(fleet.bytes(path) == original)
       #expect(FileFacts(path) == FileFacts(mode: 0o600, uid: 2001, gid: 2001))
       // The written file was kept as... no: the previous file is the newest backup, the new one is gone.
-      #expect(try fleet.ssh("alice", 1, identity: granted.path).status != 0)
+      #expect(try await fleet.ssh("alice", 1, identity: granted.path).status != 0)
       // --no-verify: the same write stays.
       let unverified = await write(
         fleet.transport(hosts: asRoot), Self.alice, from: original, to: next, verify: false)
@@ -137,7 +137,7 @@ struct SafetyTests {
       #expect(
         await write(fleet.transport(hosts: asRoot), Self.alice, from: next, to: fixed)
           == .written(digest: ContentDigest.of(fixed)))
-      #expect(try fleet.ssh("alice", 1).status == 0)
+      #expect(try await fleet.ssh("alice", 1).status == 0)
     }
   }
 
@@ -209,14 +209,14 @@ struct SafetyTests {
         try fleet.install("", at: path, uid: 2001)
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         let others = fleet.snapshot(1, excluding: ["home/alice/.ssh"])
-        let result = try fleet.keyward(["apply", manifest, "--auto-approve"])
+        let result = try await fleet.keyward(["apply", manifest, "--auto-approve"])
         let after = fleet.bytes(path) ?? []
         if result.status == 0 {
           // Applied: the file now holds exactly the declared keys, and they log in.
           let file = AuthorizedKeysFile(bytes: after)
           #expect(Set(file.entries.map(\.key.fingerprint)).count == 2, "\(name)")
-          #expect(try fleet.ssh("alice", 1, identity: granted.path).status == 0, "\(name)")
-          #expect(try fleet.ssh("alice", 1).status == 0, "\(name)")
+          #expect(try await fleet.ssh("alice", 1, identity: granted.path).status == 0, "\(name)")
+          #expect(try await fleet.ssh("alice", 1).status == 0, "\(name)")
         } else {
           // Refused: with a clear error and the file untouched.
           #expect(after == bytes, "\(name)")
@@ -232,7 +232,7 @@ struct SafetyTests {
       try FileManager.default.createSymbolicLink(
         atPath: path, withDestinationPath: "/home/bob/.ssh/authorized_keys")
       let others = fleet.snapshot(1, excluding: ["home/alice/.ssh"])
-      let result = try fleet.keyward(["apply", manifest, "--auto-approve"])
+      let result = try await fleet.keyward(["apply", manifest, "--auto-approve"])
       #expect(result.status != 0)
       #expect((result.stdout + result.stderr).contains("symlink"), "\(result.stdout)\(result.stderr)")
       #expect(fleet.snapshot(1, excluding: ["home/alice/.ssh"]) == others)
