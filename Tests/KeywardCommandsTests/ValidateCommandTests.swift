@@ -53,6 +53,25 @@ struct ValidateCommandTests {
     #expect((report["manifest"] as? [String: Any])?["valid"] as? Bool == false)
   }
 
+  @Test func warningsAloneExitZero() throws {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "keyward-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let key = try String(contentsOfFile: Self.repository + "/examples/fleet/keys/carol.pub", encoding: .utf8)
+    let file = directory.appendingPathComponent("m.yaml").path
+    let text =
+      "version: 1\nkeys:\n  old: { key: \(key.trimmingCharacters(in: .newlines)), expires: 2001-01-01 }\n"
+    try Data(text.utf8).write(to: URL(fileURLWithPath: file))
+    let result = try validate(file)
+    #expect(result.status == 0)
+    #expect(
+      result.stderr
+        == "\(file):3:\(text.split(separator: "\n")[2].count - 11): warning: key 'old' expired on 2001-01-01; plans remove it from every target [key-expired]\n"
+    )
+    #expect(result.stdout == "\(file): valid (1 file, 0 targets, 0 entries, 1 warning)\n")
+  }
+
   @Test func unreadablePathsExitTwo() throws {
     let missing = try validate("no/such/manifest.yaml")
     #expect(missing.status == 2)

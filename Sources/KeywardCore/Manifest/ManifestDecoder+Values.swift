@@ -143,9 +143,17 @@ extension ManifestDecoder {
   /// not starting with a dash.
   mutating func checkedName(_ node: YAMLNode, kind: String) -> String? {
     guard let name = node.scalar else { return nil }
-    let allowed = name.unicodeScalars.allSatisfy {
-      $0.properties.isAlphabetic || ("0"..."9").contains($0) || "._@+:-".unicodeScalars.contains($0)
-    }
+    let allowed =
+      name.utf8.allSatisfy { byte in
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+          UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "@"),
+          UInt8(ascii: "+"), UInt8(ascii: ":"), UInt8(ascii: "-"):
+          return true
+        default:
+          return byte >= 0x80
+        }
+      } && name.unicodeScalars.allSatisfy { $0.isASCII || $0.properties.isAlphabetic }
     guard !name.isEmpty, allowed, !name.hasPrefix("-") else {
       diagnostics.error(
         .invalidName,
@@ -212,7 +220,8 @@ extension ManifestDecoder {
     return value
   }
 
-  /// A `YYYY-MM-DD` date: the start of that day in UTC, and its sshd `expiry-time` form.
+  /// A `YYYY-MM-DD` date: the start of that day in UTC, and its sshd `expiry-time` form
+  /// (`YYYYMMDDZ`: with the `Z`, sshd reads it as UTC too, whatever the host's time zone).
   mutating func date(_ node: YAMLNode, _ what: String) -> (Date, String)? {
     guard let value = text(node, what) else { return nil }
     let parts = value.split(separator: "-", omittingEmptySubsequences: false)
@@ -224,7 +233,7 @@ extension ManifestDecoder {
     {
       let components = DateComponents(year: year, month: month, day: day)
       if components.isValidDate(in: calendar), let date = calendar.date(from: components) {
-        return (date, parts.joined())
+        return (date, parts.joined() + "Z")
       }
     }
     diagnostics.error(

@@ -1,7 +1,12 @@
 import Foundation
 
 /// Loads a manifest (one file, or a directory whose `*.yaml`/`*.yml` files are one manifest),
-/// checks it, and resolves it into a `DesiredState`. Reads only local files; touches no host.
+/// checks it, and resolves it into a `DesiredState`. Reads only the manifests and the key files
+/// they name; touches no host. Never throws: every problem is a `Diagnostic`.
+///
+/// The pipeline: `YAMLParser` (a node tree with marks), `ManifestDecoder` (fields, by type),
+/// merging of the files, `ManifestResolver` (names, policy, rules to targets). The language is
+/// documented in `docs/manifest.md`.
 ///
 /// ```swift
 /// let result = ManifestLoader().load("manifests/")

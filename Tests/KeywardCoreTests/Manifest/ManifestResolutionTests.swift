@@ -90,7 +90,7 @@ struct ManifestResolutionTests {
     let entries = try #require(state.targets.first?.entries)
     #expect(
       KeyOptions.render(entries[0].options)
-        == #"restrict,command="/usr/bin/deploy --env \"prod\"",from="10.0.0.0/8,192.168.1.1",expiry-time="20270301",no-agent-forwarding"#
+        == #"restrict,command="/usr/bin/deploy --env \"prod\"",from="10.0.0.0/8,192.168.1.1",expiry-time="20270301Z",no-agent-forwarding"#
     )
     #expect(entries[0].expires == Date(timeIntervalSince1970: 1_803_859_200))
     #expect(entries[1].isProtected && entries[1].comment == "break glass")
@@ -118,6 +118,40 @@ struct ManifestResolutionTests {
     let entries = try #require(state.targets.first?.entries)
     #expect(entries.count == 2)
     #expect(entries.map { $0.options.first?.value } == ["10.0.0.0/8", "192.168.0.0/16"])
+  }
+
+  @Test func distinctEntriesGrantedAgainWithOtherRuleOptionsConflict() {
+    let result = load([
+      """
+      version: 1
+      keys:
+        alice:
+          - { key: \(Self.a), options: { from: 10.0.0.0/8 } }
+          - { key: \(Self.a), options: { from: 192.168.0.0/16 } }
+      hosts: { h: {} }
+      access:
+        - { hosts: [h], users: [u], keys: [alice] }
+        - { hosts: [h], users: [u], keys: [alice], options: { no-pty: true } }
+      """
+    ])
+    #expect(result.diagnostics.map(\.code) == [.conflictingOptions, .conflictingOptions])
+    #expect(result.diagnostics.allSatisfy { $0.location?.line == 9 && $0.notes.count == 2 })
+  }
+
+  @Test func theSameKeyUnderTwoNamesWithDifferentOptionsConflicts() {
+    let result = load([
+      """
+      version: 1
+      keys:
+        alice: \(Self.a)
+        deploy: { key: \(Self.a), options: { restrict: true } }
+      hosts: { h: {} }
+      access:
+        - { hosts: [h], users: [u], keys: [alice, deploy] }
+      """
+    ])
+    #expect(result.diagnostics.map(\.code) == [.keyReused, .conflictingOptions])
+    #expect(result.diagnostics.map(\.severity) == [.warning, .error])
   }
 
   @Test func theSameGrantTwiceIsOneEntry() throws {
@@ -178,9 +212,11 @@ struct ManifestResolutionTests {
         - { key: carol, reason: left }
         - { fingerprint: \(fingerprint), reason: stolen }
         - { key: \(Self.a), reason: rotated }
+        - { file: keys/b.pub, reason: lost }
       """)
-    #expect(state.revoked.map(\.reason) == ["left", "stolen", "rotated"])
-    #expect(state.revoked.map(\.keyName) == ["carol", nil, "alice"])
+    #expect(state.revoked.map(\.reason) == ["left", "stolen", "rotated", "lost"])
+    #expect(state.revoked.map(\.keyName) == ["carol", nil, "alice", nil])
+    #expect(state.revoked[3].fingerprint == fingerprint)
     #expect(state.revoked[1].fingerprint == fingerprint)
     #expect(state.targets.isEmpty)
   }
@@ -240,15 +276,31 @@ struct ManifestResolutionTests {
     #expect(state.hosts["h1"]?.hostname == "10.0.0.1")
   }
 
+  @Test func hostGroupAndJumpLoopsAreCycles() {
+    let result = load([
+      """
+      version: 1
+      hosts:
+        a: { jump: b }
+        b: { jump: a }
+        c: { jump: user@bastion.example.com:2222 }
+      host_groups:
+        x: [a, y]
+        y: [x]
+      """
+    ])
+    #expect(result.diagnostics.map(\.code) == [.cycle, .cycle, .cycle])
+    #expect(result.diagnostics.map { $0.location?.line ?? 0 } == [3, 4, 8])
+  }
+
   @Test func hugeFilesAreRefusedWithoutReadingThemWhole() throws {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
       "keyward-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
     let file = directory.appendingPathComponent("big.yaml").path
-    var line = Array("# \(String(repeating: "x", count: 1021))\n".utf8)
-    line[0] = UInt8(ascii: "#")
-    FileManager.default.createFile(atPath: file, contents: nil)
+    let line = Array("# \(String(repeating: "x", count: 1021))\n".utf8)
+    #expect(FileManager.default.createFile(atPath: file, contents: nil))
     let handle = try #require(FileHandle(forWritingAtPath: file))
     let chunk = Data(Array(repeating: line, count: 1024).joined())
     for _ in 0..<50 { handle.write(chunk) }
