@@ -39,7 +39,7 @@ struct RemoteLock {
 
   /// Takes the lock beside `file` in `directory`, waiting up to `wait` for a live holder.
   static func acquire(
-    _ session: SSHSession, directory: String, file: String, wait: Duration = .seconds(10),
+    _ session: SSHSession, directory: String, file: String, wait: Duration = .seconds(20),
     owner: (uid: UInt32, gid: UInt32)?
   ) throws(TransportError) -> RemoteLock {
     let path = directory + "/" + file + suffix
@@ -49,6 +49,7 @@ struct RemoteLock {
       "keyward-lock v1\nhost \(me.host)\nboot \(me.boot)\npid \(me.pid)\nstarted \(me.started)\ntoken \(token)\n"
     let deadline = ContinuousClock.now + wait
     var broke: String?
+    var vanished = 0
     while true {
       held.withLock { _ = $0.insert(token) }
       do throws(TransportError) {
@@ -58,6 +59,10 @@ struct RemoteLock {
         held.withLock { _ = $0.remove(token) }
         // Someone holds it (or the create failed for another reason: find out which).
         guard let status = try session.attributes(path, follow: false, step: "lock") else {
+          // SFTP v3 reports "exists" as a generic failure: when the lock vanished meanwhile (its
+          // holder released it), try again; when it never existed, the create itself failed.
+          vanished += 1
+          if vanished < 5 { continue }
           throw TransportError(
             code: "lock-failed", host: session.host, step: "lock",
             message:

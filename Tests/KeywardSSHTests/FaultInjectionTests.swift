@@ -144,13 +144,13 @@ struct FaultInjectionTests {
       let faults = ["ssh-after-lock", "ssh-write-offset:1", "ssh-after-temp", "ssh-before-rename"]
       for run in 0..<6 {
         let fault = faults[run % faults.count]
-        let result = try fleet.keyward(
+        let result = try await fleet.keyward(
           ["apply", manifest, "--auto-approve"], environment: ["KEYWARD_TEST_FAULT": fault])
         #expect(result.status == 70, "\(fault): \(result.stdout) \(result.stderr)")
         #expect(fleet.bytes(path) == original, "\(fault)")
         #expect(try await fleet.ssh("alice", 1).status == 0, "\(fault)")
       }
-      let result = try fleet.keyward(["apply", manifest, "--auto-approve"])
+      let result = try await fleet.keyward(["apply", manifest, "--auto-approve"])
       #expect(result.status == 0, "\(result.stdout) \(result.stderr)")
       #expect(result.stderr.contains("broke the lock"), "\(result.stderr)")
       #expect(result.stderr.contains("its process is gone"))
@@ -164,7 +164,7 @@ struct FaultInjectionTests {
   func diskFull() async throws {
     try Prerequisite.require("/usr/bin/nsenter")
     try await Fleet.with(hosts: 1, subnet: 154) { fleet in
-      let setup = try fleet.inHost(
+      let setup = try await fleet.inHost(
         1,
         """
         set -e
@@ -175,13 +175,13 @@ struct FaultInjectionTests {
         """)
       #expect(setup.status == 0, "\(setup.output)")
       let read = "cat /home/alice/.ssh/authorized_keys | sha256sum"
-      let original = try fleet.inHost(1, read).output
+      let original = try await fleet.inHost(1, read).output
       #expect(original.contains(ContentDigest.of(Array(fleet.adminPublicKey.utf8))))
       let content = Self.largeContent(fleet, lines: 1_000)  // ~60 KB
       var failures: [String: Int] = [:]
       for freeKiB in [0, 4, 8, 12, 16, 24, 32, 48] {
         // Free exactly `freeKiB` (the fill file shrinks; it was filled to the last page).
-        try fleet.inHost(
+        try await fleet.inHost(
           1,
           "dd if=/dev/zero of=/home/alice/fill bs=4096 2>/dev/null; truncate -s -\(freeKiB)K /home/alice/fill"
         )
@@ -194,15 +194,15 @@ struct FaultInjectionTests {
           outcome[Self.alice].flatMap { if case .failed(let e) = $0 { e } else { nil } })
         #expect(error.message.contains("may be full"), "\(error)")
         failures[error.step, default: 0] += 1
-        #expect(try fleet.inHost(1, read).output == original, "free \(freeKiB) KiB")
-        let left = try fleet.inHost(1, "ls -A /home/alice/.ssh").output
+        #expect(try await fleet.inHost(1, read).output == original, "free \(freeKiB) KiB")
+        let left = try await fleet.inHost(1, "ls -A /home/alice/.ssh").output
         #expect(
           left.split(separator: "\n").filter { !$0.contains(".keyward-backup.") } == ["authorized_keys"])
         #expect(try await fleet.ssh("alice", 1).status == 0, "free \(freeKiB) KiB")
       }
       print("disk-full runs checked: 8, failed at steps: \(failures)")
       // With space again, the same write goes through.
-      try fleet.inHost(1, "rm /home/alice/fill")
+      try await fleet.inHost(1, "rm /home/alice/fill")
       let outcome = await fleet.transport().write([
         WriteRequest(
           id: Self.alice, expectedDigest: ContentDigest.of(Array(fleet.adminPublicKey.utf8)), content: content

@@ -53,8 +53,10 @@ struct SafetyCLITests {
               fleet.adminPublicKey, at: fleet.authorizedKeys(index, user), uid: Fleet.uids[user]!)
           }
         }
-        async let first = Task.detached { try fleet.keyward(["apply", manifestA, "--auto-approve"]) }.value
-        async let second = Task.detached { try fleet.keyward(["apply", manifestB, "--auto-approve"]) }.value
+        async let first = Task.detached { try await fleet.keyward(["apply", manifestA, "--auto-approve"]) }
+          .value
+        async let second = Task.detached { try await fleet.keyward(["apply", manifestB, "--auto-approve"]) }
+          .value
         let (ra, rb) = try await (first, second)
         for index in 1...3 {
           for user in ["alice", "bob"] {
@@ -77,13 +79,13 @@ struct SafetyCLITests {
 
       // A plan saved before another run changed the targets is refused as stale.
       let saved = fleet.dir + "/a.plan.json"
-      let plan = try fleet.keyward(["plan", manifestA, "--out", saved])
+      let plan = try await fleet.keyward(["plan", manifestA, "--out", saved])
       #expect(FileManager.default.fileExists(atPath: saved), "\(plan.stdout)\(plan.stderr)")
       let c = try fleet.makeKey("keyc")
       let manifestC = try Self.manifest(fleet, name: "c", keys: ["keyc"])
-      #expect(try fleet.keyward(["apply", manifestC, "--auto-approve"]).status == 0)
+      #expect(try await fleet.keyward(["apply", manifestC, "--auto-approve"]).status == 0)
       let before = fleet.bytes(fleet.authorizedKeys(2, "bob"))
-      let stale = try fleet.keyward(["apply", saved, "--auto-approve"])
+      let stale = try await fleet.keyward(["apply", saved, "--auto-approve"])
       #expect(stale.status != 0)
       #expect(stale.stdout.contains("stale"), "\(stale.stdout)\(stale.stderr)")
       #expect(fleet.bytes(fleet.authorizedKeys(2, "bob")) == before)
@@ -92,7 +94,8 @@ struct SafetyCLITests {
   }
 
   @Test(
-    "lock-out: dropping the key keyward logs in with is refused without --allow-self-removal; access remains")
+    "lock-out: dropping the login key is refused without --allow-self-removal; access remains; rollback over SSH"
+  )
   func lockOut() async throws {
     try await Fleet.with(hosts: 1, subnet: 148) { fleet in
       let other = try fleet.makeKey("other")
@@ -110,12 +113,27 @@ struct SafetyCLITests {
       """.write(toFile: manifest, atomically: true, encoding: .utf8)
       let path = fleet.authorizedKeys(1, "alice")
       let before = fleet.bytes(path)
-      let plan = try fleet.keyward(["plan", manifest])
+      let plan = try await fleet.keyward(["plan", manifest])
       #expect(plan.status != 0)
       #expect((plan.stdout + plan.stderr).contains("--allow-self-removal"), "\(plan.stdout)\(plan.stderr)")
-      let apply = try fleet.keyward(["apply", manifest, "--auto-approve"])
+      let apply = try await fleet.keyward(["apply", manifest, "--auto-approve"])
       #expect(apply.status != 0)
       #expect(fleet.bytes(path) == before)
+      #expect(try await fleet.ssh("alice", 1).status == 0)
+
+      // A valid change, then 'keyward rollback' over SSH puts the previous file back.
+      let keep = fleet.dir + "/keep.yaml"
+      try String(contentsOfFile: manifest, encoding: .utf8).replacingOccurrences(
+        of: "keys: [other]", with: "keys: [other, admin]"
+      ).replacingOccurrences(of: "keys:\n", with: "keys:\n  admin: { file: admin_ed25519.pub }\n")
+        .write(toFile: keep, atomically: true, encoding: .utf8)
+      let applied = try await fleet.keyward(["apply", keep, "--auto-approve"])
+      #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
+      #expect(try await fleet.ssh("alice", 1, identity: other.path).status == 0)
+      let rollback = try await fleet.keyward(["rollback", "alice@lab1", "--auto-approve"])
+      #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")
+      #expect(fleet.bytes(path) == before)
+      #expect(try await fleet.ssh("alice", 1, identity: other.path).status != 0)
       #expect(try await fleet.ssh("alice", 1).status == 0)
     }
   }
@@ -147,11 +165,11 @@ struct SafetyCLITests {
       for passphrase in [secret, secret + "-wrong"] {
         let planFile = fleet.dir + "/p.json"
         let env = ["KEYWARD_SSH_PASSPHRASE": passphrase]
-        let plan = try fleet.keyward(
+        let plan = try await fleet.keyward(
           ["plan", manifest, "--identity", key, "--out", planFile], environment: env)
-        let json = try fleet.keyward(
+        let json = try await fleet.keyward(
           ["plan", manifest, "--identity", key, "--format", "json"], environment: env)
-        let apply = try fleet.keyward(
+        let apply = try await fleet.keyward(
           ["apply", manifest, "--identity", key, "--auto-approve"], environment: env)
         let saved = (try? String(contentsOfFile: planFile, encoding: .utf8)) ?? ""
         seen += plan.stdout + plan.stderr + json.stdout + json.stderr + apply.stdout + apply.stderr + saved

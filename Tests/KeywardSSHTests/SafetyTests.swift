@@ -48,7 +48,7 @@ struct SafetyTests {
       }
       #expect(error.code == "locked")
       #expect(error.message.contains("keyward pid 4242 on 'ci-runner-7'"), "\(error.message)")
-      #expect(ContinuousClock.now - start >= .seconds(9))
+      #expect(ContinuousClock.now - start >= .seconds(19))
       #expect(fleet.bytes(path) == original)
       // The same lock, 10 minutes old: broken.
       var times = [
@@ -61,7 +61,7 @@ struct SafetyTests {
       #expect(!FileManager.default.fileExists(atPath: lock))
 
       // Two writers racing from the same observed state, 6 rounds: exactly one wins each round,
-      // the other is told the file is stale; the file is always one of the two, never a mix.
+      // the other writes nothing; the file is always one of the two, never a mix.
       var base = next
       for round in 0..<6 {
         let x = Array((fleet.adminPublicKey + "# x\(round)\n").utf8)
@@ -71,8 +71,12 @@ struct SafetyTests {
         async let second = write(fleet.transport(), Self.alice, from: from, to: y)
         let outcomes = await [first, second]
         let winners = outcomes.filter { if case .written = $0 { true } else { false } }
-        let stale = outcomes.filter { if case .stale = $0 { true } else { false } }
-        #expect(winners.count == 1 && stale.count == 1, "round \(round): \(outcomes)")
+        // The loser is told the file changed, or (on a very slow machine) that it stayed locked.
+        let losers = outcomes.filter {
+          if case .stale = $0 { return true }
+          return $0?.failureCode == "locked"
+        }
+        #expect(winners.count == 1 && losers.count == 1, "round \(round): \(outcomes)")
         let now = try #require(fleet.bytes(path))
         #expect(now == x || now == y)
         base = now
@@ -205,7 +209,7 @@ struct SafetyTests {
         try fleet.install("", at: path, uid: 2001)
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         let others = fleet.snapshot(1, excluding: ["home/alice/.ssh"])
-        let result = try fleet.keyward(["apply", manifest, "--auto-approve"])
+        let result = try await fleet.keyward(["apply", manifest, "--auto-approve"])
         let after = fleet.bytes(path) ?? []
         if result.status == 0 {
           // Applied: the file now holds exactly the declared keys, and they log in.
@@ -228,7 +232,7 @@ struct SafetyTests {
       try FileManager.default.createSymbolicLink(
         atPath: path, withDestinationPath: "/home/bob/.ssh/authorized_keys")
       let others = fleet.snapshot(1, excluding: ["home/alice/.ssh"])
-      let result = try fleet.keyward(["apply", manifest, "--auto-approve"])
+      let result = try await fleet.keyward(["apply", manifest, "--auto-approve"])
       #expect(result.status != 0)
       #expect((result.stdout + result.stderr).contains("symlink"), "\(result.stdout)\(result.stderr)")
       #expect(fleet.snapshot(1, excluding: ["home/alice/.ssh"]) == others)

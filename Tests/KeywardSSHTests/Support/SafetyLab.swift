@@ -44,9 +44,11 @@ extension Fleet {
 
   /// Runs a shell command inside host `index`'s mount namespace.
   @discardableResult
-  func inHost(_ index: Int, _ script: String) throws -> (status: Int32, output: String) {
+  func inHost(_ index: Int, _ script: String) async throws -> (status: Int32, output: String) {
     let pid = try listenerPID(index)
-    return try Fleet.run("/usr/bin/nsenter", ["--mount=/proc/\(pid)/ns/mnt", "--", "/bin/sh", "-c", script])
+    return try await Fleet.offPool {
+      try Fleet.run("/usr/bin/nsenter", ["--mount=/proc/\(pid)/ns/mnt", "--", "/bin/sh", "-c", script])
+    }
   }
 
   /// Every file, directory and symlink under host `index`'s homes and /root with its bytes'
@@ -95,11 +97,15 @@ extension Fleet {
   }
 
   /// Runs the built keyward binary with this lab's ssh_config; `environment` adds variables.
-  func keyward(_ arguments: [String], environment: [String: String] = [:]) throws -> KeywardProcess.Result {
-    var environment = environment
-    environment["SSH_AUTH_SOCK"] = ""
-    return try KeywardProcess.run(
-      arguments + ["--ssh-config", sshConfig], environment: environment, directory: dir)
+  func keyward(_ arguments: [String], environment: [String: String] = [:]) async throws
+    -> KeywardProcess.Result
+  {
+    var extra = environment
+    extra["SSH_AUTH_SOCK"] = ""
+    let (all, env, dir) = (arguments + ["--ssh-config", sshConfig], extra, dir)
+    return try await Fleet.offPool {
+      try KeywardProcess.run(all, environment: env, directory: dir)
+    }
   }
 }
 
