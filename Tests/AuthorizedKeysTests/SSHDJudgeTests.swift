@@ -1,10 +1,11 @@
 import AuthorizedKeys
 import Foundation
+import KeywardTestSupport
 import Testing
 
 /// sshd is the judge: tricky lines go into a real user's authorized_keys on a real sshd
 /// 9.2, and exactly the lines keyward calls valid must let their key log in.
-@Suite(.enabled(if: SSHDLab.enabled, "needs root, sshd, ssh and unshare"))
+@Suite(.enabled(if: Fleet.enabled, "needs root, sshd, ssh and unshare (always runs in CI)"))
 struct SSHDJudgeTests {
   /// A tricky line: how to write it around its own key, and what the codec should say.
   struct Case: Sendable {
@@ -82,7 +83,7 @@ struct SSHDJudgeTests {
   ]
 
   @Test("exactly the lines keyward calls valid let their key log in")
-  func judge() throws {
+  func judge() async throws {
     let fixtures = try KeyFixtures.get()
     let work = try TemporaryDirectory(prefix: "keyward-judge")
     // Each line gets its own key, so a login proves that line (and only it) was accepted.
@@ -118,13 +119,15 @@ struct SSHDJudgeTests {
     }
     #expect(file.lines.last?.kind == .key && file.lines.last?.entry?.key.isCertificate == true)
 
-    try SSHDLab.with(subnet: 191) { lab in
-      try lab.writeAuthorizedKeys(bytes, user: "alice", uid: 2001)
+    try await Fleet.with(hosts: 1, subnet: 191) { fleet in
+      try fleet.install(bytes: bytes, at: fleet.authorizedKeys(1, "alice"), uid: 2001)
       for (index, line) in file.lines.enumerated() {
         let name = index < Self.cases.count ? Self.cases[index].name : "certificate line"
         let usable = line.kind == .key && line.entry?.key.isCertificate == false
-        let (loggedIn, stderr) = try lab.canLogIn(user: "alice", privateKey: privateKeys[index])
-        #expect(loggedIn == usable, "\(name): sshd login \(loggedIn), keyward \(line.kind): \(stderr)")
+        let login = try await fleet.ssh("alice", 1, identity: privateKeys[index])
+        #expect(
+          (login.status == 0) == usable,
+          "\(name): sshd login \(login.status == 0), keyward \(line.kind): \(login.output)")
       }
     }
   }
@@ -135,7 +138,7 @@ struct SSHDJudgeTests {
   ) {
     let path = directory + "/" + name
     let made = try SSHKeygen.run(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", path])
-    guard made.status == 0 else { throw SSHDLab.Failure(description: "ssh-keygen: \(made.stderr)") }
+    guard made.status == 0 else { throw FleetError(message: "ssh-keygen: \(made.stderr)") }
     let fields = try String(contentsOfFile: path + ".pub", encoding: .utf8).split(separator: " ")
     return (String(fields[0]), String(fields[1]), path)
   }

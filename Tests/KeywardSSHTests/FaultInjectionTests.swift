@@ -1,5 +1,6 @@
 import Foundation
 import KeywardCore
+import KeywardTestSupport
 import Synchronization
 import Testing
 

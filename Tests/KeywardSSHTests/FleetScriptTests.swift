@@ -1,4 +1,5 @@
 import Foundation
+import KeywardTestSupport
 import Testing
 
 /// `scripts/fleet` itself: real hosts with their own accounts, nothing of this machine touched,

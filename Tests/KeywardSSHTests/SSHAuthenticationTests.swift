@@ -1,6 +1,7 @@
 import AuthorizedKeys
 import Foundation
 import KeywardCore
+import KeywardTestSupport
 import Testing
 
 @testable import KeywardSSH

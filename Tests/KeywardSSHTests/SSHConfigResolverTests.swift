@@ -1,4 +1,5 @@
 import Foundation
+import KeywardTestSupport
 import Testing
 
 @testable import KeywardSSH

@@ -1,5 +1,6 @@
 import Foundation
 import KeywardCore
+import KeywardTestSupport
 import Testing
 
 @testable import KeywardSSH

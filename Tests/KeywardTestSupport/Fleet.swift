@@ -8,21 +8,21 @@ import Foundation
 ///
 /// Use `Fleet.with(hosts:subnet:)`: it always stops the lab, even when the test fails. Each test
 /// picks its own subnet so tests running in parallel never collide.
-final class Fleet: Sendable {
-  let dir: String
-  let count: Int
-  let subnet: Int
+public final class Fleet: Sendable {
+  public let dir: String
+  public let count: Int
+  public let subnet: Int
 
-  static let packageRoot: String = {
+  public static let packageRoot: String = {
     var url = URL(fileURLWithPath: #filePath)
-    for _ in 0..<4 { url.deleteLastPathComponent() }
+    for _ in 0..<3 { url.deleteLastPathComponent() }
     return url.path
   }()
 
-  static var script: String { packageRoot + "/scripts/fleet" }
+  public static var script: String { packageRoot + "/scripts/fleet" }
 
   /// What is missing to run a fleet here, or nil when everything is present.
-  static var missingPrerequisite: String? {
+  public static var missingPrerequisite: String? {
     if getuid() != 0 { return "root (fleet tests start sshd in mount namespaces)" }
     for tool in ["/usr/sbin/sshd", "/usr/bin/ssh", "/usr/bin/ssh-keygen", "/usr/bin/unshare"]
     where !FileManager.default.isExecutableFile(atPath: tool) {
@@ -32,7 +32,7 @@ final class Fleet: Sendable {
   }
 
   /// Fleet tests run wherever they can, and always in CI (where a missing prerequisite fails).
-  static var enabled: Bool {
+  public static var enabled: Bool {
     missingPrerequisite == nil || ProcessInfo.processInfo.environment["CI"] == "true"
   }
 
@@ -43,7 +43,7 @@ final class Fleet: Sendable {
   }
 
   /// Starts `hosts` hosts on 127.0.`subnet`.x, runs `body`, and always stops them.
-  static func with<T>(hosts: Int, subnet: Int, _ body: (Fleet) async throws -> T) async throws -> T {
+  public static func with<T>(hosts: Int, subnet: Int, _ body: (Fleet) async throws -> T) async throws -> T {
     if let missing = missingPrerequisite {
       throw FleetError(message: "cannot start a fleet: missing \(missing)")
     }
@@ -83,20 +83,20 @@ final class Fleet: Sendable {
 
   /// Runs blocking work (processes, logins) on its own thread, off Swift concurrency's pool,
   /// which has only as many threads as cores and is shared by every suite in this process.
-  static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+  public static func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
       Thread { continuation.resume(with: Result { try body() }) }.start()
     }
   }
 
-  static func makeTemporaryDirectory() throws -> String {
+  public static func makeTemporaryDirectory() throws -> String {
     var template = Array((NSTemporaryDirectory() + "/keyward-fleet.XXXXXX").utf8CString)
     guard let made = mkdtemp(&template) else { throw FleetError(message: "mkdtemp failed") }
     return String(cString: made)
   }
 
   /// Stops and starts every host again (same host keys, fresh account files): open sessions die.
-  func restart() async throws {
+  public func restart() async throws {
     let (dir, count, subnet) = (dir, count, subnet)
     let down = try await Fleet.offPool { try Fleet.run(Fleet.script, ["down", dir]) }
     guard down.status == 0 else { throw FleetError(message: "fleet down failed: \(down.output)") }
@@ -106,33 +106,37 @@ final class Fleet: Sendable {
     guard up.status == 0 else { throw FleetError(message: "fleet up failed: \(up.output)") }
   }
 
-  var sshConfig: String { dir + "/ssh_config" }
-  var knownHosts: String { dir + "/known_hosts" }
-  var adminKey: String { dir + "/admin_ed25519" }
-  var adminPublicKey: String {
+  public var sshConfig: String { dir + "/ssh_config" }
+  public var knownHosts: String { dir + "/known_hosts" }
+  public var adminKey: String { dir + "/admin_ed25519" }
+  public var adminPublicKey: String {
     (try? String(contentsOfFile: adminKey + ".pub", encoding: .utf8)) ?? ""
   }
 
-  func name(_ index: Int) -> String { "lab\(index)" }
-  var names: [String] { (1...count).map(name) }
+  public func name(_ index: Int) -> String { "lab\(index)" }
+  public var names: [String] { (1...count).map(name) }
 
-  func address(_ index: Int) -> String {
+  public func address(_ index: Int) -> String {
     "127.0.\(subnet + (index - 1) / 254).\(1 + (index - 1) % 254)"
   }
 
   /// The directory that holds `user`'s home on host `index` (the host sees it as /home/USER).
-  func home(_ index: Int, _ user: String) -> String {
+  public func home(_ index: Int, _ user: String) -> String {
     user == "root" ? "\(dir)/hosts/host\(index)/root" : "\(dir)/hosts/host\(index)/home/\(user)"
   }
 
-  func authorizedKeys(_ index: Int, _ user: String) -> String { home(index, user) + "/.ssh/authorized_keys" }
+  public func authorizedKeys(_ index: Int, _ user: String) -> String {
+    home(index, user) + "/.ssh/authorized_keys"
+  }
 
-  static let uids = ["root": UInt32(0), "alice": 2001, "bob": 2002, "deploy": 2003]
+  public static let uids = ["root": UInt32(0), "alice": 2001, "bob": 2002, "deploy": 2003]
 
   /// Logs in with the real OpenSSH client and runs `command`.
-  func ssh(_ user: String, _ host: Int, identity: String? = nil, _ command: String = "true") async throws -> (
-    status: Int32, output: String
-  ) {
+  public func ssh(_ user: String, _ host: Int, identity: String? = nil, _ command: String = "true")
+    async throws -> (
+      status: Int32, output: String
+    )
+  {
     // Only the given key is offered: no ssh_config (its IdentityFile would add the admin key).
     let arguments = [
       "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5", "-o",
@@ -145,14 +149,20 @@ final class Fleet: Sendable {
   }
 
   /// Writes a file as the host's own user would own it.
-  func install(_ text: String, at path: String, uid: UInt32, mode: mode_t = 0o600) throws {
-    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-    chown(path, uid, uid)
-    chmod(path, mode)
+  public func install(_ text: String, at path: String, uid: UInt32, mode: mode_t = 0o600) throws {
+    try install(bytes: Array(text.utf8), at: path, uid: uid, mode: mode)
+  }
+
+  /// Writes raw bytes (invalid UTF-8, NUL, CR all kept) as the host's own user would own it.
+  public func install(bytes: [UInt8], at path: String, uid: UInt32, mode: mode_t = 0o600) throws {
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    guard chown(path, uid, uid) == 0, chmod(path, mode) == 0 else {
+      throw FleetError(message: "cannot set owner and mode of \(path)")
+    }
   }
 
   /// Generates an ed25519 key pair in the fleet directory; returns (private key path, public line).
-  func makeKey(_ name: String) throws -> (path: String, publicLine: String) {
+  public func makeKey(_ name: String) throws -> (path: String, publicLine: String) {
     let path = "\(dir)/\(name)"
     let result = try Fleet.run(
       "/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", path])
@@ -162,7 +172,8 @@ final class Fleet: Sendable {
   }
 
   @discardableResult
-  static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws
+  public static func run(_ executable: String, _ arguments: [String], environment: [String: String]? = nil)
+    throws
     -> (
       status: Int32, output: String
     )
@@ -182,18 +193,22 @@ final class Fleet: Sendable {
   }
 }
 
-struct FleetError: Error, CustomStringConvertible {
-  var message: String
-  var description: String { message }
+public struct FleetError: Error, CustomStringConvertible {
+  public var message: String
+  public var description: String { message }
+
+  public init(message: String) {
+    self.message = message
+  }
 }
 
 /// `stat` of a file on this machine (the fleet's host directories).
-struct FileFacts: Equatable {
-  var mode: UInt32
-  var uid: UInt32
-  var gid: UInt32
+public struct FileFacts: Equatable {
+  public var mode: UInt32
+  public var uid: UInt32
+  public var gid: UInt32
 
-  init?(_ path: String) {
+  public init?(_ path: String) {
     var info = stat()
     guard lstat(path, &info) == 0 else { return nil }
     mode = UInt32(info.st_mode) & 0o7777
