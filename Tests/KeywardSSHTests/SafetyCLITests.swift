@@ -77,7 +77,15 @@ struct SafetyCLITests {
       }
       print("concurrent rounds: \(rounds) x 6 targets, final states: \(endings)")
 
-      // A plan saved before another run changed the targets is refused as stale.
+      // A plan saved before another run changed the targets is refused as stale. Start from
+      // the admin key alone so that the saved plan has changes on every target (after the
+      // races the files may already hold state A, and an unchanged target is never written).
+      for index in 1...3 {
+        for user in ["alice", "bob"] {
+          try fleet.install(
+            fleet.adminPublicKey, at: fleet.authorizedKeys(index, user), uid: Fleet.uids[user]!)
+        }
+      }
       let saved = fleet.dir + "/a.plan.json"
       let plan = try await fleet.keyward(["plan", manifestA, "--out", saved])
       #expect(FileManager.default.fileExists(atPath: saved), "\(plan.stdout)\(plan.stderr)")
@@ -87,7 +95,7 @@ struct SafetyCLITests {
       let before = fleet.bytes(fleet.authorizedKeys(2, "bob"))
       let stale = try await fleet.keyward(["apply", saved, "--auto-approve"])
       #expect(stale.status != 0)
-      #expect(stale.stdout.contains("stale"), "\(stale.stdout)\(stale.stderr)")
+      #expect(stale.stdout.contains("bob@lab2: stale"), "\(stale.stdout)\(stale.stderr)")
       #expect(fleet.bytes(fleet.authorizedKeys(2, "bob")) == before)
       #expect(try await fleet.ssh("bob", 2, identity: c.path).status == 0)
     }
