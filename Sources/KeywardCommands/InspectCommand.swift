@@ -73,7 +73,7 @@ public struct InspectCommand: ParsableCommand {
         }
         return (InspectFormatter.JSONWriter.pieces(parts), parts.contains { $0.sawInvalid } ? 1 : 0)
       case .text:
-        let records = parallelMap(chunks) { chunk -> [InspectRecord] in
+        let groups = parallelMap(chunks) { chunk -> [InspectRecord] in
           var records: [InspectRecord] = []
           InspectRecord.forEach(
             in: UnsafeBufferPointer(rebasing: buffer[chunk.range]), firstLineNumber: chunk.firstLineNumber
@@ -81,8 +81,13 @@ public struct InspectCommand: ParsableCommand {
             records.append($0)
           }
           return records
-        }.flatMap { $0 }
-        return ([InspectFormatter.text(records)], records.contains { $0.kind == .invalid } ? 1 : 0)
+        }
+        // Widths need every record; the rows of each group are then formatted in parallel.
+        let widths = parallelMap(groups) { InspectFormatter.textWidths([$0]) }
+          .reduce(InspectFormatter.textWidths([])) { zip($0, $1).map(max) }
+        let rows = parallelMap(groups) { InspectFormatter.textRows($0, widths: widths) }
+        let invalid = groups.contains { $0.contains { $0.kind == .invalid } }
+        return ([InspectFormatter.textHeader(widths)] + rows, invalid ? 1 : 0)
       }
     }
   }

@@ -143,32 +143,44 @@ enum InspectFormatter {
 
   /// A table: LINE KIND TYPE BITS FINGERPRINT, then options, comment or error.
   static func text(_ records: [InspectRecord]) -> [UInt8] {
-    let header = ["LINE", "KIND", "TYPE", "BITS", "FINGERPRINT"]
-    var rows: [[String]] = []
-    rows.reserveCapacity(records.count)
-    for record in records {
-      rows.append([
-        String(record.line), record.kind.rawValue, record.type ?? "-",
-        record.bits.map { String($0) } ?? "-", record.fingerprint ?? "-",
-      ])
+    let widths = textWidths([records])
+    return textHeader(widths) + textRows(records, widths: widths)
+  }
+
+  static let textColumns = ["LINE", "KIND", "TYPE", "BITS", "FINGERPRINT"]
+
+  /// The cells of one record's fixed columns.
+  static func textCells(_ record: InspectRecord) -> [String] {
+    [
+      String(record.line), record.kind.rawValue, record.type ?? "-",
+      record.bits.map { String($0) } ?? "-", record.fingerprint ?? "-",
+    ]
+  }
+
+  /// Column widths over every group of records (groups are formatted separately, in parallel).
+  static func textWidths(_ groups: [[InspectRecord]]) -> [Int] {
+    var widths = textColumns.map(\.count)
+    for records in groups {
+      for record in records {
+        for (column, cell) in textCells(record).enumerated() {
+          widths[column] = max(widths[column], cell.utf8.count)
+        }
+      }
     }
-    var widths = header.map(\.count)
-    for row in rows {
-      for (column, cell) in row.enumerated() { widths[column] = max(widths[column], cell.utf8.count) }
-    }
+    return widths
+  }
+
+  static func textHeader(_ widths: [Int]) -> [UInt8] {
+    var out: [UInt8] = []
+    appendRow(textColumns, detail: "DETAILS", widths: widths, to: &out)
+    return out
+  }
+
+  /// The table rows of `records`, aligned to `widths`.
+  static func textRows(_ records: [InspectRecord], widths: [Int]) -> [UInt8] {
     var out: [UInt8] = []
     out.reserveCapacity(records.count * 160)
-    func appendRow(_ cells: [String], detail: String) {
-      for (column, cell) in cells.enumerated() {
-        out.append(contentsOf: cell.utf8)
-        out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: widths[column] - cell.utf8.count + 2))
-      }
-      appendVisible(detail, to: &out)
-      while out.last == UInt8(ascii: " ") { out.removeLast() }
-      out.append(0x0A)
-    }
-    appendRow(header, detail: "DETAILS")
-    for (record, row) in zip(records, rows) {
+    for record in records {
       var details: [String] = []
       if !record.options.isEmpty {
         details.append("options: " + KeyOptions.render(record.options))
@@ -177,9 +189,19 @@ enum InspectFormatter {
         details.append(record.kind == .comment ? comment : "comment: " + comment)
       }
       if let error = record.error { details.append("error: " + error) }
-      appendRow(row, detail: details.joined(separator: "  "))
+      appendRow(textCells(record), detail: details.joined(separator: "  "), widths: widths, to: &out)
     }
     return out
+  }
+
+  private static func appendRow(_ cells: [String], detail: String, widths: [Int], to out: inout [UInt8]) {
+    for (column, cell) in cells.enumerated() {
+      out.append(contentsOf: cell.utf8)
+      out.append(contentsOf: repeatElement(UInt8(ascii: " "), count: widths[column] - cell.utf8.count + 2))
+    }
+    appendVisible(detail, to: &out)
+    while out.last == UInt8(ascii: " ") { out.removeLast() }
+    out.append(0x0A)
   }
 
   /// Appends text with control characters shown as `\xNN`, so that a table row stays one line.
