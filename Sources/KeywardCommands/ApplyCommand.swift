@@ -27,14 +27,7 @@ struct ApplyCommand: AsyncParsableCommand {
   @Option(help: "Report format: text or json.")
   var format: OutputFormat = .text
 
-  @Option(
-    name: .customLong("target"),
-    help: ArgumentHelp("Only targets matching this glob on user@host (repeatable).", valueName: "PATTERN"))
-  var targets: [String] = []
-
-  @Flag(name: .customLong("no-color"), help: "No colour, even on a terminal.")
-  var noColor = false
-
+  @OptionGroup var selection: SelectionOptions
   @OptionGroup var transport: TransportOptions
   @OptionGroup var guards: GuardOptions
   @OptionGroup var applyOptions: ApplyOptions
@@ -50,15 +43,15 @@ struct ApplyCommand: AsyncParsableCommand {
       plan = try PlanInput.load(paths[0])
       channel = try transport.makeTransport(hosts: plan.hosts)
       if format == .text {
-        Terminal.out(TextPlanRenderer(color: Terminal.useColor(noColorFlag: noColor)).render(plan))
+        Terminal.out(TextPlanRenderer(color: selection.color).render(plan))
       }
     } else {
       let desired = try ManifestInput.load(paths)
       plan = try await PlanRunner.plan(
-        desired, transport: transport, guards: guards, filter: targets.map(TargetPattern.init))
+        desired, transport: transport, guards: guards, filter: selection.filter)
       channel = try transport.makeTransport(hosts: plan.hosts)
       if format == .text {
-        Terminal.out(TextPlanRenderer(color: Terminal.useColor(noColorFlag: noColor)).render(plan))
+        Terminal.out(TextPlanRenderer(color: selection.color).render(plan))
       }
       if !plan.errors.isEmpty {
         Terminal.error("error: the plan was refused; nothing was applied")

@@ -31,25 +31,18 @@ struct PlanCommand: AsyncParsableCommand {
   @Flag(name: .customLong("detailed-exitcode"), help: "Exit 2 when there are changes, 0 when there are none.")
   var detailedExitcode = false
 
-  @Option(
-    name: .customLong("target"),
-    help: ArgumentHelp("Only targets matching this glob on user@host (repeatable).", valueName: "PATTERN"))
-  var targets: [String] = []
-
-  @Flag(name: .customLong("no-color"), help: "No colour, even on a terminal.")
-  var noColor = false
-
+  @OptionGroup var selection: SelectionOptions
   @OptionGroup var transport: TransportOptions
   @OptionGroup var guards: GuardOptions
 
   func run() async throws {
     let desired = try ManifestInput.load(paths)
     let plan = try await PlanRunner.plan(
-      desired, transport: transport, guards: guards, filter: targets.map(TargetPattern.init))
+      desired, transport: transport, guards: guards, filter: selection.filter)
     if let out {
       try FileIO.write(PlanDocument(plan, forFile: true).encoded(), to: out)
     }
-    try PlanOutput.print(plan, format: format, color: Terminal.useColor(noColorFlag: noColor), outDir: outDir)
+    try PlanOutput.print(plan, format: format, color: selection.color, outDir: outDir)
     if let out { Terminal.error("Saved the plan to \(out); apply it with: keyward apply \(out)") }
     if plan.hasErrors { throw ExitCode(1) }
     if detailedExitcode && plan.hasChanges { throw ExitCode(2) }

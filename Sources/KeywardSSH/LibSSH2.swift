@@ -486,10 +486,9 @@ final class SSHSession: @unchecked Sendable {
     try setAttributes(path, mode: mode, owner: owner)
   }
 
-  /// setstat: permission bits and, when given, owner.
-  func setAttributes(_ path: String, mode: UInt32, owner: (uid: UInt32, gid: UInt32)?) throws(TransportError)
+  /// SFTP attributes holding permission bits and, when given, owner.
+  private static func attributes(mode: UInt32, owner: (uid: UInt32, gid: UInt32)?) -> LIBSSH2_SFTP_ATTRIBUTES
   {
-    let sftp = try sftp(step: "write")
     var attrs = LIBSSH2_SFTP_ATTRIBUTES()
     attrs.flags = UInt(LIBSSH2_SFTP_ATTR_PERMISSIONS)
     attrs.permissions = UInt(mode)
@@ -498,6 +497,14 @@ final class SSHSession: @unchecked Sendable {
       attrs.uid = UInt(owner.uid)
       attrs.gid = UInt(owner.gid)
     }
+    return attrs
+  }
+
+  /// setstat: permission bits and, when given, owner.
+  func setAttributes(_ path: String, mode: UInt32, owner: (uid: UInt32, gid: UInt32)?) throws(TransportError)
+  {
+    let sftp = try sftp(step: "write")
+    var attrs = Self.attributes(mode: mode, owner: owner)
     if libssh2_sftp_stat_ex(sftp, path, UInt32(path.utf8.count), LIBSSH2_SFTP_SETSTAT, &attrs) != 0 {
       throw sftpError("write-failed", "write", "could not set the mode or owner of '\(path)'")
     }
@@ -535,14 +542,7 @@ final class SSHSession: @unchecked Sendable {
       offset += n
       progress?(offset)
     }
-    var attrs = LIBSSH2_SFTP_ATTRIBUTES()
-    attrs.flags = UInt(LIBSSH2_SFTP_ATTR_PERMISSIONS)
-    attrs.permissions = UInt(mode)
-    if let owner {
-      attrs.flags |= UInt(LIBSSH2_SFTP_ATTR_UIDGID)
-      attrs.uid = UInt(owner.uid)
-      attrs.gid = UInt(owner.gid)
-    }
+    var attrs = Self.attributes(mode: mode, owner: owner)
     if libssh2_sftp_fstat_ex(handle, &attrs, 1) != 0 {
       throw sftpError("write-failed", "write", "could not set the mode or owner of '\(path)'")
     }

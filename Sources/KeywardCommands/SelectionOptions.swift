@@ -1,0 +1,19 @@
+import ArgumentParser
+import KeywardCore
+
+/// Which targets a plan covers, and how it is shown: the options plan and apply share.
+struct SelectionOptions: ParsableArguments {
+  @Option(
+    name: .customLong("target"),
+    help: ArgumentHelp("Only targets matching this glob on user@host (repeatable).", valueName: "PATTERN"))
+  var targets: [String] = []
+
+  @Flag(name: .customLong("no-color"), help: "No colour, even on a terminal.")
+  var noColor = false
+
+  /// The `--target` patterns.
+  var filter: [TargetPattern] { targets.map(TargetPattern.init) }
+
+  /// Colour only on a terminal, never with `NO_COLOR` or `--no-color`.
+  var color: Bool { Terminal.useColor(noColorFlag: noColor) }
+}
