@@ -20,12 +20,14 @@ let package = Package(
     .systemLibrary(
       name: "CLibSSH2", pkgConfig: "libssh2",
       providers: [.apt(["libssh2-1-dev"]), .brew(["libssh2"])]),
+    // SFTP v3 client over any byte stream (pure; no C, no I/O of its own).
+    .target(name: "SFTP"),
     .target(
       name: "AuthorizedKeys",
       dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
     .target(
       name: "KeywardCore",
-      dependencies: ["AuthorizedKeys", "CLibYAML", .product(name: "Crypto", package: "swift-crypto")]),
+      dependencies: ["AuthorizedKeys", "SFTP", "CLibYAML", .product(name: "Crypto", package: "swift-crypto")]),
     .target(
       name: "KeywardSSH",
       dependencies: ["KeywardCore", "AuthorizedKeys", "CLibSSH2"]),
