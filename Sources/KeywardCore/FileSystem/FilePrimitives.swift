@@ -77,7 +77,8 @@ public struct FileStatus: Hashable, Sendable {
   /// Link count, when the implementation can tell (`nil` over SFTP v3).
   public var linkCount: UInt64?
 
-  public init(kind: Kind, mode: UInt32, uid: UInt32, gid: UInt32, size: UInt64 = 0, linkCount: UInt64? = nil) {
+  public init(kind: Kind, mode: UInt32, uid: UInt32, gid: UInt32, size: UInt64 = 0, linkCount: UInt64? = nil)
+  {
     self.kind = kind
     self.mode = mode
     self.uid = uid
