@@ -31,6 +31,7 @@ struct ApplyCommand: AsyncParsableCommand {
   @OptionGroup var transport: TransportOptions
   @OptionGroup var guards: GuardOptions
   @OptionGroup var applyOptions: ApplyOptions
+  @OptionGroup var signature: SignatureOptions
 
   func validate() throws {
     if format == .markdown { throw ValidationError("apply reports are text or json") }
@@ -40,12 +41,19 @@ struct ApplyCommand: AsyncParsableCommand {
     let plan: Plan
     let channel: any Transport
     if paths.count == 1, PlanInput.isPlanFile(paths[0]) {
-      plan = try PlanInput.load(paths[0])
+      plan = try PlanInput.load(paths[0], signature: signature)
+      if let refusal = transport.refusal(of: plan) {
+        Terminal.error("error: \(paths[0]): \(refusal); nothing was applied")
+        throw ExitCode(1)
+      }
       channel = try transport.makeTransport(hosts: plan.hosts)
       if format == .text {
         Terminal.out(TextPlanRenderer(color: selection.color).render(plan))
       }
     } else {
+      if signature.required {
+        throw ValidationError("--allowed-signers checks a saved plan; give one plan file")
+      }
       let desired = try ManifestInput.load(paths)
       plan = try await PlanRunner.plan(
         desired, transport: transport, guards: guards, filter: selection.filter)

@@ -28,6 +28,13 @@ struct PlanCommand: AsyncParsableCommand {
       valueName: "DIR"))
   var outDir: String?
 
+  @Option(
+    name: .customLong("sign-key"),
+    help: ArgumentHelp(
+      "With --out: sign the plan file with this SSH key (ssh-keygen -Y sign, namespace keyward-plan) into FILE.sig.",
+      valueName: "KEY"))
+  var signKey: String?
+
   @Flag(name: .customLong("detailed-exitcode"), help: "Exit 2 when there are changes, 0 when there are none.")
   var detailedExitcode = false
 
@@ -35,15 +42,31 @@ struct PlanCommand: AsyncParsableCommand {
   @OptionGroup var transport: TransportOptions
   @OptionGroup var guards: GuardOptions
 
+  func validate() throws {
+    if signKey != nil && out == nil { throw ValidationError("--sign-key needs --out") }
+  }
+
   func run() async throws {
     let desired = try ManifestInput.load(paths)
     let plan = try await PlanRunner.plan(
       desired, transport: transport, guards: guards, filter: selection.filter)
     if let out {
-      try FileIO.write(PlanDocument(plan, forFile: true).encoded(), to: out)
+      let bytes = PlanFile.encode(plan)
+      try FileIO.write(bytes, to: out)
+      if let signKey {
+        do {
+          try FileIO.write(try PlanSignature.sign(bytes, key: signKey), to: PlanSignature.defaultPath(for: out))
+        } catch {
+          Terminal.error("error: \(error)")
+          throw ExitCode(1)
+        }
+      }
     }
     try PlanOutput.print(plan, format: format, color: selection.color, outDir: outDir)
-    if let out { Terminal.error("Saved the plan to \(out); apply it with: keyward apply \(out)") }
+    if let out {
+      let signed = signKey == nil ? "" : " and its signature to \(PlanSignature.defaultPath(for: out))"
+      Terminal.error("Saved the plan to \(out)\(signed); apply it with: keyward apply \(out)")
+    }
     if plan.hasErrors { throw ExitCode(1) }
     if detailedExitcode && plan.hasChanges { throw ExitCode(2) }
   }

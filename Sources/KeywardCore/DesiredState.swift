@@ -9,11 +9,15 @@ public struct DesiredState: Sendable {
   public var protectedFingerprints: Set<String>
   /// Default cap on removals per run (`policy.max_removals`), if set.
   public var maxRemovals: Int?
+  /// The key policy (`policy.allowed_types`, `policy.min_rsa_bits`), for keys not from the manifest.
+  public var policy: KeyPolicy
 
   public init(
     targets: [DesiredTarget], hosts: [String: HostSpec] = [:], revoked: [Revocation] = [],
-    protectedFingerprints: Set<String> = [], maxRemovals: Int? = nil
+    protectedFingerprints: Set<String> = [], maxRemovals: Int? = nil,
+    policy: KeyPolicy = .standard
   ) {
+    self.policy = policy
     self.targets = targets.sorted { $0.id < $1.id }
     self.hosts = hosts
     self.revoked = revoked

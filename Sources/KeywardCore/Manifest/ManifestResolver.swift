@@ -46,13 +46,17 @@ struct ManifestResolver {
       spec.port = spec.port ?? defaults.port?.value
       spec.connectAs = spec.connectAs ?? defaults.connectAs?.value
       spec.knownHosts = spec.knownHosts ?? defaults.knownHosts?.value
+      spec.actAsRoot = spec.actAsRoot ?? defaults.actAsRoot?.value
       specs[name] = spec
     }
     var protected: Set<String> = []
     for key in keys where key.isProtected { protected.insert(key.key.fingerprint) }
     return DesiredState(
       targets: targets, hosts: specs, revoked: revocations, protectedFingerprints: protected,
-      maxRemovals: manifest.policy.maxRemovals?.value)
+      maxRemovals: manifest.policy.maxRemovals?.value,
+      policy: KeyPolicy(
+        allowedTypes: manifest.policy.allowedTypes?.value ?? Self.defaultAllowedTypes,
+        minRSABits: manifest.policy.minRSABits?.value ?? Self.defaultMinRSABits))
   }
 
   // MARK: - Names

@@ -71,7 +71,8 @@ public struct MarkdownPlanRenderer: Sendable {
     plan.targets.filter { $0.status == .changes }.map { target in
       var out = "<details><summary><code>\(escapeHTML(target.id.description))</code>: "
       out += "+\(target.count(.add)) ~\(target.count(.update)) -\(target.count(.remove))</summary>\n\n"
-      out += "Path `\(target.id.path)`, mode \(target.mode.rawValue).\n\n"
+      out += "Path `\(target.id.path)`, mode \(target.mode.rawValue)"
+      out += target.runsAsRoot ? ", **acting as root** (`act_as_root`).\n\n" : ".\n\n"
       if !target.changes.isEmpty {
         out += "| | key | type | fingerprint | why |\n|---|---|---|---|---|\n"
         for change in target.changes {
@@ -80,6 +81,9 @@ public struct MarkdownPlanRenderer: Sendable {
             "| `\(change.action.symbol)` | \(name) | `\(change.type)` | `\(change.fingerprint)` | \(escape(change.reason)) |\n"
         }
         out += "\n"
+      }
+      for line in target.lineChanges {
+        out += "- `\(line.action.symbol)` line \(line.line) (\(line.kind.rawValue)): \(escape(line.text))\n"
       }
       for action in target.fileActions { out += "- \(action.summary)\n" }
       for warning in target.warnings { out += "- :warning: \(escape(warning))\n" }
@@ -94,12 +98,12 @@ public struct MarkdownPlanRenderer: Sendable {
 
   private func escape(_ text: String) -> String {
     var out = ""
-    for ch in text {
+    for ch in LineChange.printable(text, limit: 400) {
       switch ch {
       case "|": out += "\\|"
       case "<": out += "&lt;"
       case ">": out += "&gt;"
-      case "\n": out += " "
+      case "`": out += "\\`"
       default: out.append(ch)
       }
     }

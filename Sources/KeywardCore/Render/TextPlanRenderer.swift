@@ -12,7 +12,7 @@ public struct TextPlanRenderer: Sendable {
     var out = ""
     let changed = plan.targets.filter { $0.status == .changes }
     let failed = plan.targets.filter { $0.status == .error }
-    let used = Set(changed.flatMap { $0.changes.map(\.action) })
+    let used = Set(changed.flatMap { $0.changes.map(\.action) + $0.lineChanges.map(\.action) })
     if !changed.isEmpty {
       let legend = ChangeAction.allCases.filter { used.contains($0) }.map { action in
         paint(action.symbol, for: action) + " " + action.rawValue
@@ -24,7 +24,8 @@ public struct TextPlanRenderer: Sendable {
       }
     }
     for target in changed {
-      out += bold("\(target.id) (\(target.id.path), \(target.mode.rawValue))") + "\n"
+      let asRoot = target.runsAsRoot ? ", as root" : ""
+      out += bold("\(printable(target.id.description)) (\(printable(target.id.path)), \(target.mode.rawValue)\(asRoot))") + "\n"
       for action in target.fileActions {
         out += "  * " + action.summary + "\n"
       }
@@ -37,9 +38,17 @@ public struct TextPlanRenderer: Sendable {
           if change.oldComment != change.newComment {
             out += "      comment: \(quoted(change.oldComment)) -> \(quoted(change.newComment))\n"
           }
+          if change.oldOptions == change.newOptions && change.oldComment == change.newComment {
+            out += "      line rewritten, same options and comment\n"
+          }
         } else if change.action == .add, let options = change.newOptions {
-          out += "      options: \(options)\n"
+          out += "      options: \(printable(options))\n"
         }
+      }
+      for line in target.lineChanges {
+        out +=
+          "  " + paint(line.action.symbol, for: line.action) + " line \(line.line) (\(line.kind.rawValue)): "
+          + line.text + "\n"
       }
       for warning in target.warnings {
         out += "  ! " + warning + "\n"
@@ -59,6 +68,12 @@ public struct TextPlanRenderer: Sendable {
       }
       out += "\n"
     }
+    let asRoot = plan.targets.filter { $0.runsAsRoot && $0.status != .error }
+    if !asRoot.isEmpty {
+      out +=
+        "Acting as root (act_as_root: the host cannot act as these users): "
+        + asRoot.map { printable($0.id.description) }.joined(separator: ", ") + "\n\n"
+    }
     for error in plan.errors {
       out += paint("Error: ", error: true) + error + "\n"
     }
@@ -70,15 +85,18 @@ public struct TextPlanRenderer: Sendable {
   }
 
   private func describe(_ change: KeyChange) -> String {
-    var text = "\(change.type) \(change.fingerprint) " + (change.keyName.map { "'\($0)'" } ?? "(unmanaged)")
+    var text =
+      "\(printable(change.type)) \(change.fingerprint) " + (change.keyName.map { "'\(printable($0))'" } ?? "(unmanaged)")
     if let line = change.line { text += " line \(line)" }
-    return text + "  # " + change.reason
+    return text + "  # " + printable(change.reason)
   }
 
   private func quoted(_ text: String?) -> String {
     guard let text, !text.isEmpty else { return "(none)" }
-    return text
+    return printable(text)
   }
+
+  private func printable(_ text: String) -> String { LineChange.printable(text, limit: 400) }
 
   private func paint(_ text: String, for action: ChangeAction) -> String {
     guard color else { return text }
