@@ -55,7 +55,8 @@ struct PlanCommand: AsyncParsableCommand {
       try FileIO.write(bytes, to: out)
       if let signKey {
         do {
-          try FileIO.write(try PlanSignature.sign(bytes, key: signKey), to: PlanSignature.defaultPath(for: out))
+          try FileIO.write(
+            try PlanSignature.sign(bytes, key: signKey), to: PlanSignature.defaultPath(for: out))
         } catch {
           Terminal.error("error: \(error)")
           throw ExitCode(1)

@@ -27,7 +27,8 @@ enum PlanInput {
     if let allowed = signature.allowedSigners, let identity = signature.signerIdentity {
       do {
         let said = try PlanSignature.verify(
-          bytes, signature: signature.signature ?? PlanSignature.defaultPath(for: path), allowedSigners: allowed,
+          bytes, signature: signature.signature ?? PlanSignature.defaultPath(for: path),
+          allowedSigners: allowed,
           identity: identity)
         Terminal.error(said)
       } catch {

@@ -22,7 +22,8 @@ enum PlanSignature {
     let result = try run(["-Y", "sign", "-f", key, "-n", namespace], input: bytes)
     guard result.status == 0, !result.stdout.isEmpty else {
       throw Failure(
-        description: "cannot sign the plan with '\(key)': \(result.stderrLine) (ssh-keygen exit \(result.status))")
+        description:
+          "cannot sign the plan with '\(key)': \(result.stderrLine) (ssh-keygen exit \(result.status))")
     }
     return result.stdout
   }
@@ -33,7 +34,8 @@ enum PlanSignature {
     -> String
   {
     guard FileManager.default.fileExists(atPath: signature) else {
-      throw Failure(description: "the plan has no signature '\(signature)'; sign it with 'keyward plan --sign-key'")
+      throw Failure(
+        description: "the plan has no signature '\(signature)'; sign it with 'keyward plan --sign-key'")
     }
     let result = try run(
       ["-Y", "verify", "-f", allowedSigners, "-I", identity, "-n", namespace, "-s", signature], input: bytes)

@@ -53,7 +53,8 @@ struct RollbackCommand: AsyncParsableCommand {
     for id in ids {
       let outside = settings[id]?.allowOutsideHome ?? false
       if let problem = PathConfinement.problem(inPath: id.path, allowOutsideHome: outside) {
-        observed[id] = .failure(TransportError(code: "path-refused", host: id.host, step: "plan", message: problem))
+        observed[id] = .failure(
+          TransportError(code: "path-refused", host: id.host, step: "plan", message: problem))
         continue
       }
       requests.append(
@@ -62,7 +63,8 @@ struct RollbackCommand: AsyncParsableCommand {
           allowActingAsRoot: settings[id]?.actAsRoot ?? desired.hosts[id.host]?.actAsRoot ?? false))
     }
     if !requests.isEmpty { observed.merge(await channel.fetch(requests)) { a, _ in a } }
-    let plan = RollbackPlanner(options: guards.plannerOptions()).plan(ids, observed: observed, guards: desired)
+    let plan = RollbackPlanner(options: guards.plannerOptions()).plan(
+      ids, observed: observed, guards: desired)
     Terminal.out(TextPlanRenderer(color: Terminal.useColor(noColorFlag: noColor)).render(plan))
     guard plan.hasChanges else { throw plan.hasErrors ? ExitCode(1) : ExitCode.success }
     try Confirmation.ask(autoApprove: autoApprove, question: "Roll these targets back?")

@@ -150,14 +150,31 @@ struct PlannerTests {
     #expect(again.status == .unchanged)
   }
 
-  @Test func protectedKeysAreNeverRemoved() {
+  @Test func protectedKeysAreNeverRemovedButKeptWithAWarning() {
     let carol = TestKeys.key(TestKeys.carol)
-    let file = TestKeys.carol + "\n" + TestKeys.alice + "\n"
+    let file = TestKeys.carol + "\n" + TestKeys.bob + "\n"
     let result = plan(
       [TestKeys.entry("alice", TestKeys.alice)], observed: observed(file), protected: [carol.fingerprint])
-    #expect(result.status == .error)
-    #expect(result.error?.contains("refusing to remove protected key") == true)
-    #expect(result.newContent == nil)
+    // The target is still planned: bob leaves, alice comes, carol (protected, not granted) stays.
+    #expect(result.status == .changes)
+    #expect(result.changes.map(\.action) == [.remove, .add])
+    #expect(!result.changes.contains { $0.fingerprint == carol.fingerprint })
+    #expect(text(result) == TestKeys.carol + "\n" + TestKeys.alice + "\n")
+    #expect(
+      result.warnings == [
+        "protected key (\(carol.fingerprint)) on line 1 is kept: protected keys are never removed"
+          + " (it would have been: not in the manifests (exclusive mode))"
+      ])
+    // Revoked or expired, a protected key still stays.
+    let revoked = plan(
+      [TestKeys.entry("bob", TestKeys.bob)], observed: observed(file),
+      revoked: [
+        Revocation(fingerprint: carol.fingerprint, reason: "stolen")
+      ], protected: [carol.fingerprint])
+    #expect(revoked.status == .unchanged)
+    #expect(revoked.warnings.first?.contains("it would have been: revoked: stolen") == true)
+    let rendered = TextPlanRenderer().render(Plan(targets: [revoked]))
+    #expect(rendered.contains("! protected key (\(carol.fingerprint)) on line 1 is kept"))
   }
 
   @Test func theLoginKeyIsNotRemovedUnlessAllowed() {

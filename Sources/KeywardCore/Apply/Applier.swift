@@ -25,7 +25,8 @@ public struct Applier: Sendable {
       guard let content = target.newContent, let digest = target.observedDigest else { continue }
       // Defence in depth: whatever made this plan, only modes and paths keyward plans are written.
       if let problem = Self.refusal(target) {
-        refused[target.id] = TransportError(code: "plan-refused", host: target.id.host, step: "plan", message: problem)
+        refused[target.id] = TransportError(
+          code: "plan-refused", host: target.id.host, step: "plan", message: problem)
         continue
       }
       var request = WriteRequest(

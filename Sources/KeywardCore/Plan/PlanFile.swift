@@ -90,7 +90,8 @@ public enum PlanFile {
     var observed: Observed?
     if writes, let snapshot = t.observed {
       observed = Observed(
-        digest: ContentDigest.of(snapshot.content), content: snapshot.content.map { Data($0).base64EncodedString() },
+        digest: ContentDigest.of(snapshot.content),
+        content: snapshot.content.map { Data($0).base64EncodedString() },
         file: snapshot.file, directory: snapshot.directory, uid: snapshot.uid, home: snapshot.home)
     }
     return Target(
@@ -100,13 +101,16 @@ public enum PlanFile {
       newContent: writes ? t.newContent.map { Data($0).base64EncodedString() } : nil, fileMode: t.fileMode,
       directoryMode: t.directoryMode,
       labels: t.changes.map {
-        Label(action: $0.action, fingerprint: $0.fingerprint, line: $0.line, keyName: $0.keyName, reason: $0.reason)
+        Label(
+          action: $0.action, fingerprint: $0.fingerprint, line: $0.line, keyName: $0.keyName,
+          reason: $0.reason)
       })
   }
 
   static func encoder(pretty: Bool) -> JSONEncoder {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys]
+    encoder.outputFormatting =
+      pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys]
     encoder.keyEncodingStrategy = .convertToSnakeCase
     return encoder
   }
@@ -166,7 +170,6 @@ public enum PlanFile {
     let hosts = Dictionary(envelope.body.hosts.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
     return Plan(targets: targets, hosts: hosts, errors: envelope.body.errors)
   }
-
 
   static func rebuild(_ t: Target, id: TargetID) -> (TargetPlan?, [String]) {
     var problems: [String] = []
@@ -236,14 +239,16 @@ public enum PlanFile {
           line: $0.line)
       }
       let snapshot = ObservedSnapshot(
-        content: old, file: observed.file, directory: observed.directory, uid: observed.uid, home: observed.home)
+        content: old, file: observed.file, directory: observed.directory, uid: observed.uid,
+        home: observed.home)
       plan.observed = snapshot
       plan.changes = diff.annotated(with: labels, fallbackReason: "(no reason in the plan file)")
       plan.lineChanges = diff.lineChanges
       let writing = old != new
       let modes = snapshot.fileActions(fileMode: t.fileMode, directoryMode: t.directoryMode, writing: false)
       if writing || !modes.isEmpty {
-        plan.fileActions = snapshot.fileActions(fileMode: t.fileMode, directoryMode: t.directoryMode, writing: true)
+        plan.fileActions = snapshot.fileActions(
+          fileMode: t.fileMode, directoryMode: t.directoryMode, writing: true)
         plan.newContent = new
       } else {
         // Nothing to write: the plan is honest about it by writing nothing.

@@ -12,7 +12,9 @@ extension Planner {
     var refused: [TargetID: Result<ObservedTarget, TransportError>] = [:]
     var requests: [FetchRequest] = []
     for target in scoped.targets {
-      if let problem = PathConfinement.problem(inPath: target.id.path, allowOutsideHome: target.allowOutsideHome) {
+      if let problem = PathConfinement.problem(
+        inPath: target.id.path, allowOutsideHome: target.allowOutsideHome)
+      {
         refused[target.id] = .failure(
           TransportError(code: "path-refused", host: target.id.host, step: "plan", message: problem))
         continue

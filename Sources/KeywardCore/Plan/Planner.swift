@@ -217,7 +217,8 @@ public struct Planner: Sendable {
         continue
       }
       if target.mode == .exclusive {
-        remove(entry, line: line, number: lineNumber, name: nil, reason: "not in the manifests (exclusive mode)")
+        remove(
+          entry, line: line, number: lineNumber, name: nil, reason: "not in the manifests (exclusive mode)")
         continue
       }
       keptKeys += 1
@@ -226,6 +227,7 @@ public struct Planner: Sendable {
 
     for wanted in pending {
       if let expires = wanted.expires, expires <= now { continue }
+      if revoked[wanted.key.fingerprint] != nil { continue }  // the manifest refuses this; never add it
       flagExpiry(wanted, into: &result)
       let comment = wanted.comment ?? wanted.keyName
       let entry = KeyEntry(options: wanted.options, key: wanted.key, comment: comment)
@@ -305,7 +307,8 @@ public struct Planner: Sendable {
 
   // MARK: - Helpers
 
-  private func checkHome(_ observed: ObservedTarget, into result: inout TargetPlan, problems: inout [String]) {
+  private func checkHome(_ observed: ObservedTarget, into result: inout TargetPlan, problems: inout [String])
+  {
     guard let home = observed.homeStatus else {
       problems.append(
         "home directory '\(observed.home)' of '\(observed.id.user)' does not exist; create it on the host"

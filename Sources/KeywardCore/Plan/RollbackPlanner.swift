@@ -51,7 +51,8 @@ public struct RollbackPlanner: Sendable {
       guard let entry = line.entry else { continue }
       let fingerprint = entry.key.fingerprint
       if let revocation = revoked[fingerprint] {
-        warnings.append("\(fingerprint) in \(backup.name) is revoked (\(revocation.reason)); it is not restored")
+        warnings.append(
+          "\(fingerprint) in \(backup.name) is revoked (\(revocation.reason)); it is not restored")
         continue
       }
       if let problem = guards.policy.problem(entry.key) {
@@ -60,7 +61,8 @@ public struct RollbackPlanner: Sendable {
       }
       entries.append(
         DesiredEntry(
-          keyName: entry.comment ?? "(backup)", key: entry.key, options: entry.options, comment: entry.comment,
+          keyName: entry.comment ?? "(backup)", key: entry.key, options: entry.options,
+          comment: entry.comment,
           rule: reason))
     }
     let desired = DesiredTarget(

@@ -24,8 +24,11 @@ public struct TextPlanRenderer: Sendable {
       }
     }
     for target in changed {
-      let asRoot = target.runsAsRoot ? ", as root" : ""
-      out += bold("\(printable(target.id.description)) (\(printable(target.id.path)), \(target.mode.rawValue)\(asRoot))") + "\n"
+      let asRoot = (target.runsAsRoot ? ", as root" : "") + (target.allowOutsideHome ? ", outside home" : "")
+      out +=
+        bold(
+          "\(printable(target.id.description)) (\(printable(target.id.path)), \(target.mode.rawValue)\(asRoot))"
+        ) + "\n"
       for action in target.fileActions {
         out += "  * " + action.summary + "\n"
       }
@@ -86,7 +89,8 @@ public struct TextPlanRenderer: Sendable {
 
   private func describe(_ change: KeyChange) -> String {
     var text =
-      "\(printable(change.type)) \(change.fingerprint) " + (change.keyName.map { "'\(printable($0))'" } ?? "(unmanaged)")
+      "\(printable(change.type)) \(change.fingerprint) "
+      + (change.keyName.map { "'\(printable($0))'" } ?? "(unmanaged)")
     if let line = change.line { text += " line \(line)" }
     return text + "  # " + printable(change.reason)
   }

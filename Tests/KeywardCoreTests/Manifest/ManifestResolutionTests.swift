@@ -192,7 +192,7 @@ struct ManifestResolutionTests {
       keys: { alice: \(Self.a) }
       hosts: { h: {} }
       access:
-        - { hosts: [h], users: [bob], keys: [alice], mode: additive, follow: true }
+        - { hosts: [h], users: [bob], keys: [alice], mode: additive, follow: true, outside_home: true }
       """)
     let target = try #require(state.targets.first)
     #expect(target.id.path == "/etc/ssh/keys/bob/%h-100%")
