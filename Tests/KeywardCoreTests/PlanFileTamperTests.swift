@@ -235,6 +235,10 @@ struct PlanFileTamperTests {
     #expect(plan.targets.filter { $0.status == .changes }.count == 3)
     let bytes = PlanFile.encode(plan)
     #expect(try PlanFile.decode(bytes) == plan)
+    // The header opens the file, however large the plan: `apply FILE` tells plans from manifests by it.
+    var large = plan
+    large.targets[0].newContent = Array(repeating: 0x23, count: 100_000) + [0x0A]
+    #expect(PlanFile.looksLikePlan(PlanFile.encode(large).prefix(4096)))
     let body = try Self.envelope(bytes).body
 
     var variants: [(String, [UInt8])] = []

@@ -138,7 +138,7 @@ struct SafetyCLITests {
       let applied = try await fleet.keyward(["apply", keep, "--auto-approve"])
       #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
       #expect(try await fleet.ssh("alice", 1, identity: other.path).status == 0)
-      let rollback = try await fleet.keyward(["rollback", "alice@lab1", "--auto-approve"])
+      let rollback = try await fleet.keyward(["rollback", "alice@lab1", "--manifest", keep, "--auto-approve"])
       #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")
       #expect(fleet.bytes(path) == before)
       #expect(try await fleet.ssh("alice", 1, identity: other.path).status != 0)

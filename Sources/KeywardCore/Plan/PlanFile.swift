@@ -29,6 +29,12 @@ public enum PlanFile {
     /// `sha256:` and the hex digest of the canonical encoding of `body`.
     var digest: String
     var body: Body
+
+    // `plan` sorts after the header fields, so that they open the file (`looksLikePlan`).
+    enum CodingKeys: String, CodingKey {
+      case formatVersion, kind, digest
+      case body = "plan"
+    }
   }
 
   struct Body: Codable, Hashable {
