@@ -65,6 +65,12 @@ public struct LocalTransport: Transport {
       return .failure(error(id, "passwd", "no-such-user", "user '\(id.user)' does not exist on this host"))
     }
     let hostPath = id.absolutePath(home: entry.home)
+    // No '.' or '..' in the expanded path, before any I/O (the home is checked by the planner).
+    if let problem = PathConfinement.problem(
+      inAbsolutePath: hostPath, home: entry.home, allowOutsideHome: true)
+    {
+      return .failure(error(id, "passwd", "path-refused", problem))
+    }
     let prefix = root == "/" ? "" : root
     let file = prefix + hostPath
     let directory = (file as NSString).deletingLastPathComponent
