@@ -347,3 +347,65 @@ struct SavedPlanTests {
     #expect(root.read("alice") == TestKeys.dave + "\n" + TestKeys.alice + "\n")
   }
 }
+
+/// Paths a rule might use to reach beyond its user, through the real binary on a `--root`
+/// tree: each is refused with its reason, and no file outside the target user's reach changes.
+@Suite("hostile paths --local --root")
+struct HostilePathTests {
+  struct Attack: Sendable, CustomTestStringConvertible {
+    var name: String
+    var path: String
+    var outsideHome = false
+    var said: String
+    var testDescription: String { name }
+  }
+
+  static let attacks: [Attack] = [
+    Attack(name: "climb out of the root", path: "../../../../etc/passwd", said: "has a '..' component"),
+    Attack(
+      name: "bob's file via %h/..", path: "%h/../bob/.ssh/authorized_keys", said: "has a '..' component"),
+    Attack(name: "root's file", path: "/root/.ssh/authorized_keys", said: "[path-outside-home]"),
+    Attack(name: "/etc/passwd", path: "/etc/passwd", said: "[path-outside-home]"),
+    Attack(
+      name: "bob's file, opted in", path: "/home/bob/.ssh/authorized_keys", outsideHome: true,
+      said: "a write for one account would change another's access"),
+  ]
+
+  @Test(arguments: attacks)
+  func refused(_ attack: Attack) throws {
+    let root = try TemporaryRoot()
+    try root.put("bob", TestKeys.bob + "\n")
+    try FileManager.default.createDirectory(
+      atPath: root.path + "/root/.ssh", withIntermediateDirectories: true)
+    try (TestKeys.ci + "\n").write(
+      toFile: root.path + "/root/.ssh/authorized_keys", atomically: true, encoding: .utf8)
+    let watch = [root.file("bob"), root.path + "/etc/passwd", root.path + "/root/.ssh/authorized_keys"]
+    let before = watch.map { FileManager.default.contents(atPath: $0) }
+    let manifest = root.path + "/keys.yaml"
+    try """
+    version: 1
+    keys:
+      alice: \(TestKeys.alice)
+      bob: \(TestKeys.bob)
+    hosts:
+      img: {}
+    access:
+      - hosts: [img]
+        users: [alice]
+        keys: [alice]
+        path: '\(attack.path)'
+        outside_home: \(attack.outsideHome)
+      - hosts: [img]
+        users: [bob]
+        keys: [bob]
+
+    """.write(toFile: manifest, atomically: true, encoding: .utf8)
+    let apply = try KeywardProcess.run([
+      "apply", manifest, "--auto-approve", "--local", "--root", root.path, "--host", "img",
+    ])
+    #expect(apply.status != 0)
+    #expect((apply.stdout + apply.stderr).contains(attack.said), "\(apply.stdout)\(apply.stderr)")
+    #expect(watch.map { FileManager.default.contents(atPath: $0) } == before)
+    print("hostile path refused: \(attack.name)")
+  }
+}

@@ -22,10 +22,11 @@ public enum PathConfinement {
     return nil
   }
 
-  /// Whether a path as written names a file under the user's home: relative, or `%h/...`.
+  /// Whether a path as written names a file under the user's home: relative (`%u/...` and
+  /// `%%...` included: a user name never holds `/`), or `%h/...` — not `/...`, not `%hx`.
   public static func isInsideHome(_ path: String) -> Bool {
     if path.hasPrefix("%h/") { return true }
-    return !path.hasPrefix("/") && !path.hasPrefix("%")
+    return !path.hasPrefix("/") && !path.hasPrefix("%h")
   }
 
   /// Why an expanded absolute path on a host is refused, or nil: it must be absolute, have no

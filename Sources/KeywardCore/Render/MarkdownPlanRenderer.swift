@@ -72,6 +72,7 @@ public struct MarkdownPlanRenderer: Sendable {
       var out = "<details><summary><code>\(escapeHTML(target.id.description))</code>: "
       out += "+\(target.count(.add)) ~\(target.count(.update)) -\(target.count(.remove))</summary>\n\n"
       out += "Path `\(target.id.path)`, mode \(target.mode.rawValue)"
+      if target.allowOutsideHome { out += ", outside the user's home (`outside_home`)" }
       out += target.runsAsRoot ? ", **acting as root** (`act_as_root`).\n\n" : ".\n\n"
       if !target.changes.isEmpty {
         out += "| | key | type | fingerprint | why |\n|---|---|---|---|---|\n"
