@@ -22,7 +22,8 @@ struct SFTPFilePrimitivesTests {
     try files.sync(file)
     try files.setAttributes(of: file, mode: 0o644, owner: FileOwner(uid: 0, gid: 0))
     let opened = try files.status(of: file)
-    #expect(opened == FileStatus(kind: .regular, mode: 0o644, uid: 0, gid: 0, size: 17))
+    #expect(opened.kind == .regular && opened.mode == 0o644 && opened.uid == 0 && opened.size == 17)
+    #expect(abs(opened.modified - Int64(time(nil))) < 60)
     files.close(file)
     try files.rename(temp, to: dir + "/keys")
     try files.syncDirectory(dir)
@@ -38,6 +39,23 @@ struct SFTPFilePrimitivesTests {
     try files.unlink(dir + "/keys.backup")
     #expect(try files.list(dir) == ["keys"])
     #expect(try files.openForReading(dir + "/absent", follow: false) == nil)
+    #expect(try files.resolve(dir + "/../ssh/./keys") == dir + "/keys")
+    try files.unlink(dir + "/keys")
+    try files.removeDirectory(dir)
+    #expect(try files.status(dir, follow: false) == nil)
+  }
+
+  @Test func aFIFOIsRefusedWithoutBlockingTheServer() throws {
+    let sandbox = try SFTPSandbox()
+    let files = SFTPFilePrimitives(client: try sandbox.rootClient())
+    let fifo = sandbox.path + "/fifo"
+    #expect(mkfifo(fifo, 0o600) == 0)
+    let link = sandbox.symlink("link", to: fifo)
+    for (path, follow) in [(fifo, false), (fifo, true), (link, true)] {
+      let error = #expect(throws: FileSystemError.self) { try files.openForReading(path, follow: follow) }
+      #expect(error?.kind == .failed)
+    }
+    #expect(try files.list(sandbox.path) == ["fifo", "link"])
   }
 
   @Test func existingNamesAndSymlinksAreToldApart() throws {

@@ -5,9 +5,9 @@ public import SFTP
 /// `setpriv` or logs in as that user).
 ///
 /// What SFTP v3 cannot do, and what is done instead:
-/// - `O_NOFOLLOW`: `openForReading(_:follow: false)` sends `lstat` and `open` together and
-///   refuses (closing the handle) when the path is a symlink; the server's own privileges are
-///   the real guarantee, and callers check the opened handle with `status(of:)`.
+/// - `O_NOFOLLOW`, `O_NONBLOCK`: `openForReading` checks the path first and opens only a
+///   regular file; the server's own privileges are the real guarantee, and callers check the
+///   opened handle with `status(of:)`.
 /// - EEXIST: reported as a generic failure; after a failed exclusive create an `lstat` tells
 ///   `exists` apart from other failures.
 /// - Directory fsync: `SSH_FXP_OPEN` of a directory read-only gives a file handle (sftp-server
@@ -62,41 +62,27 @@ public final class SFTPFilePrimitives: FilePrimitives {
     return try Self.fileStatus(attributes, operation: follow ? "stat" : "lstat", path: path)
   }
 
+  /// SFTP v3 opens without `O_NONBLOCK` or `O_NOFOLLOW`, and a FIFO would block the server: the
+  /// path is checked first (`lstat`, or `stat` with `follow`) and anything but a regular file is
+  /// refused before it is opened. A swap between the check and the open can only make the
+  /// user's own server block until the stream's deadline; callers check the handle with
+  /// `status(of:)`.
   public func openForReading(_ path: String, follow: Bool) throws(FileSystemError) -> OpenFile? {
-    if follow {
-      do {
-        return register(try client.open(path, flags: .read))
-      } catch  where error.status == .noSuchFile {
-        return nil
-      } catch {
-        throw Self.translate(error, "open", path)
-      }
+    guard let status = try status(path, follow: follow) else { return nil }
+    switch status.kind {
+    case .regular: break
+    case .symlink:
+      throw FileSystemError(.symlink, operation: "open", path: path, detail: "it is a symbolic link")
+    case .directory, .other:
+      throw FileSystemError(.failed, operation: "open", path: path, detail: "it is not a regular file")
     }
-    let replies: [SFTPResponse]
     do {
-      replies = try client.exchange([
-        .lstat(path: path), .open(path: path, flags: .read, attributes: SFTPAttributes()),
-      ])
+      return register(try client.open(path, flags: .read))
+    } catch  where error.status == .noSuchFile {
+      return nil
     } catch {
       throw Self.translate(error, "open", path)
     }
-    let handle: SFTPHandle
-    switch replies[1] {
-    case .handle(_, let opened): handle = opened
-    case .status(_, .noSuchFile, _): return nil
-    case .status(_, let code, let message):
-      throw Self.translate(
-        SFTPError(.status(code), message.isEmpty ? code.description : message), "open", path)
-    default:
-      throw FileSystemError(
-        .connectionLost, operation: "open", path: path,
-        detail: "the sftp server answered open with the wrong reply")
-    }
-    if case .attributes(_, let attributes) = replies[0], attributes.fileType == .symlink {
-      try? client.close(handle)
-      throw FileSystemError(.symlink, operation: "open", path: path, detail: "it is a symbolic link")
-    }
-    return register(handle)
   }
 
   public func createExclusive(_ path: String, mode: UInt32) throws(FileSystemError) -> OpenFile {
@@ -211,6 +197,22 @@ public final class SFTPFilePrimitives: FilePrimitives {
     }
   }
 
+  public func removeDirectory(_ path: String) throws(FileSystemError) {
+    do {
+      try client.removeDirectory(path)
+    } catch {
+      throw Self.translate(error, "rmdir", path)
+    }
+  }
+
+  public func resolve(_ path: String) throws(FileSystemError) -> String {
+    do {
+      return try client.realpath(path)
+    } catch {
+      throw Self.translate(error, "realpath", path)
+    }
+  }
+
   /// Uses `lsetstat@openssh.com` (never follows a final symlink) when the server offers it,
   /// `setstat` otherwise.
   public func setAttributes(_ path: String, mode: UInt32?, owner: FileOwner?) throws(FileSystemError) {
@@ -273,7 +275,8 @@ public final class SFTPFilePrimitives: FilePrimitives {
       default: .other
       }
     return FileStatus(
-      kind: kind, mode: permissions & 0o7777, uid: uid, gid: gid, size: attributes.size ?? 0, linkCount: nil)
+      kind: kind, mode: permissions & 0o7777, uid: uid, gid: gid, size: attributes.size ?? 0, linkCount: nil,
+      modified: Int64(attributes.modificationTime ?? 0))
   }
 
   /// The `FileSystemError` kind for an SFTP failure.
