@@ -82,6 +82,7 @@ public struct Planner: Sendable {
     result.runsAsRoot = observed.actsAsRoot
     let snapshot = ObservedSnapshot(observed)
     result.observed = snapshot
+    result.warnings = observed.warnings
     var problems: [String] = []
 
     // Who acts, and where.

@@ -29,6 +29,8 @@ public struct ObservedTarget: Hashable, Sendable {
   /// The transport read (and would write) this target with root's privileges because the host
   /// cannot act as the user; the plan refuses it unless the manifest says `act_as_root: true`.
   public var actsAsRoot: Bool = false
+  /// What the fetch skipped and why (a backup that is not a regular file of the user).
+  public var warnings: [String] = []
 
   public init(
     id: TargetID, content: [UInt8]?, absolutePath: String, home: String, uid: UInt32, gid: UInt32,
