@@ -137,12 +137,16 @@ struct TargetOperations {
       let file = (absolutePath as NSString).lastPathComponent
       latestBackup = try RemoteBackups(session: session, directory: directory, file: file).latest()
     }
-    return ObservedTarget(
+    var observed = ObservedTarget(
       id: request.id, content: content, absolutePath: absolutePath, home: location.account.home,
       uid: location.account.uid, gid: location.account.gid, file: fileStatus?.pathStatus,
       directory: directoryStatus?.pathStatus, homeStatus: homeStatus?.pathStatus,
-      loginKeyFingerprint: request.id.user == host.loginUser ? host.loginKeyFingerprint : nil,
-      latestBackup: latestBackup)
+      loginKeyFingerprint: host.loginKeyFingerprint, latestBackup: latestBackup)
+    // The login account and its home: the planner guards the login key on every file sshd
+    // reads for that account, whichever target names it.
+    observed.loginUser = host.loginUser
+    observed.loginHome = try? account(for: host.loginUser).home
+    return observed
   }
 
   // MARK: write

@@ -178,6 +178,11 @@ struct LocalApplyTests {
       .deletingLastPathComponent().appendingPathComponent("schemas/plan.schema.json").path
     let results = try JSONSchemaChecker.check(schema: schema, [("json", json.stdout), ("plan file", saved)])
     #expect(results == ["ok json", "ok plan file"])
+    // The plan file's schema knows the only modes keyward plans.
+    let setuid = saved.replacingOccurrences(of: "\"file_mode\" : 384", with: "\"file_mode\" : 2559")
+    #expect(setuid != saved)
+    #expect(
+      try JSONSchemaChecker.check(schema: schema, [("setuid", setuid)]).first?.hasPrefix("invalid") == true)
     // The schema is not a rubber stamp.
     let broken = json.stdout.replacingOccurrences(
       of: "\"action\" : \"add\"", with: "\"action\" : \"replace\"")
