@@ -2,20 +2,35 @@ import Foundation
 import KeywardCore
 import Synchronization
 
-/// Resolves host aliases the way OpenSSH does, by running `ssh -G [-F FILE] HOST` once per alias
-/// and caching the answer, so users' existing ssh_config (Host, Match, Include) just works.
+/// Resolves host aliases the way OpenSSH does, so users' existing ssh_config (Host, Match,
+/// Include) just works: in-process (``NativeSSHConfig``, the files read once per run) when the
+/// configuration is one it evaluates exactly, else by running `ssh -G [-F FILE] HOST` once per
+/// alias. Answers are cached per alias.
 final class SSHConfigResolver: Sendable {
   let configFile: String?
   private let cache = Mutex<[String: ResolvedHost]>([:])
+  /// The parsed configuration, or nil when it needs OpenSSH (or `KEYWARD_SSH_RESOLVER=ssh`).
+  private let native: NativeSSHConfig?
+  /// How many aliases were resolved in-process and by `ssh -G` (for benchmarks).
+  let counts = Mutex<(native: Int, ssh: Int)>((0, 0))
 
   init(configFile: String?) {
     self.configFile = configFile
+    let forced = ProcessInfo.processInfo.environment["KEYWARD_SSH_RESOLVER"] == "ssh"
+    native = forced ? nil : NativeSSHConfig.load(configFile: configFile, home: Self.home)
   }
 
   /// The settings for `alias`; falls back to OpenSSH's defaults when `ssh` is not installed.
   func resolve(_ alias: String) throws(TransportError) -> ResolvedHost {
     if let cached = cache.withLock({ $0[alias] }) { return cached }
-    let resolved = try run(alias)
+    let resolved: ResolvedHost
+    if let text = native?.resolve(alias, localUser: NSUserName(), home: Self.home) {
+      resolved = Self.parse(text, alias: alias)
+      counts.withLock { $0.native += 1 }
+    } else {
+      resolved = try run(alias)
+      counts.withLock { $0.ssh += 1 }
+    }
     cache.withLock { $0[alias] = resolved }
     return resolved
   }
