@@ -253,6 +253,68 @@ struct KnownHostsFleetTests {
     }
   }
 
+  @Test(
+    "hosts with certificates: ssh verifies them by @cert-authority; keyward (libssh2 1.10) says why it cannot and records nothing"
+  )
+  func hostCertificates() async throws {
+    try await Fleet.with(hosts: 2, subnet: 177) { fleet in
+      let caOnly = fleet.dir + "/known_hosts_ca"
+      let before = try String(contentsOfFile: caOnly, encoding: .utf8)
+      #expect(before.hasPrefix("@cert-authority "))
+      let arguments = [
+        "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "UserKnownHostsFile=\(caOnly)", "-o",
+        "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes", "-o",
+        "IdentityAgent=none", "-i", fleet.adminKey, "-v", "root@\(fleet.address(2))", "hostname",
+      ]
+      let ssh = try await Fleet.offPool { try Fleet.run("/usr/bin/ssh", arguments) }
+      #expect(ssh.status == 0, "\(ssh.output)")
+      #expect(ssh.output.contains("matches the ED25519-CERT host certificate"), "\(ssh.output)")
+      for acceptNew in [false, true] {
+        let transport = SSHTransport(
+          hosts: [:], settings: settings(fleet, knownHosts: caOnly, acceptNew: acceptNew))
+        let id = TargetID(user: "alice", host: "lab2")
+        let failure = try #require(await transport.fetch([FetchRequest(id: id)])[id]?.failure)
+        #expect(failure.code == "host-key-unknown")
+        #expect(failure.message.contains("@cert-authority"), "\(failure.message)")
+        #expect(failure.message.contains("libssh2 1.10 cannot negotiate certificate host keys"))
+        #expect(try String(contentsOfFile: caOnly, encoding: .utf8) == before)
+      }
+    }
+  }
+
+  @Test("accept-new with HashKnownHosts appends one hashed line that ssh-keygen -F finds, once per run")
+  func acceptNewHashed() async throws {
+    try await Fleet.with(hosts: 2, subnet: 178) { fleet in
+      // Every host's UserKnownHostsFile becomes a new, empty file.
+      let config = try String(contentsOfFile: fleet.sshConfig, encoding: .utf8)
+        .split(separator: "\n", omittingEmptySubsequences: false)
+        .map { $0.contains("UserKnownHostsFile") ? "  UserKnownHostsFile \(fleet.dir)/kh.new" : String($0) }
+        .joined(separator: "\n")
+        .replacingOccurrences(
+          of: "StrictHostKeyChecking yes", with: "StrictHostKeyChecking accept-new\n  HashKnownHosts yes")
+      let path = fleet.dir + "/ssh_config.hashed"
+      try write(config, path)
+      let transport = SSHTransport(hosts: [:], settings: settings(fleet, config: path))
+      let ids = ["alice", "bob"].map { TargetID(user: $0, host: "lab2") }
+      // Two logins (two sessions) in one run: the second sees the key the first recorded.
+      for id in ids {
+        let result = await transport.fetch([FetchRequest(id: id)])
+        #expect((try? result[id]?.get()) != nil, "\(String(describing: result[id]))")
+      }
+      let text = try String(contentsOfFile: fleet.dir + "/kh.new", encoding: .utf8)
+      #expect(text.split(separator: "\n").count == 1, "\(text)")
+      #expect(text.hasPrefix("|1|") && !text.contains(fleet.address(2)))
+      let found = try Fleet.run("/usr/bin/ssh-keygen", ["-F", fleet.address(2), "-f", fleet.dir + "/kh.new"])
+      #expect(found.output.contains("found: line 1"), "\(found.output)")
+      // And ssh accepts the host with that file.
+      let ssh = try await Fleet.offPool {
+        try Fleet.run(
+          "/usr/bin/ssh", ["-F", path, "-o", "StrictHostKeyChecking=yes", "alice@lab2", "hostname"])
+      }
+      #expect(ssh.status == 0, "\(ssh.output)")
+    }
+  }
+
   @Test("ProxyJump user@address (printed by ssh -G as user@[address]) reaches the host through the jump host")
   func proxyJumpUserAtAddress() async throws {
     try await Fleet.with(hosts: 2, subnet: 176) { fleet in
