@@ -73,7 +73,7 @@ public struct FleetImporter: Sendable {
         guard let content = observed.content else { continue }
         let lines = AuthorizedKeysFile(bytes: content).lines
         if index > 0 {
-          for (number, line) in lines.enumerated() where line.kind == .key {
+          for (number, line) in lines.enumerated() where line.kind == .key || line.kind == .invalid {
             skipped.append(
               Skipped(
                 host: account.host, user: account.user, file: shown, line: number + 1,
