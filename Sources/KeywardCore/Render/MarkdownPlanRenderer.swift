@@ -78,7 +78,7 @@ public struct MarkdownPlanRenderer: Sendable {
         for change in target.changes {
           let name = change.keyName.map { "`\(escape(Echo.value($0)))`" } ?? "_unmanaged_"
           out +=
-            "| `\(change.action.symbol)` | \(name) | `\(escape(change.type))` | `\(change.fingerprint)` | \(escape(change.reason)) |\n"
+            "| `\(change.action.symbol)` | \(name) | `\(escape(change.type))` | `\(escape(change.fingerprint))` | \(escape(change.reason)) |\n"
         }
         out += "\n"
       }

@@ -78,7 +78,7 @@ public struct TextPlanRenderer: Sendable {
 
   private func describe(_ change: KeyChange) -> String {
     var text =
-      "\(Echo.value(change.type)) \(change.fingerprint) "
+      "\(Echo.value(change.type)) \(Echo.value(change.fingerprint)) "
       + (change.keyName.map { "'\(Echo.value($0))'" } ?? "(unmanaged)")
     if let line = change.line { text += " line \(line)" }
     return text + "  # " + Echo.message(change.reason)
