@@ -11,6 +11,8 @@ public struct PlanDocument: Codable, Hashable, Sendable {
   public var targets: [Target]
   public var summary: PlanSummary
   public var errors: [String]
+  /// The sshd model of each host, sorted by host, when it was read.
+  public var sshd: [SSHDModel]?
 
   public struct Target: Codable, Hashable, Sendable {
     public var target: String
@@ -36,6 +38,7 @@ public struct PlanDocument: Codable, Hashable, Sendable {
     formatVersion = Self.currentVersion
     summary = plan.summary
     errors = plan.errors
+    sshd = plan.sshd.isEmpty ? nil : plan.sshd.values.sorted { $0.host < $1.host }
     targets = plan.targets.map { t in
       Target(
         target: t.id.user + "@" + t.id.host, user: t.id.user, host: t.id.host, path: t.id.path, mode: t.mode,

@@ -1,3 +1,4 @@
+import AuthorizedKeys
 import Foundation
 
 /// Renders a plan as Markdown for pull-request comments: a summary table, one collapsible
@@ -60,7 +61,7 @@ public struct MarkdownPlanRenderer: Sendable {
     if !failed.isEmpty {
       out += "**Failed targets** (nothing will be written to them):\n\n"
       for target in failed {
-        out += "- `\(target.id)`: \(escape(target.error ?? "unknown error"))\n"
+        out += "- `\(escape(target.id.description))`: \(escape(target.error ?? "unknown error"))\n"
       }
       out += "\n"
     }
@@ -71,22 +72,22 @@ public struct MarkdownPlanRenderer: Sendable {
     plan.targets.filter { $0.status == .changes }.map { target in
       var out = "<details><summary><code>\(escapeHTML(target.id.description))</code>: "
       out += "+\(target.count(.add)) ~\(target.count(.update)) -\(target.count(.remove))</summary>\n\n"
-      out += "Path `\(target.id.path)`, mode \(target.mode.rawValue)"
+      out += "Path `\(escape(target.id.path))`, mode \(target.mode.rawValue)"
       if target.allowOutsideHome { out += ", outside the user's home (`outside_home`)" }
       out += target.runsAsRoot ? ", **acting as root** (`act_as_root`).\n\n" : ".\n\n"
       if !target.changes.isEmpty {
         out += "| | key | type | fingerprint | why |\n|---|---|---|---|---|\n"
         for change in target.changes {
-          let name = change.keyName.map { "`\($0)`" } ?? "_unmanaged_"
+          let name = change.keyName.map { "`\(escape(Echo.value($0)))`" } ?? "_unmanaged_"
           out +=
-            "| `\(change.action.symbol)` | \(name) | `\(change.type)` | `\(change.fingerprint)` | \(escape(change.reason)) |\n"
+            "| `\(change.action.symbol)` | \(name) | `\(escape(change.type))` | `\(escape(change.fingerprint))` | \(escape(change.reason)) |\n"
         }
         out += "\n"
       }
       for line in target.lineChanges {
         out += "- `\(line.action.symbol)` line \(line.line) (\(line.kind.rawValue)): \(escape(line.text))\n"
       }
-      for action in target.fileActions { out += "- \(action.summary)\n" }
+      for action in target.fileActions { out += "- \(escape(action.summary))\n" }
       for warning in target.warnings { out += "- :warning: \(escape(warning))\n" }
       out += "\n</details>\n\n"
       return out
@@ -97,9 +98,10 @@ public struct MarkdownPlanRenderer: Sendable {
     "`" + plan.summary.line + "`\n"
   }
 
+  /// Markdown table and HTML characters escaped, after `Echo` (control characters, length).
   private func escape(_ text: String) -> String {
     var out = ""
-    for ch in LineChange.printable(text, limit: 400) {
+    for ch in Echo.message(text) {
       switch ch {
       case "|": out += "\\|"
       case "<": out += "&lt;"
@@ -112,7 +114,7 @@ public struct MarkdownPlanRenderer: Sendable {
   }
 
   private func escapeHTML(_ text: String) -> String {
-    text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+    Echo.value(text).replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
       .replacingOccurrences(of: ">", with: "&gt;")
   }
 }

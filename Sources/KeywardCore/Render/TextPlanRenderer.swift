@@ -1,5 +1,10 @@
+import AuthorizedKeys
+
 /// Renders a plan for people: one block per changed target with `+`/`-`/`~` lines,
 /// a legend, failed targets apart, and Terraform's closing summary line.
+///
+/// Every value that came from a manifest or a host (names, comments, options, reasons, the text
+/// of invalid lines, host errors) goes through `Echo`: control characters escaped, length capped.
 public struct TextPlanRenderer: Sendable {
   /// ANSI colour; callers decide (terminal, `NO_COLOR`, `--no-color`).
   public var color: Bool
@@ -27,10 +32,10 @@ public struct TextPlanRenderer: Sendable {
       let asRoot = (target.runsAsRoot ? ", as root" : "") + (target.allowOutsideHome ? ", outside home" : "")
       out +=
         bold(
-          "\(printable(target.id.description)) (\(printable(target.id.path)), \(target.mode.rawValue)\(asRoot))"
+          "\(Echo.value(target.id.description)) (\(Echo.value(target.id.path)), \(target.mode.rawValue)\(asRoot))"
         ) + "\n"
       for action in target.fileActions {
-        out += "  * " + action.summary + "\n"
+        out += "  * " + Echo.message(action.summary) + "\n"
       }
       for change in target.changes {
         out += "  " + paint(change.action.symbol, for: change.action) + " " + describe(change) + "\n"
@@ -45,7 +50,7 @@ public struct TextPlanRenderer: Sendable {
             out += "      line rewritten, same options and comment\n"
           }
         } else if change.action == .add, let options = change.newOptions {
-          out += "      options: \(printable(options))\n"
+          out += "      options: \(Echo.value(options, limit: 400))\n"
         }
       }
       for line in target.lineChanges {
@@ -54,20 +59,20 @@ public struct TextPlanRenderer: Sendable {
           + line.text + "\n"
       }
       for warning in target.warnings {
-        out += "  ! " + warning + "\n"
+        out += "  ! " + Echo.message(warning) + "\n"
       }
       out += "\n"
     }
     let warnedOnly = plan.targets.filter { $0.status == .unchanged && !$0.warnings.isEmpty }
     for target in warnedOnly {
-      out += bold("\(target.id) (no changes)") + "\n"
-      for warning in target.warnings { out += "  ! " + warning + "\n" }
+      out += bold("\(Echo.value(target.id.description)) (no changes)") + "\n"
+      for warning in target.warnings { out += "  ! " + Echo.message(warning) + "\n" }
       out += "\n"
     }
     if !failed.isEmpty {
       out += paint("Failed targets (nothing will be written to them):", error: true) + "\n"
       for target in failed {
-        out += "  \(target.id): \(target.error ?? "unknown error")\n"
+        out += "  \(Echo.value(target.id.description)): \(Echo.message(target.error ?? "unknown error"))\n"
       }
       out += "\n"
     }
@@ -75,10 +80,10 @@ public struct TextPlanRenderer: Sendable {
     if !asRoot.isEmpty {
       out +=
         "Acting as root (act_as_root: the host cannot act as these users): "
-        + asRoot.map { printable($0.id.description) }.joined(separator: ", ") + "\n\n"
+        + asRoot.map { Echo.value($0.id.description) }.joined(separator: ", ") + "\n\n"
     }
     for error in plan.errors {
-      out += paint("Error: ", error: true) + error + "\n"
+      out += paint("Error: ", error: true) + Echo.message(error) + "\n"
     }
     if changed.isEmpty && failed.isEmpty && plan.errors.isEmpty {
       out += "No changes. Every target matches the manifests.\n"
@@ -89,18 +94,16 @@ public struct TextPlanRenderer: Sendable {
 
   private func describe(_ change: KeyChange) -> String {
     var text =
-      "\(printable(change.type)) \(change.fingerprint) "
-      + (change.keyName.map { "'\(printable($0))'" } ?? "(unmanaged)")
+      "\(Echo.value(change.type)) \(Echo.value(change.fingerprint)) "
+      + (change.keyName.map { "'\(Echo.value($0))'" } ?? "(unmanaged)")
     if let line = change.line { text += " line \(line)" }
-    return text + "  # " + printable(change.reason)
+    return text + "  # " + Echo.message(change.reason)
   }
 
   private func quoted(_ text: String?) -> String {
     guard let text, !text.isEmpty else { return "(none)" }
-    return printable(text)
+    return Echo.value(text, limit: 400)
   }
-
-  private func printable(_ text: String) -> String { LineChange.printable(text, limit: 400) }
 
   private func paint(_ text: String, for action: ChangeAction) -> String {
     guard color else { return text }
