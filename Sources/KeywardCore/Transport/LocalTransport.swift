@@ -169,14 +169,18 @@ public struct LocalTransport: Transport {
   // MARK: - Write
 
   public func write(_ requests: [WriteRequest]) async -> [TargetID: WriteOutcome] {
-    var outcomes: [TargetID: WriteOutcome] = [:]
+    (await writeReporting(requests)).mapValues(\.outcome)
+  }
+
+  public func writeReporting(_ requests: [WriteRequest]) async -> [TargetID: WriteResult] {
+    var results: [TargetID: WriteResult] = [:]
     var sessions: [String: Result<Session, TransportError>] = [:]
     for request in requests {
       let session = sessions[request.id.user] ?? self.session(for: request.id)
       sessions[request.id.user] = session
-      outcomes[request.id] = write(request, session: session).outcome
+      results[request.id] = write(request, session: session)
     }
-    return outcomes
+    return results
   }
 
   /// One write through the safe-replace sequence, with its warnings.
