@@ -121,6 +121,35 @@ struct LocalLiveTests {
     #expect(again.output.contains("No changes."))
   }
 
+  /// Issue 9's starting states, live: the sftp-server run as alice fixes modes and writes the
+  /// file; the next plan is empty and the next apply writes nothing (same inode and mtime).
+  @Test(arguments: ["missing ~/.ssh", "missing file", "dir 0777", "dir 0775 shared group", "file 0666"])
+  func startingStatesConverge(_ start: String) throws {
+    let ssh = path + "/home/alice/.ssh"
+    if start != "missing ~/.ssh" {
+      try tree.put("alice", TestKeys.bob + "\n")
+      switch start {
+      case "missing file": unlink(tree.file("alice"))
+      case "dir 0777": chmod(ssh, 0o777)
+      case "dir 0775 shared group": chmod(ssh, 0o775)
+      case "file 0666": chmod(tree.file("alice"), 0o666)
+      default: break
+      }
+    }
+    let manifest = try manifest(users: "[alice]")
+    let apply = try keyward(["apply", manifest, "--auto-approve"])
+    #expect(apply.status == 0, "\(apply.output)")
+    #expect(tree.read("alice") == TestKeys.alice + "\n")
+    #expect(tree.mode(ssh) == 0o700 && tree.mode(tree.file("alice")) == 0o600)
+    let plan = try keyward(["plan", manifest, "--detailed-exitcode"])
+    #expect(plan.status == 0 && plan.output.contains("No changes."), "\(plan.output)")
+    let before = tree.inode(tree.file("alice"))
+    let again = try keyward(["apply", manifest, "--auto-approve"])
+    #expect(again.status == 0, "\(again.output)")
+    let after = tree.inode(tree.file("alice"))
+    #expect(before?.0 == after?.0 && before?.1 == after?.1, "the second apply rewrote the file")
+  }
+
   @Test func asAnOrdinaryUserOnlyItsOwnFilesAreManaged() throws {
     let before = watchList
     let apply = try keyward(["apply", try manifest(), "--auto-approve"], uid: 2001)
