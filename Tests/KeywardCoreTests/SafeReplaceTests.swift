@@ -120,6 +120,33 @@ struct SafeReplaceTests {
     #expect(fs.snapshot() == before)
   }
 
+  /// Someone edits the file between the first compare and the replace (here: while the temp file
+  /// is created): the write is stale, their edit stays, and the directory mode keyward had
+  /// already tightened is put back, as is everything else.
+  @Test func aChangeDuringTheWriteIsStaleAndUndone() {
+    let fs = Self.fs()
+    fs.seedDirectory(Self.dir, mode: 0o777, uid: 2001)
+    fs.seedFile(Self.file, Self.old, uid: 2001)
+    let edited = Array("someone else's edit\n".utf8)
+    fs.fault = { _, call in
+      if call.operation == "create", call.path.contains(".keyward-tmp-") {
+        fs.seedFile(Self.file, edited, uid: 2001)
+      }
+      return nil
+    }
+    let before = fs.snapshot()
+    let result = SafeReplace(files: fs, account: Self.alice, policy: AccessPolicy(privileged: false)).write(
+      WriteRequest(
+        id: Self.id, expectedDigest: ContentDigest.of(Self.old), content: Self.new, directoryMode: 0o700,
+        verifyLogin: false))
+    #expect(result.outcome == .stale(currentDigest: ContentDigest.of(edited)))
+    #expect(fs.contents(Self.file) == edited)
+    var after = fs.snapshot()
+    #expect(after[Self.dir]?.mode == 0o777)
+    after[Self.file] = before[Self.file]
+    #expect(after.keys.sorted() == before.keys.sorted())
+  }
+
   @Test func aLiveLockIsWaitedForThenNamedAndAStaleOneIsBroken() {
     let fs = Self.fs()
     // A lock of another machine, fresh: live.
