@@ -135,5 +135,28 @@ enum TCPConnector {
     }
   }
 
+  /// The numeric address of the peer of a connected socket (for CheckHostIP).
+  static func peerAddress(_ fd: Int32) -> String? {
+    var storage = sockaddr_storage()
+    var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+    let got = withUnsafeMutablePointer(to: &storage) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
+    }
+    guard got == 0 else { return nil }
+    var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+    let rc = withUnsafePointer(to: &storage) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        getnameinfo($0, length, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST)
+      }
+    }
+    guard rc == 0 else { return nil }
+    return String(cString: host)
+  }
+
+  /// `sockaddr_is_local()`: loopback addresses, for which OpenSSH never checks the address.
+  static func isLoopback(_ address: String) -> Bool {
+    address.hasPrefix("127.") || address == "::1" || address.hasPrefix("::ffff:127.")
+  }
+
   static func errnoText() -> String { String(cString: strerror(errno)) }
 }
