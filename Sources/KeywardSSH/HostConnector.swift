@@ -109,12 +109,19 @@ struct HostConnector: Sendable {
     // socket is closed, so a reused descriptor number is never shut down by mistake.
     let token = Watchdog.shared.arm(fd: fd, after: settings.targetDeadline)
     do throws(TransportError) {
-      // The banner and key exchange are bounded by the connect timeout (a server that accepts
-      // TCP and never speaks fails then, as with ssh's ConnectTimeout); later waits by the
-      // operation timeout.
-      session.setTimeout(connectTimeout)
-      try verifyHostKey(session, resolved, address: address)
-      session.setTimeout(settings.operationTimeout)
+      // The server's banner is bounded in total by the connect timeout (as ssh's ConnectTimeout
+      // bounds it: a silent or trickling server fails then); the key exchange in total by the
+      // operation timeout, and every later wait by it too.
+      guard TCPConnector.awaitBanner(fd, timeout: connectTimeout) else {
+        throw handshakeTimeout(alias, connectTimeout)
+      }
+      let handshakeToken = Watchdog.shared.arm(fd: fd, after: settings.operationTimeout)
+      do throws(TransportError) {
+        try verifyHostKey(session, resolved, address: address)
+      } catch {
+        throw Watchdog.shared.disarm(handshakeToken) ? kexTimeout(alias) : error
+      }
+      if Watchdog.shared.disarm(handshakeToken) { throw kexTimeout(alias) }
       let fingerprint = try authenticate(session, resolved, user: user)
       guard !Watchdog.shared.disarm(token) else {
         session.close()
@@ -126,6 +133,22 @@ struct HostConnector: Sendable {
       session.close()
       throw fired ? deadlineError(alias, step: error.step) : error
     }
+  }
+
+  func handshakeTimeout(_ host: String, _ timeout: Duration) -> TransportError {
+    TransportError(
+      code: "handshake-failed", host: host, step: "handshake",
+      message:
+        "Timed out: no SSH banner within \(timeout) (the connect timeout); the server accepted the"
+        + " connection but is stuck, overloaded or not an SSH server")
+  }
+
+  func kexTimeout(_ host: String) -> TransportError {
+    TransportError(
+      code: "handshake-failed", host: host, step: "handshake",
+      message:
+        "Timed out: the key exchange did not finish within \(settings.operationTimeout) (the operation"
+        + " timeout); the server is stuck or overloaded")
   }
 
   func deadlineError(_ host: String, step: String) -> TransportError {
