@@ -370,6 +370,10 @@ struct HostConnector: Sendable {
     }
     var sawRSA = false
     for identity in identities where identity.hasPrivateKey {
+      if let problem = IdentityLoader.unprotected(identity.path) {
+        notes.append(problem)
+        continue
+      }
       if identity.keyType == "ssh-rsa" { sawRSA = true }
       var result = session.authenticateWithFile(user: user, path: identity.path, passphrase: nil)
       if case .unreadable = result, let passphrase = settings.passphrase.passphrase(for: identity.path) {
