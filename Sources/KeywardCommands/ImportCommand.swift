@@ -67,7 +67,9 @@ struct ImportCommand: AsyncParsableCommand {
     Terminal.out(
       "Imported \(result.keyCount) keys for \(result.targetCount) accounts as \(result.ruleCount) access rules"
         + " (\(mode.rawValue)) into \(out)/{\(names.joined(separator: ","))}; \(result.skipped.count) lines not imported.\n"
-        + "Check it: keyward plan \(out) (it shows no changes)\n")
+        + (mode == .additive
+          ? "Check it: keyward plan \(out) (it shows no changes)\n"
+          : "Check it: keyward plan \(out) (exclusive: it removes the keys listed as not imported)\n"))
     if !errors.isEmpty { throw ExitCode(1) }
   }
 }
