@@ -62,6 +62,9 @@ struct ImportCommand: AsyncParsableCommand {
       if case .failure(let error) = model { errors.append(error.description) }
     }
     for missing in snapshot.missingUsers { Terminal.error("warning: no such account: \(missing)") }
+    for unknown in snapshot.unknownSettings {
+      Terminal.error("warning: not imported: \(unknown): the files sshd reads are unknown (log in as root)")
+    }
     for line in result.skipped { Terminal.error("not imported: \(line.description)") }
     for error in errors { Terminal.error("error: \(error)") }
     Terminal.out(

@@ -90,7 +90,8 @@ public enum AccessReportRenderer {
       for key in report.keys where noExpiry[key.fingerprint] != nil {
         let label = key.keyName.map { "'\($0)' (\(key.fingerprint))" } ?? key.fingerprint
         let count = noExpiry[key.fingerprint]!
-        out += "  info    [no-expiry] key \(sanitize(label)) has no expiry-time (\(count) place\(count == 1 ? "" : "s"))\n"
+        out +=
+          "  info    [no-expiry] key \(sanitize(label)) has no expiry-time (\(count) place\(count == 1 ? "" : "s"))\n"
       }
       for finding in report.findings where finding.code != "no-expiry" {
         let scope = [finding.user.map { $0 + "@" + (finding.host ?? "") }].compactMap { $0 }.first ?? ""

@@ -139,8 +139,9 @@ public enum SSHDProbe {
         settings[user] = SSHDConfigEvaluator.evaluate(config, connection: connection)
       }
     } else {
-      notes.append("sshd_config could not be read: OpenSSH's defaults are assumed")
-      for user in wanted { settings[user] = SSHDSettings() }
+      // Guessing would be worse than knowing nothing: with no settings, plans manage the
+      // manifest's path as written and report says the host's settings are unknown.
+      notes.append("sshd_config could not be read: sshd's settings are unknown")
     }
     return SSHDModel(host: host, source: .config, users: settings, accounts: accounts, notes: notes)
   }
