@@ -21,7 +21,7 @@ let package = Package(
       name: "CLibSSH2", pkgConfig: "libssh2",
       providers: [.apt(["libssh2-1-dev"]), .brew(["libssh2"])]),
     // SFTP v3 client over any byte stream (pure; no C, no I/O of its own).
-    .target(name: "SFTP"),
+    .target(name: "SFTP", exclude: ["README.md"]),
     .target(
       name: "AuthorizedKeys",
       dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
@@ -51,6 +51,7 @@ let package = Package(
     .testTarget(
       name: "KeywardSSHTests",
       dependencies: ["KeywardSSH", "KeywardCore", "AuthorizedKeys", "KeywardTestSupport"]),
+    .testTarget(name: "SFTPTests", dependencies: ["SFTP", "KeywardCore", "KeywardTestSupport"]),
     .testTarget(
       name: "KeywardCommandsTests",
       dependencies: ["KeywardCommands", "KeywardCore", "AuthorizedKeys", "KeywardTestSupport"]),

@@ -13,6 +13,8 @@ public struct KeywardCommand: AsyncParsableCommand {
       RollbackCommand.self,
       InspectCommand.self,
       ValidateCommand.self,
+      ImportCommand.self,
+      ReportCommand.self,
     ]
   )
 
