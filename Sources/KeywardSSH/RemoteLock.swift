@@ -7,7 +7,7 @@ import Synchronization
 #endif
 
 /// A lock on one target file, held by one keyward run: the file `<dir>/<file>.keyward-lock`,
-/// created exclusively over SFTP (CREAT|EXCL) and holding the run's identity.
+/// created exclusively over SFTP (CREAT|EXCL) with the target user's rights and holding the run's identity.
 ///
 /// A lock is broken (with a warning) when it is older than `staleAfter` by its mtime, or when its
 /// holder is provably gone: same machine and boot, and the process is dead, or it is this process
@@ -39,8 +39,7 @@ struct RemoteLock {
 
   /// Takes the lock beside `file` in `directory`, waiting up to `wait` for a live holder.
   static func acquire(
-    _ session: SSHSession, directory: String, file: String, wait: Duration = .seconds(20),
-    owner: (uid: UInt32, gid: UInt32)?
+    _ session: RemoteFiles, directory: String, file: String, wait: Duration = .seconds(20)
   ) throws(TransportError) -> RemoteLock {
     let path = directory + "/" + file + suffix
     let me = processIdentity
@@ -53,7 +52,7 @@ struct RemoteLock {
     while true {
       held.withLock { _ = $0.insert(token) }
       do throws(TransportError) {
-        try session.createExclusive(path, content: Array(identity.utf8), mode: 0o644, owner: owner)
+        try session.createExclusive(path, content: Array(identity.utf8), mode: 0o600)
         return RemoteLock(path: path, identity: token, brokeStale: broke)
       } catch {
         held.withLock { _ = $0.remove(token) }
@@ -93,7 +92,7 @@ struct RemoteLock {
   /// Breaks a stale lock without ever removing a fresh one: moves it aside atomically, and when
   /// what was moved is not the lock judged stale (another run broke it and locked meanwhile),
   /// links it back unless a newer lock already exists.
-  private static func breakLock(_ session: SSHSession, path: String, judged: [UInt8], token: String) {
+  private static func breakLock(_ session: RemoteFiles, path: String, judged: [UInt8], token: String) {
     let aside = path + ".broken-" + token
     do {
       guard try session.posixRename(path, aside) else {
@@ -110,7 +109,7 @@ struct RemoteLock {
   }
 
   /// Removes the lock file (best effort: a lock left behind by a dead connection goes stale).
-  func release(_ session: SSHSession) {
+  func release(_ session: RemoteFiles) {
     defer { Self.held.withLock { _ = $0.remove(identity) } }
     // Only remove it if it is still ours.
     if let bytes = try? session.read(path, step: "lock"),

@@ -17,12 +17,16 @@ struct TargetOperations {
   static func keepsSession(_ error: TransportError) -> Bool {
     [
       "symlink-refused", "user-unknown", "not-a-file", "invalid-path", "verify-failed", "locked",
-      "ownership-refused",
+      "ownership-refused", "cannot-act-as-user", "backup-refused", "permission-denied",
     ].contains(error.code)
   }
 
   private var name: String { host.host }
-  private var session: SSHSession { host.session }
+
+  /// The SFTP session with the rights of `user` (never root acting for someone else).
+  private func files(_ account: HostSession.Account, _ user: String) throws(TransportError) -> RemoteFiles {
+    try host.files(for: user, account: account)
+  }
 
   // MARK: accounts
 
@@ -30,8 +34,9 @@ struct TargetOperations {
   func account(for user: String) throws(TransportError) -> HostSession.Account {
     if let known = host.accounts[user] { return known }
     if user == host.loginUser {
-      let home = try session.realpath(".", step: "read")
-      guard let status = try session.attributes(home, follow: true, step: "read") else {
+      let files = try host.files(for: user, account: nil)
+      let home = try files.realpath(".", step: "read")
+      guard let status = try files.attributes(home, follow: true, step: "read") else {
         throw TransportError(
           code: "user-unknown", host: name, step: "read",
           message: "the home directory '\(home)' of '\(user)' is missing")
@@ -54,17 +59,32 @@ struct TargetOperations {
   private func lookUpAccounts(_ users: [String]) throws(TransportError) {
     let valid = users.filter { Self.isValidUserName($0) && host.accounts[$0] == nil }
     guard !valid.isEmpty else { return }
-    let result = try session.exec("getent passwd " + valid.joined(separator: " "), step: "read")
-    if result.status == 127 || (result.status != 0 && result.status != 2) {
+    // As root, the same round trip finds the helpers needed to act as each user.
+    let probe = host.loginUser == "root" && host.helpers == nil
+    let command =
+      "getent passwd " + valid.joined(separator: " ")
+      + (probe ? "; echo \"keyward-getent $?\"; " + HostSession.probeScript : "")
+    let result = try host.session.exec(command, step: "read")
+    let output = String(decoding: result.stdout, as: UTF8.self)
+    var status = result.status
+    if probe {
+      host.helpers = HostSession.parseHelpers(output)
+      if let line = output.split(separator: "\n").first(where: { $0.hasPrefix("keyward-getent ") }),
+        let code = Int32(line.dropFirst("keyward-getent ".count))
+      {
+        status = code
+      }
+    }
+    if status == 127 || (status != 0 && status != 2) {
       let text = String(decoding: result.stderr, as: UTF8.self).trimmingCharacters(
         in: .whitespacesAndNewlines)
       throw TransportError(
         code: "getent-failed", host: name, step: "read",
         message:
-          "'getent passwd' failed with status \(result.status) as '\(host.loginUser)': \(text);"
+          "'getent passwd' failed with status \(status) as '\(host.loginUser)': \(text);"
           + " connect_as needs a shell account with getent")
     }
-    for line in String(decoding: result.stdout, as: UTF8.self).split(separator: "\n") {
+    for line in output.split(separator: "\n") {
       let fields = line.split(separator: ":", omittingEmptySubsequences: false)
       guard fields.count >= 7, let uid = UInt32(fields[2]), let gid = UInt32(fields[3]) else { continue }
       host.accounts[String(fields[0])] = HostSession.Account(home: String(fields[5]), uid: uid, gid: gid)
@@ -110,6 +130,7 @@ struct TargetOperations {
 
   func fetch(_ request: FetchRequest) throws(TransportError) -> ObservedTarget {
     let location = try locate(request.id)
+    let session = try files(location.account, request.id.user)
     let homeStatus = try session.attributes(location.account.home, follow: false, step: "read")
     var directoryStatus = try session.attributes(location.directory, follow: false, step: "read")
     if let status = directoryStatus, status.pathStatus.isSymlink {
@@ -135,7 +156,8 @@ struct TargetOperations {
     if request.includeBackup {
       let directory = (absolutePath as NSString).deletingLastPathComponent
       let file = (absolutePath as NSString).lastPathComponent
-      latestBackup = try RemoteBackups(session: session, directory: directory, file: file).latest()
+      latestBackup = try RemoteBackups(session: session, directory: directory, file: file).latest(
+        owner: location.account.uid)
     }
     return ObservedTarget(
       id: request.id, content: content, absolutePath: absolutePath, home: location.account.home,
@@ -150,9 +172,8 @@ struct TargetOperations {
   func write(_ request: WriteRequest) throws(TransportError) -> WriteOutcome {
     let location = try locate(request.id)
     let account = location.account
-    // Files for another user (connect_as) are created owned by that user.
-    let owner: (uid: UInt32, gid: UInt32)? =
-      request.id.user == host.loginUser ? nil : (account.uid, account.gid)
+    // Every operation below runs with the target user's own rights: what it creates is theirs.
+    let session = try files(account, request.id.user)
     var directory = location.directory
     switch try session.attributes(directory, follow: false, step: "write") {
     case nil:
@@ -160,7 +181,7 @@ struct TargetOperations {
       guard request.expectedDigest == ContentDigest.absent else {
         return .stale(currentDigest: ContentDigest.absent)
       }
-      try session.makeDirectory(directory, mode: 0o700, owner: owner)
+      try session.makeDirectory(directory, mode: 0o700)
     case let status? where status.pathStatus.isSymlink:
       guard request.follow else { throw symlinkRefused(directory, request.id) }
       directory = try session.realpath(directory, step: "write")
@@ -183,14 +204,15 @@ struct TargetOperations {
     guard before == request.expectedDigest else { return .stale(currentDigest: before) }
     let base = (target as NSString).lastPathComponent
     let previousStatus = try session.attributes(target, follow: false, step: "write")
-    try checkOwnership(directory: directory, file: previousStatus, account: account, id: request.id)
+    try checkOwnership(session, directory: directory, file: previousStatus, account: account, id: request.id)
 
     // One run at a time per file: everything from here to the release happens under the lock.
-    let lock = try RemoteLock.acquire(session, directory: directory, file: base, owner: nil)
+    let lock = try RemoteLock.acquire(session, directory: directory, file: base)
     defer { lock.release(session) }
     if let warning = lock.brokeStale { Self.warn("\(name): \(warning)") }
-    faults?.hook(.afterLock, session.fd)
-    removeLeftovers(directory: directory, file: base)
+    let fd = host.session.fd
+    faults?.hook(.afterLock, fd)
+    removeLeftovers(session, directory: directory, file: base)
 
     let temporary = "\(directory)/.\(base).keyward-\(UInt64.random(in: 0...UInt64.max), radix: 16)"
     let previous: [UInt8]?
@@ -198,12 +220,12 @@ struct TargetOperations {
       let total = request.content.count
       do throws(TransportError) {
         try session.createExclusive(
-          temporary, content: request.content, mode: request.fileMode, owner: owner,
-          progress: faults.map { faults in { faults.hook(.writing(offset: $0, total: total), session.fd) } })
+          temporary, content: request.content, mode: request.fileMode,
+          progress: faults.map { faults in { faults.hook(.writing(offset: $0, total: total), fd) } })
       } catch {
         throw Self.explainFailure(error)
       }
-      faults?.hook(.afterTemp, session.fd)
+      faults?.hook(.afterTemp, fd)
       // Second check, under the lock, right before the atomic replace.
       previous = try session.read(target, step: "write")
       let now = ContentDigest.of(previous)
@@ -213,13 +235,13 @@ struct TargetOperations {
       }
       if let previous, request.backupLimit > 0 {
         try RemoteBackups(session: session, directory: directory, file: base).keep(
-          content: previous, mode: previousStatus?.pathStatus.mode ?? 0o600, owner: owner,
-          limit: request.backupLimit)
+          content: previous, mode: previousStatus?.pathStatus.mode ?? 0o600, limit: request.backupLimit)
       }
-      faults?.hook(.beforeRename, session.fd)
+      faults?.hook(.beforeRename, fd)
       if try !session.posixRename(temporary, target) {
-        try fallbackReplace(temporary, target, exists: now != ContentDigest.absent)
+        try fallbackReplace(session, temporary, target, exists: now != ContentDigest.absent)
       }
+      session.syncDirectory(directory)
     } catch {
       session.unlink(temporary)
       throw error
@@ -237,16 +259,17 @@ struct TargetOperations {
       let failure = verifier.check(host: request.id.host, user: request.id.user)
     {
       return try rollBack(
-        target: target, directory: directory, previous: previous, mode: previousStatus?.pathStatus.mode,
-        owner: owner, id: request.id, fingerprint: fingerprint, failure: failure)
+        session, target: target, directory: directory, previous: previous,
+        mode: previousStatus?.pathStatus.mode,
+        id: request.id, fingerprint: fingerprint, failure: failure)
     }
     return .written(digest: written)
   }
 
   /// Puts the previous file back (same temp-and-rename path) after a failed login check.
   private func rollBack(
-    target: String, directory: String, previous: [UInt8]?, mode: UInt32?,
-    owner: (uid: UInt32, gid: UInt32)?, id: TargetID, fingerprint: String, failure: TransportError
+    _ session: RemoteFiles, target: String, directory: String, previous: [UInt8]?, mode: UInt32?,
+    id: TargetID, fingerprint: String, failure: TransportError
   ) throws(TransportError) -> WriteOutcome {
     let reason =
       "a fresh login as '\(id.user)' with the run's key \(fingerprint) failed after the write"
@@ -256,9 +279,9 @@ struct TargetOperations {
         let base = (target as NSString).lastPathComponent
         let temporary = "\(directory)/.\(base).keyward-\(UInt64.random(in: 0...UInt64.max), radix: 16)"
         do throws(TransportError) {
-          try session.createExclusive(temporary, content: previous, mode: mode ?? 0o600, owner: owner)
+          try session.createExclusive(temporary, content: previous, mode: mode ?? 0o600)
           if try !session.posixRename(temporary, target) {
-            try fallbackReplace(temporary, target, exists: true)
+            try fallbackReplace(session, temporary, target, exists: true)
           }
         } catch {
           session.unlink(temporary)
@@ -290,7 +313,8 @@ struct TargetOperations {
   /// As root, refuses to write into a directory or over a file owned by another ordinary user
   /// (someone else's file reached through a path or a shared directory).
   private func checkOwnership(
-    directory: String, file: RemoteAttributes?, account: HostSession.Account, id: TargetID
+    _ session: RemoteFiles, directory: String, file: RemoteAttributes?, account: HostSession.Account,
+    id: TargetID
   ) throws(TransportError) {
     guard host.loginUser == "root", id.user != "root" else { return }
     let allowed: Set<UInt32> = [0, account.uid]
@@ -313,7 +337,7 @@ struct TargetOperations {
   }
 
   /// Removes temp files an interrupted earlier run left beside `file` (the lock is held).
-  private func removeLeftovers(directory: String, file: String) {
+  private func removeLeftovers(_ session: RemoteFiles, directory: String, file: String) {
     guard let names = try? session.listDirectory(directory, step: "write") else { return }
     for entry in names where entry.hasPrefix(".\(file).keyward-") {
       session.unlink(directory + "/" + entry)
@@ -337,7 +361,9 @@ struct TargetOperations {
 
   /// Without posix-rename: move the old file aside, move the new one in (a short window with no
   /// file), and keep the old one as `FILE.keyward-backup`.
-  private func fallbackReplace(_ temporary: String, _ target: String, exists: Bool) throws(TransportError) {
+  private func fallbackReplace(_ session: RemoteFiles, _ temporary: String, _ target: String, exists: Bool)
+    throws(TransportError)
+  {
     if exists {
       let backup = target + ".keyward-backup"
       session.unlink(backup)
