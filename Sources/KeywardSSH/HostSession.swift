@@ -47,10 +47,11 @@ final class HostSession: @unchecked Sendable {
   /// One SFTP round trip: false (and the session closed) when the server has gone away since
   /// the session was last used.
   func isAlive() -> Bool {
-    do {
-      let files = try self.files(for: loginUser, account: nil)
-      if files.isAlive() { return true }
-    } catch {}
+    // Any open SFTP session answers for the connection; open one only when there is none.
+    if let recent = files.last?.files, recent.isAlive() { return true }
+    if files.isEmpty, let opened = try? self.files(for: loginUser, account: nil), opened.isAlive() {
+      return true
+    }
     close()
     return false
   }
