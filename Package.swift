@@ -38,6 +38,9 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(name: "keyward", dependencies: ["KeywardCommands"]),
+    // The properties the libFuzzer targets check (Fuzz/, scripts/fuzz); the test suite replays
+    // the seed corpus and every saved crash through them.
+    .target(name: "FuzzChecks", dependencies: ["AuthorizedKeys", "KeywardCore"], path: "Fuzz/Checks"),
     // Test helpers shared by the test targets (temporary roots, test keys, running the CLI).
     .target(
       name: "KeywardTestSupport", dependencies: ["AuthorizedKeys", "KeywardCore"],
@@ -52,6 +55,7 @@ let package = Package(
     .testTarget(
       name: "KeywardCommandsTests",
       dependencies: ["KeywardCommands", "KeywardCore", "AuthorizedKeys", "KeywardTestSupport"]),
+    .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzChecks"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -44,6 +44,11 @@ struct TransportOptions: ParsableArguments {
     help: "Accept and record the key of a host not yet in known_hosts (a changed key is always refused).")
   var acceptNewHostKeys = false
 
+  @Flag(
+    name: .customLong("no-sshd-model"),
+    help: "Do not read sshd's settings: manage the manifest's path as written (see docs/adopting.md).")
+  var noSSHDModel = false
+
   @Option(help: "How many hosts to reach at once.")
   var parallelism: Int = 16
 

@@ -57,6 +57,15 @@ final class RemoteFiles {
     }
   }
 
+  /// A regular file's bytes (16 MiB at most, checked before opening so a FIFO never blocks the
+  /// server); nil when it is missing, not a regular file, too large or unreadable.
+  func readRegularFile(_ path: String) -> [UInt8]? {
+    guard let status = try? client.stat(path), status.fileType == .regular,
+      (status.size ?? 0) <= AccessPolicy.defaultSizeLimit
+    else { return nil }
+    return try? client.readFile(path, limit: Int(AccessPolicy.defaultSizeLimit))
+  }
+
   /// The canonical path (`.` is the session's working directory).
   func realpath(_ path: String, step: String) throws(TransportError) -> String {
     do {
