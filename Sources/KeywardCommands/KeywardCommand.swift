@@ -13,6 +13,7 @@ public struct KeywardCommand: AsyncParsableCommand {
       RollbackCommand.self,
       InspectCommand.self,
       ValidateCommand.self,
+      LockCommand.self,
     ]
   )
 

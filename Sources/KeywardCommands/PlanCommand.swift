@@ -31,12 +31,20 @@ struct PlanCommand: AsyncParsableCommand {
   @Flag(name: .customLong("detailed-exitcode"), help: "Exit 2 when there are changes, 0 when there are none.")
   var detailedExitcode = false
 
+  @Flag(
+    name: .customLong("refresh-sources"),
+    help:
+      "Also fetch every remote key source and show what changed upstream since keyward.lock (the plan still uses the lock)."
+  )
+  var refreshSources = false
+
   @OptionGroup var selection: SelectionOptions
   @OptionGroup var transport: TransportOptions
   @OptionGroup var guards: GuardOptions
 
   func run() async throws {
-    let desired = try ManifestInput.load(paths)
+    let loaded = try ManifestInput.loadResult(paths)
+    guard let desired = loaded.state else { throw ExitCode(1) }
     let plan = try await PlanRunner.plan(
       desired, transport: transport, guards: guards, filter: selection.filter)
     if let out {
@@ -44,7 +52,8 @@ struct PlanCommand: AsyncParsableCommand {
     }
     try PlanOutput.print(plan, format: format, color: selection.color, outDir: outDir)
     if let out { Terminal.error("Saved the plan to \(out); apply it with: keyward apply \(out)") }
-    if plan.hasErrors { throw ExitCode(1) }
-    if detailedExitcode && plan.hasChanges { throw ExitCode(2) }
+    let upstream = refreshSources ? try await SourceFetch.refresh(loaded, format: format) : nil
+    if plan.hasErrors || upstream?.failed == true { throw ExitCode(1) }
+    if detailedExitcode && (plan.hasChanges || upstream?.changed == true) { throw ExitCode(2) }
   }
 }

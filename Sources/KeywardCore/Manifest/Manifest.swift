@@ -94,4 +94,6 @@ struct Manifest: Sendable {
   var hostGroups: [Group] = []
   var access: [Rule] = []
   var revoked: [Revoked] = []
+  /// Every remote key source named under `keys:`, in order.
+  var keySources: [KeySourceUse] = []
 }

@@ -29,6 +29,10 @@ struct ManifestDecoder {
   let ruleOffset: Int
   var diagnostics = Diagnostics()
   var manifest = Manifest()
+  /// The pins remote key sources take their keys from (`ManifestDecoder+Sources.swift`).
+  var lock: LockFile?
+  /// When false (for `keyward lock`), remote sources are only listed, not looked up in the lock.
+  var requiresLock = true
 
   init(document: YAMLDocument, ruleOffset: Int) {
     self.document = document
@@ -140,6 +144,7 @@ struct ManifestDecoder {
 
   /// One item under a key name: key text, or a mapping with `key` or `file` and settings.
   private mutating func decodeKeyEntry(_ node: YAMLNode, name: String) -> [Manifest.Key] {
+    if Self.isRemoteSource(node) { return decodeRemoteKeyEntry(node, name: name) }
     if let text = node.scalar, !node.isNull {
       guard let parsed = parseKey(text, at: location(node), owner: "key '\(name)'") else { return [] }
       return [

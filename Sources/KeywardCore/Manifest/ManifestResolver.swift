@@ -73,6 +73,8 @@ struct ManifestResolver {
         continue
       }
       keyDefinitions[definition.name] = definition
+      // Defined even when it holds no key (a remote source pinned empty with `allow_empty`).
+      if keysByName[definition.name] == nil { keysByName[definition.name] = [] }
       for key in definition.keys {
         let material = materialIDs[key.key] ?? materialIDs.count
         materialIDs[key.key] = material
