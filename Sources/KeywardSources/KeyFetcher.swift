@@ -93,6 +93,9 @@ public struct KeyFetcher: Sendable {
       NSURLErrorServerCertificateHasBadDate, NSURLErrorServerCertificateHasUnknownRoot,
       NSURLErrorServerCertificateNotYetValid, NSURLErrorClientCertificateRejected:
       return "TLS failed: the server's certificate is not trusted"
+    case NSURLErrorUnknown
+    where nsError.localizedDescription.contains("SSL") || nsError.localizedDescription.contains("certificate"):
+      return "TLS failed (\(KeySource.display(nsError.localizedDescription)))"
     case NSURLErrorUnknown where nsError.localizedDescription.contains("remaining to read"):
       return "the response was cut short (\(KeySource.display(nsError.localizedDescription)))"
     default:

@@ -242,3 +242,78 @@ final class KeySourceCLITests {
     #expect(root.read("alice") == TestKeys.alice + "\n")
   }
 }
+
+/// The https path, with a throwaway CA: an untrusted certificate fails closed; trusted (the CA
+/// bind-mounted over the system bundle in a private mount namespace of the `keyward` process
+/// only), the lock is written. Needs root for the mount namespace.
+@Suite("Remote key sources over TLS", .serialized)
+final class KeySourceTLSTests {
+  let root: TemporaryRoot
+  let directory: String
+
+  init() throws {
+    root = try TemporaryRoot()
+    directory = root.path + "/tls"
+    try FileManager.default.createDirectory(
+      atPath: directory + "/manifests", withIntermediateDirectories: true)
+  }
+
+  func shell(_ script: String) throws -> (status: Int32, stdout: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/sh")
+    process.arguments = ["-c", script]
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = out
+    try process.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+  }
+
+  @Test(.enabled(if: getuid() == 0, "needs root for a private mount namespace"))
+  func httpsIsTrustedOnlyThroughTheSystemCABundle() throws {
+    let make = try shell(
+      """
+      cd '\(directory)' && \
+      openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem \
+        -subj /CN=keyward-test-ca -days 2 && \
+      openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out server.csr \
+        -subj /CN=127.0.0.1 && \
+      printf 'subjectAltName=IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\n' > ext && \
+      openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile ext
+      """)
+    #expect(make.status == 0, "\(make.stdout)")
+    let server = try KeyServer(
+      directory: directory, certificate: directory + "/server.pem", key: directory + "/server.key")
+    defer { server.stop() }
+    #expect(server.baseURL.hasPrefix("https://127.0.0.1:"))
+    try server.set(["/alice.keys": .keys([KeySourceCLITests.bare(TestKeys.alice)])])
+    try """
+    version: 1
+    keys:
+      alice: { github: alice, base_url: '\(server.baseURL)' }
+    hosts: { img: {} }
+    access:
+      - { hosts: [img], users: [alice], keys: [alice] }
+
+    """.write(toFile: directory + "/manifests/keys.yaml", atomically: true, encoding: .utf8)
+    let lockPath = directory + "/manifests/keyward.lock"
+
+    let untrusted = try KeywardProcess.run(["lock", directory + "/manifests"])
+    #expect(untrusted.status == 1)
+    #expect(untrusted.stderr.contains("failed: TLS failed"), "\(untrusted.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: lockPath))
+    #expect(server.requests.isEmpty, "a request went through an untrusted connection")
+
+    let keyward = KeywardProcess.executable.path
+    let trusted = try shell(
+      "unshare --mount --propagation private sh -c \"mount --bind '\(directory)/ca.pem' /etc/ssl/certs/ca-certificates.crt && exec '\(keyward)' lock '\(directory)/manifests'\""
+    )
+    #expect(trusted.status == 0, "\(trusted.stdout)")
+    #expect(trusted.stdout.contains("Locked 1 source (1 key)"))
+    let lock = try String(contentsOfFile: lockPath, encoding: .utf8)
+    #expect(lock.contains(TestKeys.key(TestKeys.alice).fingerprint))
+    #expect(server.requests == ["/alice.keys"])
+  }
+}
