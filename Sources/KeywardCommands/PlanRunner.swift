@@ -12,6 +12,10 @@ enum PlanRunner {
       )
     }
     let channel = try transport.makeTransport(hosts: scoped.hosts)
-    return await Planner(options: guards.plannerOptions()).plan(scoped, transport: channel, filter: filter)
+    let planner = Planner(options: guards.plannerOptions())
+    if !transport.noSSHDModel, let source = channel as? any SSHDModelSource {
+      return await planner.plan(scoped, transport: channel, sshd: source, filter: filter)
+    }
+    return await planner.plan(scoped, transport: channel, filter: filter)
   }
 }

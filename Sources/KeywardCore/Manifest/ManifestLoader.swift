@@ -26,8 +26,15 @@ public struct ManifestLoader: Sendable {
   /// up in the lock (what `keyward lock` needs before there is one).
   public var requiresLock = true
 
-  public init(now: Date = Date(), lock: LockFile? = nil, requiresLock: Bool = true) {
+  /// Directories besides each manifest file's own from which `file:` key sources may be read
+  /// (absolute paths and `../` are refused outside them).
+  public var keyFileRoots: [String]
+
+  public init(
+    now: Date = Date(), keyFileRoots: [String] = [], lock: LockFile? = nil, requiresLock: Bool = true
+  ) {
     self.now = now
+    self.keyFileRoots = keyFileRoots
     self.lock = lock
     self.requiresLock = requiresLock
   }
@@ -95,6 +102,7 @@ public struct ManifestLoader: Sendable {
       diagnostics.append(contentsOf: document.diagnostics)
       if document.root == nil && !document.diagnostics.isEmpty { continue }
       var decoder = ManifestDecoder(document: document, ruleOffset: manifest.access.count)
+      decoder.keyFiles.allowedRoots = keyFileRoots
       decoder.lock = lock
       decoder.requiresLock = requiresLock
       decoder.decode()

@@ -1,3 +1,4 @@
+import AuthorizedKeys
 import Foundation
 
 /// Renders a plan as Markdown for pull-request comments: a summary table, one collapsible
@@ -60,7 +61,7 @@ public struct MarkdownPlanRenderer: Sendable {
     if !failed.isEmpty {
       out += "**Failed targets** (nothing will be written to them):\n\n"
       for target in failed {
-        out += "- `\(target.id)`: \(escape(target.error ?? "unknown error"))\n"
+        out += "- `\(escape(target.id.description))`: \(escape(target.error ?? "unknown error"))\n"
       }
       out += "\n"
     }
@@ -71,17 +72,17 @@ public struct MarkdownPlanRenderer: Sendable {
     plan.targets.filter { $0.status == .changes }.map { target in
       var out = "<details><summary><code>\(escapeHTML(target.id.description))</code>: "
       out += "+\(target.count(.add)) ~\(target.count(.update)) -\(target.count(.remove))</summary>\n\n"
-      out += "Path `\(target.id.path)`, mode \(target.mode.rawValue).\n\n"
+      out += "Path `\(escape(target.id.path))`, mode \(target.mode.rawValue).\n\n"
       if !target.changes.isEmpty {
         out += "| | key | type | fingerprint | why |\n|---|---|---|---|---|\n"
         for change in target.changes {
-          let name = change.keyName.map { "`\($0)`" } ?? "_unmanaged_"
+          let name = change.keyName.map { "`\(escape(Echo.value($0)))`" } ?? "_unmanaged_"
           out +=
-            "| `\(change.action.symbol)` | \(name) | `\(change.type)` | `\(change.fingerprint)` | \(escape(change.reason)) |\n"
+            "| `\(change.action.symbol)` | \(name) | `\(escape(change.type))` | `\(escape(change.fingerprint))` | \(escape(change.reason)) |\n"
         }
         out += "\n"
       }
-      for action in target.fileActions { out += "- \(action.summary)\n" }
+      for action in target.fileActions { out += "- \(escape(action.summary))\n" }
       for warning in target.warnings { out += "- :warning: \(escape(warning))\n" }
       out += "\n</details>\n\n"
       return out
@@ -92,9 +93,10 @@ public struct MarkdownPlanRenderer: Sendable {
     "`" + plan.summary.line + "`\n"
   }
 
+  /// Markdown table and HTML characters escaped, after `Echo` (control characters, length).
   private func escape(_ text: String) -> String {
     var out = ""
-    for ch in text {
+    for ch in Echo.message(text) {
       switch ch {
       case "|": out += "\\|"
       case "<": out += "&lt;"
@@ -107,7 +109,7 @@ public struct MarkdownPlanRenderer: Sendable {
   }
 
   private func escapeHTML(_ text: String) -> String {
-    text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+    Echo.value(text).replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
       .replacingOccurrences(of: ">", with: "&gt;")
   }
 }
