@@ -38,9 +38,20 @@ struct PlanCommand: AsyncParsableCommand {
   )
   var refreshSources = false
 
+  @Option(
+    help: ArgumentHelp(
+      "Show the waves 'apply --rollout WAVES' would use, e.g. '1,10%,100%'.", valueName: "WAVES"))
+  var rollout: String?
+
   @OptionGroup var selection: SelectionOptions
   @OptionGroup var transport: TransportOptions
   @OptionGroup var guards: GuardOptions
+
+  func validate() throws {
+    if let rollout {
+      do { _ = try Rollout(parsing: rollout) } catch { throw ValidationError(error.description) }
+    }
+  }
 
   func run() async throws {
     let loaded = try ManifestInput.loadResult(paths)
@@ -51,6 +62,11 @@ struct PlanCommand: AsyncParsableCommand {
       try FileIO.write(PlanDocument(plan, forFile: true).encoded(), to: out)
     }
     try PlanOutput.print(plan, format: format, color: selection.color, outDir: outDir)
+    if let rollout {
+      let staged = RolloutApplier(rollout: try Rollout(parsing: rollout))
+      let text = RolloutText.render(staged.rollout, waves: staged.waves(plan))
+      if format == .json { Terminal.error(text) } else { Terminal.out(text) }
+    }
     if let out { Terminal.error("Saved the plan to \(out); apply it with: keyward apply \(out)") }
     let upstream = refreshSources ? try await SourceFetch.refresh(loaded, format: format) : nil
     if plan.hasErrors || upstream?.failed == true { throw ExitCode(1) }
