@@ -46,7 +46,7 @@ struct ApplyCommand: AsyncParsableCommand {
   func run() async throws {
     let plan: Plan
     let channel: any Transport
-    let staged = try rolloutOptions.applier(applyOptions.applier())
+    var staged = try rolloutOptions.applier(applyOptions.applier())
     if let resume = rolloutOptions.resume {
       plan = try PlanInput.load(resume)
       channel = try transport.makeTransport(hosts: plan.hosts)
@@ -58,6 +58,11 @@ struct ApplyCommand: AsyncParsableCommand {
       }
     } else {
       let desired = try ManifestInput.load(paths)
+      if staged == nil, let rollout = desired.rollout {
+        staged = RolloutApplier(
+          applier: applyOptions.applier(), rollout: rollout,
+          maxFailures: try FailureLimit(parsing: rolloutOptions.maxFailures))
+      }
       plan = try await PlanRunner.plan(
         desired, transport: transport, guards: guards, filter: selection.filter)
       channel = try transport.makeTransport(hosts: plan.hosts)

@@ -62,8 +62,8 @@ struct PlanCommand: AsyncParsableCommand {
       try FileIO.write(PlanDocument(plan, forFile: true).encoded(), to: out)
     }
     try PlanOutput.print(plan, format: format, color: selection.color, outDir: outDir)
-    if let rollout {
-      let staged = RolloutApplier(rollout: try Rollout(parsing: rollout))
+    if let rollout = try rollout.map({ try Rollout(parsing: $0) }) ?? desired.rollout {
+      let staged = RolloutApplier(rollout: rollout)
       let text = RolloutText.render(staged.rollout, waves: staged.waves(plan))
       if format == .json { Terminal.error(text) } else { Terminal.out(text) }
     }

@@ -96,4 +96,6 @@ struct Manifest: Sendable {
   var revoked: [Revoked] = []
   /// Every remote key source named under `keys:`, in order.
   var keySources: [KeySourceUse] = []
+  /// `rollout:`: the waves `apply` uses when `--rollout` is not given.
+  var rollout: Located<Rollout>?
 }

@@ -8,6 +8,7 @@ import Foundation
 struct ManifestDecoder {
   static let topFields = [
     "version", "defaults", "policy", "keys", "groups", "hosts", "host_groups", "access", "revoked",
+    "rollout",
   ]
   static let defaultsFields = ["mode", "path", "port", "connect_as", "known_hosts", "follow"]
   static let policyFields = ["allowed_types", "min_rsa_bits", "max_removals"]
@@ -71,6 +72,7 @@ struct ManifestDecoder {
     }
     if let node = top["access"] { decodeAccess(node) }
     if let node = top["revoked"] { decodeRevoked(node) }
+    if let node = top["rollout"] { decodeRollout(node) }
   }
 
   private mutating func decodeDefaults(_ node: YAMLNode) {

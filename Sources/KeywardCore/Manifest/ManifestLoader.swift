@@ -165,5 +165,6 @@ public struct ManifestLoader: Sendable {
     setting("policy.allowed_types", part.policy.allowedTypes, &manifest.policy.allowedTypes)
     setting("policy.min_rsa_bits", part.policy.minRSABits, &manifest.policy.minRSABits)
     setting("policy.max_removals", part.policy.maxRemovals, &manifest.policy.maxRemovals)
+    setting("rollout", part.rollout, &manifest.rollout)
   }
 }

@@ -50,9 +50,11 @@ struct ManifestResolver {
     }
     var protected: Set<String> = []
     for key in keys where key.isProtected { protected.insert(key.key.fingerprint) }
-    return DesiredState(
+    var state = DesiredState(
       targets: targets, hosts: specs, revoked: revocations, protectedFingerprints: protected,
       maxRemovals: manifest.policy.maxRemovals?.value)
+    state.rollout = manifest.rollout?.value
+    return state
   }
 
   // MARK: - Names

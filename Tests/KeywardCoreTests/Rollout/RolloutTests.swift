@@ -166,4 +166,25 @@ struct RolloutTests {
     #expect(lenient.waves.count == 3)
     #expect(lenient.report.results.count { $0.status == .failed } == 1)
   }
+
+  @Test(
+    arguments: [("'1,10%,100%'", "1,10%,100%"), ("2", "2"), ("'0,5'", nil), ("'1,ten'", nil)]
+      as [(String, String?)])
+  func manifestRolloutDefault(_ written: String, _ expected: String?) {
+    let text = """
+      version: 1
+      rollout: \(written)
+      keys:
+        alice: \(TestKeys.alice)
+      hosts:
+        web1: {}
+      access:
+        - { hosts: [web1], users: [deploy], keys: [alice] }
+
+      """
+    let result = ManifestLoader().load(sources: [("keys.yaml", Array(text.utf8))])
+    #expect(result.state?.rollout?.description == expected)
+    #expect(
+      result.diagnostics.map(\.code) == (expected == nil ? [.invalidValue] : []), "\(result.diagnostics)")
+  }
 }
