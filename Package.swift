@@ -31,10 +31,12 @@ let package = Package(
     .target(
       name: "KeywardSSH",
       dependencies: ["KeywardCore", "AuthorizedKeys", "CLibSSH2"]),
+    // Fetches remote key sources (github:, gitlab:, url:) with Foundation's URLSession.
+    .target(name: "KeywardSources", dependencies: ["KeywardCore"], exclude: ["README.md"]),
     .target(
       name: "KeywardCommands",
       dependencies: [
-        "AuthorizedKeys", "KeywardCore", "KeywardSSH",
+        "AuthorizedKeys", "KeywardCore", "KeywardSSH", "KeywardSources",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(name: "keyward", dependencies: ["KeywardCommands"]),

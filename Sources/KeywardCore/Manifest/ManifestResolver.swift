@@ -55,9 +55,11 @@ struct ManifestResolver {
     }
     var protected: Set<String> = []
     for key in keys where key.isProtected { protected.insert(key.key.fingerprint) }
-    return DesiredState(
+    var state = DesiredState(
       targets: targets, hosts: specs, revoked: revocations, protectedFingerprints: protected,
       maxRemovals: manifest.policy.maxRemovals?.value)
+    state.rollout = manifest.rollout?.value
+    return state
   }
 
   // MARK: - Names
@@ -78,6 +80,8 @@ struct ManifestResolver {
         continue
       }
       keyDefinitions[definition.name] = definition
+      // Defined even when it holds no key (a remote source pinned empty with `allow_empty`).
+      if keysByName[definition.name] == nil { keysByName[definition.name] = [] }
       for key in definition.keys {
         let material = materialIDs[key.key] ?? materialIDs.count
         materialIDs[key.key] = material
