@@ -11,6 +11,8 @@ public struct DesiredState: Sendable {
   public var maxRemovals: Int?
   /// The key policy (`policy.allowed_types`, `policy.min_rsa_bits`), for keys not from the manifest.
   public var policy: KeyPolicy
+  /// The manifest's `rollout:` (the waves `apply` uses when `--rollout` is not given).
+  public var rollout: Rollout?
 
   public init(
     targets: [DesiredTarget], hosts: [String: HostSpec] = [:], revoked: [Revocation] = [],
