@@ -42,7 +42,8 @@ let package = Package(
     .executableTarget(name: "keyward", dependencies: ["KeywardCommands"]),
     // The properties the libFuzzer targets check (Fuzz/, scripts/fuzz); the test suite replays
     // the seed corpus and every saved crash through them.
-    .target(name: "FuzzChecks", dependencies: ["AuthorizedKeys", "KeywardCore"], path: "Fuzz/Checks"),
+    .target(
+      name: "FuzzChecks", dependencies: ["AuthorizedKeys", "KeywardCore", "SFTP"], path: "Fuzz/Checks"),
     // Test helpers shared by the test targets (temporary roots, test keys, running the CLI).
     .target(
       name: "KeywardTestSupport", dependencies: ["AuthorizedKeys", "KeywardCore"],
