@@ -123,7 +123,7 @@ struct ApplyCommand: AsyncParsableCommand {
       }
       Terminal.out("\n" + result.report.renderText())
     } else {
-      Terminal.out(result.report.renderJSON())
+      Terminal.out(result.renderJSON())
     }
     if result.report.hasFailures { throw ExitCode(1) }
   }
