@@ -199,6 +199,29 @@ import Testing
     #expect(empty.targets.last?.status == .error)
   }
 
+  @Test func aHostUnreachableForItsModelIsNotTriedAgain() async throws {
+    let transport = MemoryTransport(accounts: [
+      TargetID(user: "alice", host: "h"): .init(content: nil, uid: 2001)
+    ])
+    struct Unreachable: SSHDModelSource {
+      func readSSHDModels(_ requests: [SSHDModelRequest]) async -> [String: Result<SSHDModel, TransportError>]
+      {
+        Dictionary(
+          uniqueKeysWithValues: requests.map {
+            (
+              $0.host,
+              .failure(TransportError(code: "unreachable", host: $0.host, step: "connect", message: "down"))
+            )
+          })
+      }
+    }
+    let plan = await Planner().plan(
+      DesiredState(targets: [Self.target()]), transport: transport, sshd: Unreachable())
+    #expect(transport.trace.isEmpty, "\(transport.trace)")
+    #expect(plan.targets.first?.status == .error)
+    #expect(plan.targets.first?.error?.contains("down") == true)
+  }
+
   @Test(arguments: [
     ("alice@laptop", "alice@laptop"), ("deploy key #1 é", "deploy-key-1"), ("--x--", "x"), ("", "key-"),
     (".hidden", "hidden"),
