@@ -130,6 +130,23 @@ import Testing
     #expect(approximate.notes.first?.contains("sshd -T") == true)
   }
 
+  @Test func crlfLinesAreSplitAsSSHDSplitsThem() {
+    // Swift holds "\r\n" as one Character: splitting at "\n" would join these lines.
+    var problems: [String] = []
+    let file = SSHDConfig.parse(
+      "PasswordAuthentication no\r\nAuthorizedKeysFile .ssh/k\r\n", path: "/c", reader: NoFiles(), depth: 0,
+      problems: &problems)
+    let settings = SSHDConfigEvaluator.evaluate(
+      SSHDConfig(root: file, problems: problems), connection: SSHDConnection(user: "alice"))
+    #expect(!settings.passwordAuthentication)
+    #expect(settings.authorizedKeysFiles == [".ssh/k"])
+    let output = SSHDProbe.parse(
+      "@@log\r\nAccepted publickey for alice from 127.0.0.1 port 1 ssh2: ED25519 SHA256:abc\r\n@@logsource /var/log/x\r\n"
+    )
+    #expect(output.logSource == "/var/log/x")
+    #expect(output.logins["alice"] == ["SHA256:abc"])
+  }
+
   @Test func probeScriptQuotesNothingUnsafe() {
     let script = SSHDProbe.script(users: ["alice", "bob;rm -rf /", "-x", "$(id)"], allAccounts: false)
     #expect(script.contains("getent passwd alice)"))
