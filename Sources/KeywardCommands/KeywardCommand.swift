@@ -15,6 +15,7 @@ public struct KeywardCommand: AsyncParsableCommand {
       ValidateCommand.self,
       ImportCommand.self,
       ReportCommand.self,
+      LockCommand.self,
     ]
   )
 

@@ -31,20 +31,45 @@ struct PlanCommand: AsyncParsableCommand {
   @Flag(name: .customLong("detailed-exitcode"), help: "Exit 2 when there are changes, 0 when there are none.")
   var detailedExitcode = false
 
+  @Flag(
+    name: .customLong("refresh-sources"),
+    help:
+      "Also fetch every remote key source and show what changed upstream since keyward.lock (the plan still uses the lock)."
+  )
+  var refreshSources = false
+
+  @Option(
+    help: ArgumentHelp(
+      "Show the waves 'apply --rollout WAVES' would use, e.g. '1,10%,100%'.", valueName: "WAVES"))
+  var rollout: String?
+
   @OptionGroup var selection: SelectionOptions
   @OptionGroup var transport: TransportOptions
   @OptionGroup var guards: GuardOptions
 
+  func validate() throws {
+    if let rollout {
+      do { _ = try Rollout(parsing: rollout) } catch { throw ValidationError(error.description) }
+    }
+  }
+
   func run() async throws {
-    let desired = try ManifestInput.load(paths)
+    let loaded = try ManifestInput.loadResult(paths)
+    guard let desired = loaded.state else { throw ExitCode(1) }
     let plan = try await PlanRunner.plan(
       desired, transport: transport, guards: guards, filter: selection.filter)
     if let out {
       try FileIO.write(PlanDocument(plan, forFile: true).encoded(), to: out)
     }
     try PlanOutput.print(plan, format: format, color: selection.color, outDir: outDir)
+    if let rollout = try rollout.map({ try Rollout(parsing: $0) }) ?? desired.rollout {
+      let staged = RolloutApplier(rollout: rollout)
+      let text = RolloutText.render(staged.rollout, waves: staged.waves(plan))
+      if format == .json { Terminal.error(text) } else { Terminal.out(text) }
+    }
     if let out { Terminal.error("Saved the plan to \(out); apply it with: keyward apply \(out)") }
-    if plan.hasErrors { throw ExitCode(1) }
-    if detailedExitcode && plan.hasChanges { throw ExitCode(2) }
+    let upstream = refreshSources ? try await SourceFetch.refresh(loaded, format: format) : nil
+    if plan.hasErrors || upstream?.failed == true { throw ExitCode(1) }
+    if detailedExitcode && (plan.hasChanges || upstream?.changed == true) { throw ExitCode(2) }
   }
 }

@@ -9,6 +9,8 @@ public struct DesiredState: Sendable {
   public var protectedFingerprints: Set<String>
   /// Default cap on removals per run (`policy.max_removals`), if set.
   public var maxRemovals: Int?
+  /// The manifest's `rollout:` (the waves `apply` uses when `--rollout` is not given).
+  public var rollout: Rollout?
 
   public init(
     targets: [DesiredTarget], hosts: [String: HostSpec] = [:], revoked: [Revocation] = [],
