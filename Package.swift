@@ -24,13 +24,16 @@ let package = Package(
     .target(name: "SFTP", exclude: ["README.md"]),
     .target(
       name: "AuthorizedKeys",
-      dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+      dependencies: [.product(name: "Crypto", package: "swift-crypto")], exclude: ["README.md"]),
     .target(
       name: "KeywardCore",
-      dependencies: ["AuthorizedKeys", "SFTP", "CLibYAML", .product(name: "Crypto", package: "swift-crypto")]),
+      dependencies: [
+        "AuthorizedKeys", "SFTP", "CLibYAML", .product(name: "Crypto", package: "swift-crypto"),
+      ],
+      exclude: ["README.md", "FileSystem/README.md"]),
     .target(
       name: "KeywardSSH",
-      dependencies: ["KeywardCore", "AuthorizedKeys", "CLibSSH2"]),
+      dependencies: ["KeywardCore", "AuthorizedKeys", "CLibSSH2"], exclude: ["README.md"]),
     // Fetches remote key sources (github:, gitlab:, url:) with Foundation's URLSession.
     .target(name: "KeywardSources", dependencies: ["KeywardCore"], exclude: ["README.md"]),
     .target(
@@ -38,8 +41,9 @@ let package = Package(
       dependencies: [
         "AuthorizedKeys", "KeywardCore", "KeywardSSH", "KeywardSources",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
-      ]),
-    .executableTarget(name: "keyward", dependencies: ["KeywardCommands"]),
+      ],
+      exclude: ["README.md"]),
+    .executableTarget(name: "keyward", dependencies: ["KeywardCommands"], exclude: ["README.md"]),
     // The properties the libFuzzer targets check (Fuzz/, scripts/fuzz); the test suite replays
     // the seed corpus and every saved crash through them.
     .target(

@@ -182,7 +182,8 @@ enum TCPConnector {
       }
     }
     guard rc == 0 else { return nil }
-    return String(cString: host)
+    let bytes = host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+    return String(decoding: bytes, as: UTF8.self)
   }
 
   /// `sockaddr_is_local()`: loopback addresses, for which OpenSSH never checks the address.
