@@ -16,6 +16,9 @@ struct ApplyCommand: AsyncParsableCommand {
       without a terminal, --auto-approve is required. With a plan file (from 'plan --out'),
       exactly that plan is applied; a target whose file changed since is refused as stale.
       Exit codes: 0 success, 1 any target failed, was stale or the plan was refused.
+      With --detailed-exitcode (a bitmask, as Puppet's): 0 nothing to do, 2 changes applied,
+      4 failures (a target failed, was stale, rolled back or skipped, or the plan was refused),
+      6 both.
       """)
 
   @Argument(help: ArgumentHelp("Manifest files or directories, or one saved plan file.", valueName: "PATH"))
@@ -27,18 +30,26 @@ struct ApplyCommand: AsyncParsableCommand {
   @Option(help: "Report format: text or json.")
   var format: OutputFormat = .text
 
+  @Flag(
+    name: .customLong("detailed-exitcode"),
+    help: "Exit 0 nothing to do, 2 changes applied, 4 failures, 6 changes and failures.")
+  var detailedExitcode = false
+
   @OptionGroup var selection: SelectionOptions
   @OptionGroup var transport: TransportOptions
   @OptionGroup var guards: GuardOptions
   @OptionGroup var applyOptions: ApplyOptions
+  @OptionGroup var records: RunRecordOptions
 
   func validate() throws {
     if format == .markdown { throw ValidationError("apply reports are text or json") }
   }
 
   func run() async throws {
+    let started = Date()
     let plan: Plan
     let channel: any Transport
+    var revision: String?
     if paths.count == 1, PlanInput.isPlanFile(paths[0]) {
       plan = try PlanInput.load(paths[0])
       channel = try transport.makeTransport(hosts: plan.hosts)
@@ -47,24 +58,42 @@ struct ApplyCommand: AsyncParsableCommand {
       }
     } else {
       let desired = try ManifestInput.load(paths)
+      revision = ManifestRevision.detect(paths)
       plan = try await PlanRunner.plan(
-        desired, transport: transport, guards: guards, filter: selection.filter)
+        desired, transport: transport, guards: guards, filter: selection.filter, revision: revision)
       channel = try transport.makeTransport(hosts: plan.hosts)
       if format == .text {
         Terminal.out(TextPlanRenderer(color: selection.color).render(plan))
       }
       if !plan.errors.isEmpty {
         Terminal.error("error: the plan was refused; nothing was applied")
-        throw ExitCode(1)
+        let report = await Applier().apply(plan, transport: channel)
+        try finish(plan, report, started: started, revision: revision)
       }
       if !plan.hasChanges {
-        if format == .json { Terminal.out(await Applier().apply(plan, transport: channel).renderJSON()) }
-        throw plan.hasErrors ? ExitCode(1) : ExitCode.success
+        let report = await Applier().apply(plan, transport: channel)
+        if format == .json { Terminal.out(report.renderJSON()) }
+        try finish(plan, report, started: started, revision: revision)
       }
       try Confirmation.ask(autoApprove: autoApprove, question: "Do you want to apply these changes?")
     }
     let report = await applyOptions.applier().apply(plan, transport: channel)
     Terminal.out(format == .json ? report.renderJSON() : "\n" + report.renderText())
-    if report.hasFailures { throw ExitCode(1) }
+    try finish(plan, report, started: started, revision: revision)
+  }
+
+  /// Writes the run records and ends the run with its exit code (always throws).
+  private func finish(_ plan: Plan, _ report: ApplyReport, started: Date, revision: String?) throws -> Never {
+    let code = Self.exitCode(report, detailed: detailedExitcode)
+    let record = RunRecord(
+      plan: plan, report: report, started: started, finished: Date(), revision: revision, exitCode: code)
+    try records.write(record)
+    throw ExitCode(code)
+  }
+
+  /// 0/1, or with `detailed` the bitmask: 2 when a target was written, 4 when anything failed.
+  static func exitCode(_ report: ApplyReport, detailed: Bool) -> Int32 {
+    guard detailed else { return report.hasFailures ? 1 : 0 }
+    return (report.count(.applied) > 0 ? 2 : 0) | (report.hasFailures ? 4 : 0)
   }
 }

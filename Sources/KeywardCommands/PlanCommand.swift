@@ -9,7 +9,8 @@ struct PlanCommand: AsyncParsableCommand {
     abstract: "Show what apply would change on every target.",
     discussion: """
       Exit codes: 0 success (with --detailed-exitcode: no changes), 1 errors,
-      2 changes pending (with --detailed-exitcode only).
+      2 changes pending (with --detailed-exitcode only). 'apply --detailed-exitcode' is a
+      bitmask instead: 2 changes applied, 4 failures, 6 both.
       """)
 
   @Argument(help: ArgumentHelp("Manifest files or directories.", valueName: "PATH"))
@@ -24,7 +25,7 @@ struct PlanCommand: AsyncParsableCommand {
   @Option(
     name: .customLong("out-dir"),
     help: ArgumentHelp(
-      "With --format markdown: write numbered parts (plan-1.md, ...) of at most 60,000 characters each into DIR.",
+      "With --format markdown: write numbered parts (plan-1.md, ...) of at most 60,000 characters each into DIR, removing parts left from an earlier run.",
       valueName: "DIR"))
   var outDir: String?
 
@@ -34,17 +35,26 @@ struct PlanCommand: AsyncParsableCommand {
   @OptionGroup var selection: SelectionOptions
   @OptionGroup var transport: TransportOptions
   @OptionGroup var guards: GuardOptions
+  @OptionGroup var records: RunRecordOptions
 
   func run() async throws {
+    let started = Date()
     let desired = try ManifestInput.load(paths)
+    let revision = ManifestRevision.detect(paths)
     let plan = try await PlanRunner.plan(
-      desired, transport: transport, guards: guards, filter: selection.filter)
+      desired, transport: transport, guards: guards, filter: selection.filter, revision: revision)
+    var planDigest: String?
     if let out {
-      try FileIO.write(PlanDocument(plan, forFile: true).encoded(), to: out)
+      let bytes = PlanDocument(plan, forFile: true).encoded()
+      try FileIO.write(bytes, to: out)
+      planDigest = ContentDigest.of(bytes)
     }
-    try PlanOutput.print(plan, format: format, color: selection.color, outDir: outDir)
+    try PlanOutput.print(plan, format: format, color: selection.color, outDir: outDir, planDigest: planDigest)
     if let out { Terminal.error("Saved the plan to \(out); apply it with: keyward apply \(out)") }
-    if plan.hasErrors { throw ExitCode(1) }
-    if detailedExitcode && plan.hasChanges { throw ExitCode(2) }
+    let code: Int32 = plan.hasErrors ? 1 : (detailedExitcode && plan.hasChanges ? 2 : 0)
+    try records.write(
+      RunRecord(
+        plan: plan, report: nil, started: started, finished: Date(), revision: revision, exitCode: code))
+    if code != 0 { throw ExitCode(code) }
   }
 }

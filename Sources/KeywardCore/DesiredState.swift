@@ -9,15 +9,19 @@ public struct DesiredState: Sendable {
   public var protectedFingerprints: Set<String>
   /// Default cap on removals per run (`policy.max_removals`), if set.
   public var maxRemovals: Int?
+  /// The manifest name of every key defined, by fingerprint, granted or not: a key still
+  /// defined but no longer granted is named in plans, never shown as unknown.
+  public var keyNames: [String: String]
 
   public init(
     targets: [DesiredTarget], hosts: [String: HostSpec] = [:], revoked: [Revocation] = [],
-    protectedFingerprints: Set<String> = [], maxRemovals: Int? = nil
+    protectedFingerprints: Set<String> = [], maxRemovals: Int? = nil, keyNames: [String: String] = [:]
   ) {
     self.targets = targets.sorted { $0.id < $1.id }
     self.hosts = hosts
     self.revoked = revoked
     self.protectedFingerprints = protectedFingerprints
     self.maxRemovals = maxRemovals
+    self.keyNames = keyNames
   }
 }

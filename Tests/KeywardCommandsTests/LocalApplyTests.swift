@@ -44,8 +44,8 @@ struct LocalApplyTests {
     let apply = try keyward(["apply", manifest, "--auto-approve"])
     #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
     #expect(apply.stdout.contains("Apply: 2 applied"))
-    #expect(root.read("alice") == TestKeys.alice + "\n")
-    #expect(root.read("bob") == TestKeys.alice + "\n")
+    #expect(root.readKeys("alice") == TestKeys.alice + "\n")
+    #expect(root.readKeys("bob") == TestKeys.alice + "\n")
     #expect(root.mode(root.path + "/home/alice/.ssh") == 0o700)
     #expect(root.mode(root.file("alice")) == 0o600)
 
@@ -75,7 +75,7 @@ struct LocalApplyTests {
       apply.stdout.contains(
         "alice@img: stale: stale plan: alice@img changed since the plan was made; run plan again"))
     #expect(root.read("alice") == "# edited by hand after the plan\n")
-    #expect(root.read("bob") == TestKeys.alice + "\n")
+    #expect(root.readKeys("bob") == TestKeys.alice + "\n")
   }
 
   @Test func aSymlinkedFileIsRefused() throws {
@@ -88,7 +88,7 @@ struct LocalApplyTests {
     #expect(apply.status == 1)
     #expect(apply.stdout.contains("is a symlink"))
     #expect(try String(contentsOfFile: victim, encoding: .utf8) == "do not touch\n")
-    #expect(root.read("bob") == TestKeys.alice + "\n")
+    #expect(root.readKeys("bob") == TestKeys.alice + "\n")
   }
 
   @Test func aWriteKilledBeforeTheRenameLeavesTheOldFile() throws {
@@ -104,7 +104,7 @@ struct LocalApplyTests {
     // The next run converges and removes what the killed one left behind.
     let apply = try keyward(["apply", manifest, "--auto-approve"])
     #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
-    #expect(root.read("alice") == TestKeys.alice + "\n")
+    #expect(root.readKeys("alice") == TestKeys.alice + "\n")
     let names = try FileManager.default.contentsOfDirectory(atPath: root.path + "/home/alice/.ssh")
     #expect(!names.contains { $0.hasPrefix(".keyward-tmp.") }, "\(names)")
     #expect(names.contains { $0.hasPrefix("authorized_keys.keyward-backup.") })
@@ -119,8 +119,9 @@ struct LocalApplyTests {
 
   @Test func markdownAndJSONPlans() throws {
     let markdown = try keyward(["plan", manifest, "--format", "markdown"])
-    #expect(markdown.stdout.hasPrefix("### keyward plan"))
-    #expect(markdown.stdout.contains("<code>alice@img</code>"))
+    #expect(markdown.stdout.hasPrefix("<!-- keyward plan part=1 of=1 digest=sha256:"))
+    #expect(markdown.stdout.contains("### keyward plan"))
+    #expect(markdown.stdout.contains("<code>img</code>: 2 targets, +2 ~0 \u{2212}0"))
     let json = try keyward(["plan", manifest, "--format", "json"])
     let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
     #expect((object?["summary"] as? [String: Int])?["add"] == 2)
@@ -130,7 +131,7 @@ struct LocalApplyTests {
     try root.put("alice", "# before keyward\n" + TestKeys.carol + "\n")
     let original = root.read("alice")
     #expect(try keyward(["apply", manifest, "--auto-approve"]).status == 0)
-    #expect(root.read("alice") == "# before keyward\n" + TestKeys.alice + "\n")
+    #expect(root.readKeys("alice") == "# before keyward\n" + TestKeys.alice + "\n")
     let names = try FileManager.default.contentsOfDirectory(atPath: root.path + "/home/alice/.ssh")
     #expect(names.filter { $0.hasPrefix("authorized_keys.keyward-backup.") }.count == 1)
 
@@ -138,7 +139,7 @@ struct LocalApplyTests {
     #expect(refused.status == 1)
     #expect(refused.stdout.contains("+ ssh-ed25519 \(TestKeys.key(TestKeys.carol).fingerprint)"))
     #expect(refused.stdout.contains("- ssh-ed25519 \(TestKeys.key(TestKeys.alice).fingerprint)"))
-    #expect(root.read("alice") == "# before keyward\n" + TestKeys.alice + "\n")
+    #expect(root.readKeys("alice") == "# before keyward\n" + TestKeys.alice + "\n")
 
     let rollback = try keyward(["rollback", "alice@img", "--auto-approve"])
     #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")

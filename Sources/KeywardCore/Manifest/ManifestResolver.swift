@@ -50,9 +50,11 @@ struct ManifestResolver {
     }
     var protected: Set<String> = []
     for key in keys where key.isProtected { protected.insert(key.key.fingerprint) }
+    var names: [String: String] = [:]
+    for key in keys where names[key.key.fingerprint] == nil { names[key.key.fingerprint] = key.name }
     return DesiredState(
       targets: targets, hosts: specs, revoked: revocations, protectedFingerprints: protected,
-      maxRemovals: manifest.policy.maxRemovals?.value)
+      maxRemovals: manifest.policy.maxRemovals?.value, keyNames: names)
   }
 
   // MARK: - Names

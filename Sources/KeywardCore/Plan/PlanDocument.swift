@@ -28,6 +28,9 @@ public struct PlanDocument: Codable, Hashable, Sendable {
     public var changes: [KeyChange]
     public var fileActions: [String]
     public var warnings: [String]
+    /// What the record in the file said (`FileHistory`), and the changes by origin.
+    public var history: FileHistory?
+    public var origins: OriginCounts?
     /// Plan files only: the new file, base64, and how to write it.
     public var newContent: String?
     public var fileMode: UInt32?
@@ -46,7 +49,8 @@ public struct PlanDocument: Codable, Hashable, Sendable {
       Target(
         target: t.id.user + "@" + t.id.host, user: t.id.user, host: t.id.host, path: t.id.path, mode: t.mode,
         status: t.status, observedDigest: t.observedDigest, error: t.error, changes: t.changes,
-        fileActions: t.fileActions.map(\.summary), warnings: t.warnings,
+        fileActions: t.fileActions.map(\.summary), warnings: t.warnings, history: t.history,
+        origins: t.status == .changes ? OriginCounts(t) : nil,
         newContent: forFile ? t.newContent.map { Data($0).base64EncodedString() } : nil,
         fileMode: forFile ? t.fileMode : nil, directoryMode: forFile ? t.directoryMode : nil,
         follow: forFile ? t.follow : nil, fileActionValues: forFile ? t.fileActions : nil)
@@ -71,7 +75,8 @@ public struct PlanDocument: Codable, Hashable, Sendable {
         id: TargetID(user: t.user, host: t.host, path: t.path), mode: t.mode, status: t.status,
         observedDigest: t.observedDigest, error: t.error, changes: t.changes,
         fileActions: t.fileActionValues ?? [], warnings: t.warnings, newContent: content,
-        fileMode: t.fileMode ?? 0o600, directoryMode: t.directoryMode, follow: t.follow ?? false)
+        fileMode: t.fileMode ?? 0o600, directoryMode: t.directoryMode, follow: t.follow ?? false,
+        history: t.history)
     }
     let hostMap = Dictionary((hosts ?? []).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
     return Plan(targets: targets, hosts: hostMap, errors: errors)

@@ -18,7 +18,9 @@ public struct Planner: Sendable {
     let targets = desired.targets.map { target -> TargetPlan in
       switch observed[target.id] {
       case .success(let state):
-        return plan(target, observed: state, revoked: revoked, protected: desired.protectedFingerprints)
+        return plan(
+          target, observed: state, revoked: revoked, protected: desired.protectedFingerprints,
+          keyNames: desired.keyNames)
       case .failure(let error):
         return TargetPlan(
           id: target.id, mode: target.mode, status: .error, observedDigest: nil,
@@ -41,10 +43,11 @@ public struct Planner: Sendable {
     return whole
   }
 
-  /// Plans one target whose state was read.
+  /// Plans one target whose state was read. `keyNames` names every key the manifests define
+  /// (`DesiredState.keyNames`), so that a key no longer granted is named as such.
   public func plan(
     _ target: DesiredTarget, observed: ObservedTarget, revoked: [String: Revocation],
-    protected: Set<String>
+    protected: Set<String>, keyNames: [String: String] = [:]
   ) -> TargetPlan {
     var result = TargetPlan(
       id: target.id, mode: target.mode, status: .unchanged, observedDigest: observed.digest,
@@ -95,10 +98,12 @@ public struct Planner: Sendable {
     let now = options.now
     var observedKeys = 0
     var keptKeys = 0
+    var added: [String: [UInt8]] = [:]  // fingerprint -> the line an add writes
 
     for (index, line) in file.lines.enumerated() {
       let lineNumber = index + 1
       guard line.kind == .key, let entry = line.entry else {
+        if WriteRecord.isRecord(line.raw) { continue }  // a fresh record is written below
         if line.kind == .invalid {
           result.warnings.append(
             "line \(lineNumber) is not a valid key line and is kept as it is: \(line.error ?? "invalid")")
@@ -144,15 +149,21 @@ public struct Planner: Sendable {
       if declared {
         // A second line for a key the manifest declares once: sshd would use the first
         // line that passes, so a stray duplicate can defeat the declared options.
-        result.changes.append(
-          removal(
-            entry, line: lineNumber, name: name(of: entry.key, in: target),
-            reason: "duplicate line for a declared key"))
+        var change = removal(
+          entry, line: lineNumber, name: name(of: entry.key, in: target),
+          reason: "duplicate line for a declared key")
+        change.origin = .drift  // keyward never writes a key twice
+        result.changes.append(change)
         continue
       }
       if target.mode == .exclusive {
-        result.changes.append(
-          removal(entry, line: lineNumber, name: nil, reason: "not in the manifests (exclusive mode)"))
+        if let known = keyNames[fingerprint] {
+          result.changes.append(
+            removal(entry, line: lineNumber, name: known, reason: "no longer granted by any rule"))
+        } else {
+          result.changes.append(
+            removal(entry, line: lineNumber, name: nil, reason: "not in the manifests (exclusive mode)"))
+        }
         continue
       }
       keptKeys += 1
@@ -164,7 +175,9 @@ public struct Planner: Sendable {
       flagExpiry(wanted, into: &result)
       let comment = wanted.comment ?? wanted.keyName
       let entry = KeyEntry(options: wanted.options, key: wanted.key, comment: comment)
-      lines.append(Array(entry.rendered().utf8))
+      let rendered = Array(entry.rendered().utf8)
+      lines.append(rendered)
+      added[wanted.key.fingerprint] = rendered
       keptKeys += 1
       result.changes.append(
         KeyChange(
@@ -173,6 +186,9 @@ public struct Planner: Sendable {
           newOptions: wanted.options.isEmpty ? nil : KeyOptions.render(wanted.options),
           newComment: comment))
     }
+
+    result.history = labelOrigins(
+      of: &result.changes, file: observed.content == nil ? nil : file, added: added)
 
     // Guards.
     for change in result.changes where change.action == .remove {
@@ -203,6 +219,9 @@ public struct Planner: Sendable {
       content += line
       content.append(0x0A)
     }
+    content +=
+      WriteRecord(body: content, keyLines: lines.filter(WriteRecord.isKeyLike), revision: options.revision)
+      .rendered
     if observed.content == nil {
       if keptKeys == 0 && target.entries.isEmpty {
         result.fileActions.removeAll()

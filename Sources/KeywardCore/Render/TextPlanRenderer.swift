@@ -24,7 +24,7 @@ public struct TextPlanRenderer: Sendable {
       }
     }
     for target in changed {
-      out += bold("\(target.id) (\(target.id.path), \(target.mode.rawValue))") + "\n"
+      out += bold("\(target.id) (\(target.id.path), \(target.mode.rawValue))") + Self.origins(target) + "\n"
       for action in target.fileActions {
         out += "  * " + action.summary + "\n"
       }
@@ -46,9 +46,14 @@ public struct TextPlanRenderer: Sendable {
       }
       out += "\n"
     }
-    let warnedOnly = plan.targets.filter { $0.status == .unchanged && !$0.warnings.isEmpty }
+    let warnedOnly = plan.targets.filter {
+      $0.status == .unchanged && (!$0.warnings.isEmpty || $0.history == .changed)
+    }
     for target in warnedOnly {
       out += bold("\(target.id) (no changes)") + "\n"
+      if target.history == .changed {
+        out += "  ! the file changed on the host since keyward last wrote it; the plan keeps those lines\n"
+      }
       for warning in target.warnings { out += "  ! " + warning + "\n" }
       out += "\n"
     }
@@ -65,6 +70,7 @@ public struct TextPlanRenderer: Sendable {
     if changed.isEmpty && failed.isEmpty && plan.errors.isEmpty {
       out += "No changes. Every target matches the manifests.\n"
     }
+    if let origins = plan.summary.originLine { out += origins + "\n" }
     out += plan.summary.line + "\n"
     return out
   }
@@ -72,7 +78,17 @@ public struct TextPlanRenderer: Sendable {
   private func describe(_ change: KeyChange) -> String {
     var text = "\(change.type) \(change.fingerprint) " + (change.keyName.map { "'\($0)'" } ?? "(unmanaged)")
     if let line = change.line { text += " line \(line)" }
-    return text + "  # " + change.reason
+    let origin = change.origin.map { $0.rawValue + ": " } ?? ""
+    return text + "  # " + origin + change.reason
+  }
+
+  /// ` [2 intent, 1 drift]` for a target header; empty when no change has an origin.
+  static func origins(_ target: TargetPlan) -> String {
+    let parts = ChangeOrigin.allCases.compactMap { origin -> String? in
+      let n = target.count(origin)
+      return n > 0 ? "\(n) \(origin.rawValue)" : nil
+    }
+    return parts.isEmpty ? "" : " [" + parts.joined(separator: ", ") + "]"
   }
 
   private func quoted(_ text: String?) -> String {
