@@ -21,7 +21,7 @@ let package = Package(
       name: "CLibSSH2", pkgConfig: "libssh2",
       providers: [.apt(["libssh2-1-dev"]), .brew(["libssh2"])]),
     // SFTP v3 client over any byte stream (pure; no C, no I/O of its own).
-    .target(name: "SFTP"),
+    .target(name: "SFTP", exclude: ["README.md"]),
     .target(
       name: "AuthorizedKeys",
       dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
@@ -38,6 +38,9 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(name: "keyward", dependencies: ["KeywardCommands"]),
+    // The properties the libFuzzer targets check (Fuzz/, scripts/fuzz); the test suite replays
+    // the seed corpus and every saved crash through them.
+    .target(name: "FuzzChecks", dependencies: ["AuthorizedKeys", "KeywardCore"], path: "Fuzz/Checks"),
     // Test helpers shared by the test targets (temporary roots, test keys, running the CLI).
     .target(
       name: "KeywardTestSupport", dependencies: ["AuthorizedKeys", "KeywardCore"],
@@ -48,9 +51,11 @@ let package = Package(
     .testTarget(
       name: "KeywardSSHTests",
       dependencies: ["KeywardSSH", "KeywardCore", "AuthorizedKeys", "KeywardTestSupport"]),
+    .testTarget(name: "SFTPTests", dependencies: ["SFTP", "KeywardCore", "KeywardTestSupport"]),
     .testTarget(
       name: "KeywardCommandsTests",
       dependencies: ["KeywardCommands", "KeywardCore", "AuthorizedKeys", "KeywardTestSupport"]),
+    .testTarget(name: "FuzzRegressionTests", dependencies: ["FuzzChecks"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -5,7 +5,7 @@ public struct KeywardCommand: AsyncParsableCommand {
   public static let configuration = CommandConfiguration(
     commandName: "keyward",
     abstract: "Keys-as-code for OpenSSH: declare authorized_keys in YAML, plan and apply them.",
-    version: "0.1.0",
+    version: BuildInfo.versionLine,
     subcommands: [
       PlanCommand.self,
       ApplyCommand.self,
@@ -14,6 +14,8 @@ public struct KeywardCommand: AsyncParsableCommand {
       RollbackCommand.self,
       InspectCommand.self,
       ValidateCommand.self,
+      ImportCommand.self,
+      ReportCommand.self,
     ]
   )
 

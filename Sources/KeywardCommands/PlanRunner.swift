@@ -17,7 +17,11 @@ enum PlanRunner {
     let channel = try transport.makeTransport(hosts: scoped.hosts)
     var options = guards.plannerOptions()
     options.revision = revision
-    return await Planner(options: options).plan(scoped, transport: channel, filter: filter)
+    let planner = Planner(options: options)
+    if !transport.noSSHDModel, let source = channel as? any SSHDModelSource {
+      return await planner.plan(scoped, transport: channel, sshd: source, filter: filter)
+    }
+    return await planner.plan(scoped, transport: channel, filter: filter)
   }
 
   /// A `--target` pattern that matches no target is a typo, not an empty plan: exit 1 naming it.

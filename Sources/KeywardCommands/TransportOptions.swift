@@ -1,6 +1,10 @@
 import ArgumentParser
 import KeywardCore
 
+#if canImport(Glibc)
+  import Glibc
+#endif
+
 /// Where targets are reached: over SSH (default) or on this machine (`--local`).
 struct TransportOptions: ParsableArguments {
   @Flag(help: "Manage targets on this machine's file system (pull mode) instead of over SSH.")
@@ -40,6 +44,11 @@ struct TransportOptions: ParsableArguments {
     help: "Accept and record the key of a host not yet in known_hosts (a changed key is always refused).")
   var acceptNewHostKeys = false
 
+  @Flag(
+    name: .customLong("no-sshd-model"),
+    help: "Do not read sshd's settings: manage the manifest's path as written (see docs/adopting.md).")
+  var noSSHDModel = false
+
   @Option(help: "How many hosts to reach at once.")
   var parallelism: Int = 16
 
@@ -71,10 +80,29 @@ struct TransportOptions: ParsableArguments {
 
   func makeTransport(hosts: [String: HostSpec]) throws -> any Transport {
     if local {
-      let fault = LocalTransport.FaultPoint(rawValue: Environment.value("KEYWARD_TEST_FAULT") ?? "")
       return LocalTransport(
-        root: root ?? "/", host: localHostNames().sorted().first ?? "localhost", faultPoint: fault)
+        root: root ?? "/", host: localHostNames().sorted().first ?? "localhost",
+        checkpoint: Self.faultHook(Environment.value("KEYWARD_TEST_FAULT")))
     }
     return try SSHTransportFactory.make(hosts: hosts, options: self)
+  }
+
+  /// Test-only: `KEYWARD_TEST_FAULT=before-rename` (or `after-lock`, `after-temp`) makes the
+  /// process exit with status 70 at that point of a local write, to prove that a killed run
+  /// loses nothing. Compiled into debug builds only: a release binary ignores the variable.
+  static func faultHook(_ value: String?) -> (@Sendable (SafeReplace.Checkpoint) -> Void)? {
+    #if DEBUG
+      guard let value, ["after-lock", "after-temp", "before-rename"].contains(value) else { return nil }
+      return { point in
+        switch (point, value) {
+        case (.afterLock, "after-lock"), (.afterTemp, "after-temp"), (.beforeRename, "before-rename"):
+          _exit(70)
+        default:
+          break
+        }
+      }
+    #else
+      return nil
+    #endif
   }
 }

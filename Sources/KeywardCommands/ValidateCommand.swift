@@ -9,6 +9,8 @@ public struct ValidateCommand: ParsableCommand {
     abstract: "Check manifests: YAML, names, keys, policy and access rules. No network, no host touched.",
     discussion: """
       Each PATH is one manifest: a file, or a directory whose *.yaml and *.yml files form one manifest.
+      Key files named by 'file:' are read relative to the manifest and must stay inside its directory;
+      list other directories, colon-separated, in KEYWARD_KEY_FILE_ROOTS.
       Exit status: 0 valid (warnings allowed), 1 errors found, 2 a path could not be read.
       """
   )
@@ -29,7 +31,7 @@ public struct ValidateCommand: ParsableCommand {
   }
 
   public func run() throws {
-    let output = ManifestValidation.run(paths: paths, format: format)
+    let output = ManifestValidation.run(paths: paths, format: format, loader: ManifestInput.loader)
     FileHandle.standardError.write(Data(output.standardError.utf8))
     FileHandle.standardOutput.write(Data(output.standardOutput.utf8))
     if output.exitCode != 0 { throw ExitCode(output.exitCode) }

@@ -1,3 +1,5 @@
+import AuthorizedKeys
+
 /// A place in a manifest file: 1-based line and column (columns count Unicode scalars).
 public struct SourceLocation: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
   public var file: String
@@ -11,7 +13,8 @@ public struct SourceLocation: Hashable, Comparable, Sendable, Codable, CustomStr
   }
 
   /// `file:line:column`, the form editors and CI jump to.
-  public var description: String { "\(file):\(line):\(column)" }
+  /// `file:line:column`, the file name escaped and capped (`Echo`) so that it cannot forge a line.
+  public var description: String { "\(Echo.value(file, limit: 400)):\(line):\(column)" }
 
   public static func < (lhs: SourceLocation, rhs: SourceLocation) -> Bool {
     (lhs.file, lhs.line, lhs.column) < (rhs.file, rhs.line, rhs.column)

@@ -1,12 +1,16 @@
+import AuthorizedKeys
 import Foundation
 import KeywardCore
 
-/// Opens authenticated sessions: ssh_config resolution, TCP (or a ProxyJump tunnel), host key
-/// verification for every hop, then agent and identity-file authentication.
+/// Opens authenticated sessions: ssh_config resolution, TCP (or a ProxyJump tunnel, or a
+/// ProxyCommand), host key verification for every hop against known_hosts as OpenSSH reads it,
+/// then agent and identity-file authentication.
 struct HostConnector: Sendable {
   let settings: SSHSettings
   let hosts: [String: HostSpec]
   let resolver: SSHConfigResolver
+  /// known_hosts, read once per run and shared by every worker.
+  var knownHosts = KnownHostsStore()
 
   /// The settings for `alias`: `ssh -G`, then the manifest's host fields, then command-line flags.
   func resolve(_ alias: String, jumpOverride: String?? = nil, portOverride: Int? = nil) throws(TransportError)
@@ -17,11 +21,17 @@ struct HostConnector: Sendable {
     if let hostname = spec?.hostname { resolved.hostname = hostname }
     if let port = spec?.port { resolved.port = port }
     if let known = spec?.knownHosts {
-      resolved.knownHostsFiles = [SSHConfigResolver.expand(known, host: resolved)]
+      resolved.userKnownHostsFiles = [SSHConfigResolver.expand(known, host: resolved)]
     }
-    if let known = settings.knownHostsFile { resolved.knownHostsFiles = [known] }
-    if let jump = spec?.jump { resolved.proxyJump = jump }
-    if case .some(let jump) = jumpOverride { resolved.proxyJump = jump }
+    if let known = settings.knownHostsFile { resolved.userKnownHostsFiles = [known] }
+    if let jump = spec?.jump {
+      resolved.proxyJump = jump
+      resolved.proxyCommand = nil
+    }
+    if case .some(let jump) = jumpOverride {
+      resolved.proxyJump = jump
+      resolved.proxyCommand = nil
+    }
     if let portOverride { resolved.port = portOverride }
     if !settings.identityFiles.isEmpty {
       resolved.identityFiles = settings.identityFiles
@@ -35,8 +45,16 @@ struct HostConnector: Sendable {
     _ alias: String, user: String, jumpOverride: String?? = nil, portOverride: Int? = nil, depth: Int = 0
   ) throws(TransportError) -> HostSession {
     let resolved = try resolve(alias, jumpOverride: jumpOverride, portOverride: portOverride)
-    var tunnel: JumpTunnel?
+    guard resolved.unsupported.isEmpty else {
+      throw TransportError(
+        code: "ssh-config-unsupported", host: alias, step: "connect",
+        message:
+          "ssh_config sets \(resolved.unsupported.joined(separator: ", ")), which keyward cannot honour;"
+          + " unset it for this host (see docs/ssh-config.md)")
+    }
+    var tunnel: (any SessionCarrier)?
     let fd: Int32
+    let connectTimeout = resolved.connectTimeout ?? settings.connectTimeout
     if let jump = resolved.proxyJump, !jump.isEmpty {
       guard depth < 8 else {
         throw TransportError(
@@ -66,10 +84,16 @@ struct HostConnector: Sendable {
         jumpSession.close()
         throw TransportError(code: error.code, host: alias, step: error.step, message: error.message)
       }
+    } else if let command = resolved.proxyCommand {
+      let proxy = try ProxyCommand.start(
+        ProxyCommand.expand(command, host: resolved, user: user), host: alias)
+      tunnel = proxy
+      fd = proxy.localFD
     } else {
       fd = try TCPConnector.connect(
-        host: alias, hostname: resolved.hostname, port: resolved.port,
-        timeout: resolved.connectTimeout ?? settings.connectTimeout)
+        host: alias, hostname: resolved.hostname, port: resolved.port, timeout: connectTimeout,
+        family: resolved.addressFamily, bindAddress: resolved.bindAddress,
+        attempts: resolved.connectionAttempts)
     }
     let session: SSHSession
     do throws(TransportError) {
@@ -83,7 +107,12 @@ struct HostConnector: Sendable {
     // socket is closed, so a reused descriptor number is never shut down by mistake.
     let token = Watchdog.shared.arm(fd: fd, after: settings.targetDeadline)
     do throws(TransportError) {
+      // The banner and key exchange are bounded by the connect timeout (a server that accepts
+      // TCP and never speaks fails then, as with ssh's ConnectTimeout); later waits by the
+      // operation timeout.
+      session.setTimeout(connectTimeout)
       try verifyHostKey(session, resolved)
+      session.setTimeout(settings.operationTimeout)
       let fingerprint = try authenticate(session, resolved, user: user)
       guard !Watchdog.shared.disarm(token) else {
         session.close()
@@ -104,14 +133,25 @@ struct HostConnector: Sendable {
         "gave up after \(settings.targetDeadline) (the per-target deadline); the host is too slow or stuck")
   }
 
+  /// One ProxyJump hop: `[user@]host[:port]`, `[user@][v6 or host]:port` (the bracketed form
+  /// `ssh -G` prints), or `ssh://[user@]host[:port]`.
   static func parseHop(_ text: String) -> (user: String?, host: String, port: Int?) {
     var rest = Substring(text)
+    if rest.hasPrefix("ssh://") { rest = rest.dropFirst(6) }
     var user: String?
     if let at = rest.lastIndex(of: "@") {
       user = String(rest[..<at])
       rest = rest[rest.index(after: at)...]
     }
-    if let colon = rest.lastIndex(of: ":"), let port = Int(rest[rest.index(after: colon)...]) {
+    if rest.hasPrefix("["), let close = rest.firstIndex(of: "]") {
+      let host = String(rest[rest.index(after: rest.startIndex)..<close])
+      let after = rest[rest.index(after: close)...]
+      if after.hasPrefix(":"), let port = Int(after.dropFirst()) { return (user, host, port) }
+      return (user, host, nil)
+    }
+    if rest.filter({ $0 == ":" }).count == 1, let colon = rest.lastIndex(of: ":"),
+      let port = Int(rest[rest.index(after: colon)...])
+    {
       return (user, String(rest[..<colon]), port)
     }
     return (user, String(rest), nil)
@@ -119,45 +159,101 @@ struct HostConnector: Sendable {
 
   // MARK: host key
 
+  /// Checks the server's host key exactly as OpenSSH's `check_host_key()` would with these
+  /// settings, against known_hosts as read once for the run. `@revoked` keys are refused in
+  /// every mode and never recorded; a changed key is always refused; an unknown key is recorded
+  /// only with accept-new (or StrictHostKeyChecking no / accept-new).
   private func verifyHostKey(_ session: SSHSession, _ resolved: ResolvedHost) throws(TransportError) {
-    let files = resolved.knownHostsFiles
-    let names = resolved.knownHostNames
-    let known = session.knownHostKeyTypes(files: files, names: names, port: resolved.port)
-    let preference = known.isEmpty ? LibSSH2.usableHostKeyTypes : known
-    try session.handshake(hostKeyPreference: preference)
-    let key = try session.hostKey()
-    let offered = IdentityLoader.fingerprint(of: key.blob) ?? "unknown"
-    switch session.checkHostKey(files: files, names: names, port: resolved.port, blob: key.blob) {
-    case .match:
-      return
-    case .mismatch(let knownBase64):
-      let knownFingerprint =
-        knownBase64.flatMap { Data(base64Encoded: $0) }.flatMap { IdentityLoader.fingerprint(of: Array($0)) }
-        ?? "unknown"
+    let name = resolved.knownHostsName
+    let known = knownHosts.knownHosts(resolved.knownHostsFiles)
+    let entries = known.entries(for: name)
+    try session.handshake(hostKeyPreference: Self.hostKeyPreference(entries))
+    let offered = try session.hostKey()
+    let key: PublicKey
+    do {
+      key = try PublicKey(type: offered.type, base64: Data(offered.blob).base64EncodedString())
+    } catch {
       throw TransportError(
-        code: "host-key-changed", host: resolved.alias, step: "hostkey",
+        code: "handshake-failed", host: resolved.alias, step: "hostkey",
+        message: "the server's \(offered.type) host key could not be read: \(error)")
+    }
+    let files = resolved.knownHostsFiles.map { "'\($0)'" }.joined(separator: ", ")
+    switch known.verdict(for: key, entries: entries) {
+    case .matched:
+      return
+    case .revoked(let entry):
+      throw TransportError(
+        code: "host-key-revoked", host: resolved.alias, step: "hostkey",
         message:
-          "host key changed: known_hosts has \(knownFingerprint) but the server offered \(key.type) \(offered);"
-          + " this may be an impostor. If the host was really rebuilt, remove the old entry"
-          + " ('ssh-keygen -R \(resolved.hostname)') and connect again")
-    case .notFound:
+          "the server's \(key.type) host key \(key.fingerprint) is marked @revoked for '\(name)'"
+          + " (\(entry.location)): refused, as ssh refuses it ('REVOKED HOST KEY DETECTED'), and not"
+          + " recorded; the host needs a new host key")
+    case .changed(let previous):
+      let listed = previous.map { "\($0.key.algorithm.plainName) \($0.key.fingerprint) (\($0.location))" }
+      var message =
+        "host key changed: known_hosts has \(listed.joined(separator: ", ")) for '\(name)' but the server"
+        + " offered \(key.type) \(key.fingerprint); this may be an impostor. If the host was really"
+        + " rebuilt, remove the old entry ('ssh-keygen -R \(name)') and connect again"
+      let usable = Set(LibSSH2.usableHostKeyTypes)
+      if !previous.contains(where: { usable.contains($0.key.algorithm.plainName) }) {
+        message +=
+          "; note: known_hosts lists only key types libssh2 1.10 cannot negotiate for this host"
+          + " (it verifies \(LibSSH2.usableHostKeyTypes.joined(separator: ", ")))"
+      }
+      throw TransportError(code: "host-key-changed", host: resolved.alias, step: "hostkey", message: message)
+    case .unknown(let authorities) where !authorities.isEmpty:
+      throw TransportError(
+        code: "host-key-unknown", host: resolved.alias, step: "hostkey",
+        message:
+          "known_hosts trusts a host certificate authority for '\(name)' (@cert-authority at"
+          + " \(authorities[0].location)), but libssh2 1.10 cannot negotiate certificate host keys"
+          + " (no *-cert-v01@openssh.com host key algorithms), so the server's plain \(key.type) key"
+          + " \(key.fingerprint) cannot be checked against it and is not listed itself; add the plain key"
+          + " to known_hosts after verifying it, or reach this host with ssh")
+    case .unknown:
       let acceptNew =
         settings.acceptNewHostKeys || resolved.strictHostKeyChecking == "accept-new"
-        || resolved.strictHostKeyChecking == "false"
-      guard acceptNew else {
+        || resolved.strictHostKeyChecking == "false" || resolved.strictHostKeyChecking == "no"
+      guard acceptNew, let file = resolved.userKnownHostsFiles.first else {
         throw TransportError(
           code: "host-key-unknown", host: resolved.alias, step: "hostkey",
           message:
-            "host key unknown: \(key.type) \(offered) is not in \(files.map { "'\($0)'" }.joined(separator: ", "));"
+            "host key unknown: \(key.type) \(key.fingerprint) for '\(name)' is not in \(files.isEmpty ? "any known_hosts file" : files);"
             + " verify it and add it (ssh-keyscan), or pass --accept-new-host-keys")
       }
-      let file = files.first ?? "\(SSHConfigResolver.home)/.ssh/known_hosts"
-      try KnownHostsAppender.append(
-        file: file, names: names, port: resolved.port, type: key.type, blob: key.blob, host: resolved.alias)
+      let field =
+        resolved.hashKnownHosts
+        ? KnownHostsEntry.hashedField(name, salt: Self.salt()) : name
+      try knownHosts.append(
+        path: file, hostField: field, type: key.algorithm.plainName, blob: key.blob, host: resolved.alias)
     }
   }
 
+  /// The host key algorithms to offer, best first: the types known_hosts lists for the host
+  /// (so the server presents a key that can match, as OpenSSH's `order_hostkeyalgs()` does),
+  /// then the other types libssh2 1.10 can verify.
+  static func hostKeyPreference(_ entries: [KnownHostsEntry]) -> [String] {
+    let known = Set(entries.filter { $0.marker == .none }.map { $0.key.algorithm.plainName })
+    let usable = LibSSH2.usableHostKeyTypes
+    return usable.filter { known.contains($0) } + usable.filter { !known.contains($0) }
+  }
+
+  /// 20 random bytes for a hashed known_hosts name.
+  static func salt() -> [UInt8] {
+    var generator = SystemRandomNumberGenerator()
+    return (0..<20).map { _ in UInt8.random(in: 0...255, using: &generator) }
+  }
+
   // MARK: authentication
+
+  /// IdentityAgent: `none` means no agent, `SSH_AUTH_SOCK` (or unset) the environment's agent,
+  /// anything else a socket path.
+  private func agentSocket(_ resolved: ResolvedHost) -> String? {
+    guard let agent = resolved.identityAgent, agent != "SSH_AUTH_SOCK" else { return settings.agentSocket }
+    if agent == "none" { return nil }
+    if agent.hasPrefix("$") { return ProcessInfo.processInfo.environment[String(agent.dropFirst())] }
+    return SSHConfigResolver.expand(agent, host: resolved)
+  }
 
   private func authenticate(_ session: SSHSession, _ resolved: ResolvedHost, user: String)
     throws(TransportError)
@@ -175,7 +271,7 @@ struct HostConnector: Sendable {
     }
     var tried: [String] = []
     var notes: [String] = []
-    if settings.useAgent, let socket = settings.agentSocket, !socket.isEmpty {
+    if settings.useAgent, let socket = agentSocket(resolved), !socket.isEmpty {
       let blobs = identities.compactMap(\.publicBlob)
       if !(resolved.identitiesOnly && blobs.isEmpty) {
         if let blob = session.authenticateWithAgent(
@@ -188,6 +284,10 @@ struct HostConnector: Sendable {
     }
     var sawRSA = false
     for identity in identities where identity.hasPrivateKey {
+      if let problem = IdentityLoader.unprotected(identity.path) {
+        notes.append(problem)
+        continue
+      }
       if identity.keyType == "ssh-rsa" { sawRSA = true }
       var result = session.authenticateWithFile(user: user, path: identity.path, passphrase: nil)
       if case .unreadable = result, let passphrase = settings.passphrase.passphrase(for: identity.path) {

@@ -39,6 +39,17 @@ enum IdentityLoader {
     return reader.string()
   }
 
+  /// Why a private key file must not be used, as OpenSSH's `sshkey_perm_ok` decides: a file
+  /// owned by the caller that group or others may read or write is ignored ("UNPROTECTED
+  /// PRIVATE KEY FILE!"). `nil` when the file may be used.
+  static func unprotected(_ path: String) -> String? {
+    var info = stat()
+    guard stat(path, &info) == 0, info.st_uid == getuid(), info.st_mode & 0o077 != 0 else { return nil }
+    let mode = String(info.st_mode & 0o777, radix: 8)
+    return "'\(path)' is accessible by others (mode 0\(mode)); OpenSSH ignores such a private key, and so"
+      + " does keyward: run 'chmod 600 \(path)'"
+  }
+
   /// The key type named at the start of a public key blob.
   static func keyType(of blob: [UInt8]) -> String? {
     var reader = WireReader(blob)

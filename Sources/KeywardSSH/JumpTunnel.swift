@@ -7,7 +7,7 @@ import Synchronization
 
 /// A ProxyJump hop: a direct-tcpip channel on the jump host's session, relayed to a socketpair
 /// by a pump thread. The inner session runs on `localFD` as if it were a TCP socket.
-final class JumpTunnel: @unchecked Sendable {
+final class JumpTunnel: SessionCarrier, @unchecked Sendable {
   /// The socket the inner session uses.
   let localFD: Int32
   private let outer: SSHSession

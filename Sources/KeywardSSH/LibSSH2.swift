@@ -59,13 +59,6 @@ enum FileAuthResult {
   case failed(String)
 }
 
-/// How a host key check came out.
-enum HostKeyVerdict {
-  case match
-  case mismatch(knownKeyBase64: String?)
-  case notFound
-}
-
 /// One libssh2 session with its SFTP subsystem and the raw posix-rename channel.
 ///
 /// Owns every libssh2 pointer of one connection. Used by one thread at a time: the worker that
@@ -83,8 +76,8 @@ final class SSHSession: @unchecked Sendable {
   private var renameSupported: Bool?
   /// The SFTP extensions the server announced on the raw channel.
   private var extensions: Set<String> = []
-  /// The tunnel this session runs through, kept alive until the session closes.
-  var tunnel: JumpTunnel?
+  /// The tunnel or ProxyCommand this session runs through, kept alive until the session closes.
+  var tunnel: (any SessionCarrier)?
 
   init(host: String, fd: Int32, operationTimeout: Duration) throws(TransportError) {
     precondition(LibSSH2.initialized, "libssh2_init failed")
@@ -154,45 +147,10 @@ final class SSHSession: @unchecked Sendable {
 
   // MARK: handshake and host key
 
-  /// The host key types known_hosts holds for `names` (checked by libssh2 itself, so hashed
-  /// entries count), best usable first.
-  func knownHostKeyTypes(files: [String], names: [String], port: Int) -> [String] {
-    guard let store = loadKnownHosts(files) else { return [] }
-    defer { libssh2_knownhost_free(store) }
-    let candidates: [(String, Int32)] = [
-      ("ssh-ed25519", Int32(LIBSSH2_KNOWNHOST_KEY_ED25519)),
-      ("ecdsa-sha2-nistp256", Int32(LIBSSH2_KNOWNHOST_KEY_ECDSA_256)),
-      ("ecdsa-sha2-nistp384", Int32(LIBSSH2_KNOWNHOST_KEY_ECDSA_384)),
-      ("ecdsa-sha2-nistp521", Int32(LIBSSH2_KNOWNHOST_KEY_ECDSA_521)),
-    ]
-    // A probe key that matches nothing: with type bits set, libssh2 answers MISMATCH when an
-    // entry of that type exists for the host and NOTFOUND when none does.
-    let probe: [UInt8] = Array("keyward-probe".utf8)
-    var found: [String] = []
-    for (name, bits) in candidates {
-      for hostName in names {
-        let rc = probe.withUnsafeBufferPointer { buffer in
-          buffer.withMemoryRebound(to: CChar.self) { chars in
-            libssh2_knownhost_checkp(
-              store, hostName, Int32(port), chars.baseAddress, chars.count,
-              Int32(LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW) | bits, nil)
-          }
-        }
-        if rc == LIBSSH2_KNOWNHOST_CHECK_MISMATCH || rc == LIBSSH2_KNOWNHOST_CHECK_MATCH {
-          found.append(name)
-          break
-        }
-      }
-    }
-    return found
-  }
-
-  private func loadKnownHosts(_ files: [String]) -> OpaquePointer? {
-    guard let store = libssh2_knownhost_init(session) else { return nil }
-    for file in files where FileManager.default.fileExists(atPath: file) {
-      _ = libssh2_knownhost_readfile(store, file, LIBSSH2_KNOWNHOST_FILE_OPENSSH)
-    }
-    return store
+  /// Sets how long each blocking libssh2 call may wait (the handshake runs under the connect
+  /// timeout, everything after it under the operation timeout).
+  func setTimeout(_ duration: Duration) {
+    libssh2_session_set_timeout(session, Int(max(1, duration.milliseconds)))
   }
 
   /// Sets the host key preference and runs the SSH handshake on the socket.
@@ -231,32 +189,6 @@ final class SSHSession: @unchecked Sendable {
       LIBSSH2_HOSTKEY_TYPE_ECDSA_521: "ecdsa-sha2-nistp521", LIBSSH2_HOSTKEY_TYPE_ED25519: "ssh-ed25519",
     ]
     return (names[type] ?? "unknown", blob)
-  }
-
-  /// Checks the negotiated host key against known_hosts for every name, with key-type bits 0 so
-  /// that any known key of another type counts as a mismatch, not as an unknown host.
-  func checkHostKey(files: [String], names: [String], port: Int, blob: [UInt8]) -> HostKeyVerdict {
-    guard let store = loadKnownHosts(files) else { return .notFound }
-    defer { libssh2_knownhost_free(store) }
-    var mismatch: HostKeyVerdict?
-    for name in names {
-      var entry: UnsafeMutablePointer<libssh2_knownhost>?
-      let rc = blob.withUnsafeBufferPointer { buffer in
-        buffer.withMemoryRebound(to: CChar.self) { chars in
-          libssh2_knownhost_checkp(
-            store, name, Int32(port), chars.baseAddress, chars.count,
-            Int32(LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW), &entry)
-        }
-      }
-      switch rc {
-      case LIBSSH2_KNOWNHOST_CHECK_MATCH: return .match
-      case LIBSSH2_KNOWNHOST_CHECK_MISMATCH:
-        let known = entry.flatMap { $0.pointee.key }.map { String(cString: $0) }
-        mismatch = mismatch ?? .mismatch(knownKeyBase64: known)
-      default: continue
-      }
-    }
-    return mismatch ?? .notFound
   }
 
   // MARK: authentication

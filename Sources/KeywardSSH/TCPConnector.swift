@@ -7,12 +7,33 @@ import KeywardCore
 /// Opens TCP connections with a connect timeout and `TCP_NODELAY` set before the SSH
 /// handshake (otherwise delayed ACKs stall key exchange and auth three times, ~40 ms each).
 enum TCPConnector {
-  /// Connects to `hostname:port`; returns a blocking socket.
-  static func connect(host: String, hostname: String, port: Int, timeout: Duration) throws(TransportError)
-    -> Int32
-  {
+  /// Connects to `hostname:port`; returns a blocking socket. `family` is OpenSSH's
+  /// AddressFamily (`any`, `inet`, `inet6`), `bindAddress` its BindAddress; `attempts` tries are
+  /// made one second apart (ConnectionAttempts), each bounded by `timeout`.
+  static func connect(
+    host: String, hostname: String, port: Int, timeout: Duration, family: String = "any",
+    bindAddress: String? = nil, attempts: Int = 1
+  ) throws(TransportError) -> Int32 {
+    var attempt = 1
+    while true {
+      do {
+        return try connectOnce(
+          host: host, hostname: hostname, port: port, timeout: timeout, family: family,
+          bindAddress: bindAddress)
+      } catch {
+        guard attempt < attempts, error.code != "unreachable" || !error.message.hasPrefix("cannot resolve")
+        else { throw error }
+        attempt += 1
+        sleep(1)
+      }
+    }
+  }
+
+  private static func connectOnce(
+    host: String, hostname: String, port: Int, timeout: Duration, family: String, bindAddress: String?
+  ) throws(TransportError) -> Int32 {
     var hints = addrinfo()
-    hints.ai_family = AF_UNSPEC
+    hints.ai_family = family == "inet" ? AF_INET : family == "inet6" ? AF_INET6 : AF_UNSPEC
     hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
     var list: UnsafeMutablePointer<addrinfo>?
     let rc = getaddrinfo(hostname, String(port), &hints, &list)
@@ -29,7 +50,9 @@ enum TCPConnector {
     while let info = entry {
       entry = info.pointee.ai_next
       do {
-        return try attempt(info.pointee, host: host, hostname: hostname, port: port, timeout: timeout)
+        return try attempt(
+          info.pointee, host: host, hostname: hostname, port: port, timeout: timeout, bindAddress: bindAddress
+        )
       } catch {
         lastError = error
       }
@@ -38,7 +61,7 @@ enum TCPConnector {
   }
 
   private static func attempt(
-    _ info: addrinfo, host: String, hostname: String, port: Int, timeout: Duration
+    _ info: addrinfo, host: String, hostname: String, port: Int, timeout: Duration, bindAddress: String?
   ) throws(TransportError) -> Int32 {
     let fd = socket(info.ai_family, info.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), info.ai_protocol)
     guard fd >= 0 else {
@@ -47,6 +70,14 @@ enum TCPConnector {
     }
     var one: Int32 = 1
     setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    if let bindAddress {
+      do throws(TransportError) {
+        try bind(fd, to: bindAddress, family: info.ai_family, host: host)
+      } catch {
+        close(fd)
+        throw error
+      }
+    }
     let flags = fcntl(fd, F_GETFL)
     _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
     let where_ = "'\(hostname):\(port)'"
@@ -80,6 +111,28 @@ enum TCPConnector {
     }
     _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK)
     return fd
+  }
+
+  /// BindAddress: binds the socket to a numeric local address of the same family.
+  private static func bind(_ fd: Int32, to address: String, family: Int32, host: String)
+    throws(TransportError)
+  {
+    var hints = addrinfo()
+    hints.ai_family = family
+    hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICHOST
+    var list: UnsafeMutablePointer<addrinfo>?
+    guard getaddrinfo(address, nil, &hints, &list) == 0, let local = list else {
+      throw TransportError(
+        code: "unreachable", host: host, step: "connect",
+        message: "BindAddress '\(address)' is not a numeric address of the server's address family")
+    }
+    defer { freeaddrinfo(list) }
+    guard Glibc.bind(fd, local.pointee.ai_addr, local.pointee.ai_addrlen) == 0 else {
+      throw TransportError(
+        code: "unreachable", host: host, step: "connect",
+        message: "cannot bind to BindAddress '\(address)': \(errnoText())")
+    }
   }
 
   static func errnoText() -> String { String(cString: strerror(errno)) }

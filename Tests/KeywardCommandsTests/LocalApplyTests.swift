@@ -100,13 +100,13 @@ struct LocalApplyTests {
     let dir = try FileManager.default.contentsOfDirectory(atPath: root.path + "/home/alice/.ssh")
     #expect(dir.contains("authorized_keys"))
     #expect(
-      dir.contains { $0.hasPrefix(".keyward-tmp.authorized_keys.") }, "the killed run left its temp file")
+      dir.contains { $0.hasPrefix(".authorized_keys.keyward-tmp-") }, "the killed run left its temp file")
     // The next run converges and removes what the killed one left behind.
     let apply = try keyward(["apply", manifest, "--auto-approve"])
     #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
     #expect(root.readKeys("alice") == TestKeys.alice + "\n")
     let names = try FileManager.default.contentsOfDirectory(atPath: root.path + "/home/alice/.ssh")
-    #expect(!names.contains { $0.hasPrefix(".keyward-tmp.") }, "\(names)")
+    #expect(!names.contains { $0.contains(".keyward-tmp") || $0.hasSuffix(".keyward-lock") }, "\(names)")
     #expect(names.contains { $0.hasPrefix("authorized_keys.keyward-backup.") })
   }
 

@@ -72,9 +72,12 @@ struct LocalTransportTests {
     try FileManager.default.removeItem(atPath: root.file("alice"))
     try FileManager.default.createSymbolicLink(atPath: root.file("alice"), withDestinationPath: elsewhere)
     let transport = LocalTransport(root: root.path, host: "img")
-    let observed = try #require(try await transport.fetch([FetchRequest(id: alice)])[alice]?.get())
-    #expect(observed.file?.isSymlink == true)
-    #expect(observed.content == nil)
+    let fetched = await transport.fetch([FetchRequest(id: alice)])[alice]
+    guard case .failure(let refused) = fetched else {
+      Issue.record("expected the fetch to refuse the symlink, got \(String(describing: fetched))")
+      return
+    }
+    #expect(refused.code == "symlink-refused")
     let outcome = await transport.write([
       WriteRequest(id: alice, expectedDigest: ContentDigest.absent, content: Array("x\n".utf8))
     ])

@@ -39,10 +39,12 @@ final class SilentListener {
 /// Timeouts: a host that hangs fails alone, at the operation timeout or the target deadline.
 @Suite(.enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
 struct SSHTimeoutTests {
-  func settings(_ fleet: Fleet, operation: Duration, deadline: Duration) -> SSHSettings {
+  func settings(_ fleet: Fleet, connect: Duration = .seconds(2), operation: Duration, deadline: Duration)
+    -> SSHSettings
+  {
     SSHSettings(
       sshConfigFile: fleet.sshConfig, identityFiles: [fleet.adminKey], parallelism: 4,
-      connectTimeout: .seconds(2), operationTimeout: operation, targetDeadline: deadline, passphrase: .none,
+      connectTimeout: connect, operationTimeout: operation, targetDeadline: deadline, passphrase: .none,
       useAgent: false, showProgress: false)
   }
 
@@ -53,17 +55,19 @@ struct SSHTimeoutTests {
     "a hung host fails with its step and reason while the others are read", .timeLimit(.minutes(3)),
     arguments: [
       // Long enough for a healthy host on a loaded 2-core machine, short against the hang.
-      ("operation timeout", Duration.seconds(10), Duration.seconds(120), "handshake-failed"),
+      // The banner wait is bounded by the connect timeout (as ssh's ConnectTimeout bounds it).
+      ("connect timeout", Duration.seconds(10), Duration.seconds(120), "handshake-failed"),
       ("target deadline", Duration.seconds(120), Duration.seconds(10), "deadline-exceeded"),
     ])
-  func hungHost(name: String, operation: Duration, deadline: Duration, code: String) async throws {
+  func hungHost(name: String, connect: Duration, deadline: Duration, code: String) async throws {
     let subnet = code == "deadline-exceeded" ? 224 : 225
     try await Fleet.with(hosts: 2, subnet: subnet) { fleet in
       let listener = try SilentListener(address: "127.0.\(fleet.subnet).100")
       defer { withExtendedLifetime(listener) {} }
       let hosts = ["hung": HostSpec(name: "hung", hostname: "127.0.\(fleet.subnet).100")]
       let transport = SSHTransport(
-        hosts: hosts, settings: settings(fleet, operation: operation, deadline: deadline))
+        hosts: hosts,
+        settings: settings(fleet, connect: connect, operation: .seconds(120), deadline: deadline))
       let ids = [TargetID(user: "alice", host: "hung"), TargetID(user: "alice", host: "lab1")]
       let result = await transport.fetch(ids.map { FetchRequest(id: $0) })
       let failure = try #require(result[ids[0]]?.failure, "\(name)")
@@ -73,6 +77,29 @@ struct SSHTimeoutTests {
       #expect((try? result[ids[1]]?.get()) != nil, "\(String(describing: result[ids[1]]))")
       // The code names the mechanism that ended the wait: libssh2's timeout or the watchdog.
       if code == "handshake-failed" { #expect(failure.message.contains("Timed out")) }
+    }
+  }
+
+  @Test(
+    "a server that accepts TCP and never sends a banner fails in --connect-timeout (3 s) +/- 1 s",
+    .timeLimit(.minutes(2)))
+  func silentBannerBounded() async throws {
+    try await Fleet.with(hosts: 1, subnet: 172) { fleet in
+      let listener = try SilentListener(address: "127.0.\(fleet.subnet).100")
+      defer { withExtendedLifetime(listener) {} }
+      let hosts = ["silent": HostSpec(name: "silent", hostname: "127.0.\(fleet.subnet).100")]
+      let transport = SSHTransport(
+        hosts: hosts,
+        settings: settings(fleet, connect: .seconds(3), operation: .seconds(60), deadline: .seconds(120)))
+      let id = TargetID(user: "alice", host: "silent")
+      let start = ContinuousClock.now
+      let result = await transport.fetch([FetchRequest(id: id)])
+      let elapsed = ContinuousClock.now - start
+      print("silent banner with --connect-timeout 3: failed after \(elapsed)")
+      let failure = try #require(result[id]?.failure)
+      #expect(failure.step == "handshake")
+      #expect(failure.message.contains("Timed out"))
+      #expect(elapsed >= .seconds(2) && elapsed <= .seconds(4))
     }
   }
 }

@@ -12,6 +12,8 @@ public final class Fleet: Sendable {
   public let dir: String
   public let count: Int
   public let subnet: Int
+  /// `--host-config` arguments (host index = file), kept for `restart`.
+  let extraArguments: [String]
 
   public static let packageRoot: String = {
     var url = URL(fileURLWithPath: #filePath)
@@ -36,20 +38,30 @@ public final class Fleet: Sendable {
     missingPrerequisite == nil || ProcessInfo.processInfo.environment["CI"] == "true"
   }
 
-  private init(dir: String, count: Int, subnet: Int) {
+  private init(dir: String, count: Int, subnet: Int, extraArguments: [String] = []) {
     self.dir = dir
     self.count = count
     self.subnet = subnet
+    self.extraArguments = extraArguments
   }
 
   /// Starts `hosts` hosts on 127.0.`subnet`.x, runs `body`, and always stops them.
-  public static func with<T>(hosts: Int, subnet: Int, _ body: (Fleet) async throws -> T) async throws -> T {
+  /// `sshdConfig[i]` is extra sshd configuration for host i (read before the lab's own lines).
+  public static func with<T>(
+    hosts: Int, subnet: Int, sshdConfig: [Int: String] = [:], _ body: (Fleet) async throws -> T
+  ) async throws -> T {
     if let missing = missingPrerequisite {
       throw FleetError(message: "cannot start a fleet: missing \(missing)")
     }
     let dir = try makeTemporaryDirectory()
+    var extra: [String] = []
+    for (index, text) in sshdConfig.sorted(by: { $0.key < $1.key }) {
+      let file = "\(dir)/host\(index)-extra.conf"
+      try text.write(toFile: file, atomically: true, encoding: .utf8)
+      extra += ["--host-config", "\(index)=\(file)"]
+    }
     do {
-      let result = try await start(dir: dir, hosts: hosts, subnet: subnet, body)
+      let result = try await start(dir: dir, hosts: hosts, subnet: subnet, extra: extra, body)
       await stop(dir)
       return result
     } catch {
@@ -58,16 +70,20 @@ public final class Fleet: Sendable {
     }
   }
 
-  private static func start<T>(dir: String, hosts: Int, subnet: Int, _ body: (Fleet) async throws -> T)
-    async throws -> T
-  {
+  private static func start<T>(
+    dir: String, hosts: Int, subnet: Int, extra: [String], _ body: (Fleet) async throws -> T
+  ) async throws -> T {
     // The subnet is a preference: when another lab (another worktree's tests) holds it, move on.
     let span = (hosts - 1) / 254 + 1
     var candidate = subnet
     for attempt in 0..<6 {
       let next = candidate
-      let up = try await offPool { try run(script, ["up", String(hosts), dir, "--subnet", String(next)]) }
-      if up.status == 0 { return try await body(Fleet(dir: dir, count: hosts, subnet: candidate)) }
+      let up = try await offPool {
+        try run(script, ["up", String(hosts), dir, "--subnet", String(next)] + extra)
+      }
+      if up.status == 0 {
+        return try await body(Fleet(dir: dir, count: hosts, subnet: candidate, extraArguments: extra))
+      }
       guard up.output.contains("already in use"), attempt < 5 else {
         throw FleetError(message: "fleet up failed: \(up.output)")
       }
@@ -97,11 +113,11 @@ public final class Fleet: Sendable {
 
   /// Stops and starts every host again (same host keys, fresh account files): open sessions die.
   public func restart() async throws {
-    let (dir, count, subnet) = (dir, count, subnet)
+    let (dir, count, subnet, extra) = (dir, count, subnet, extraArguments)
     let down = try await Fleet.offPool { try Fleet.run(Fleet.script, ["down", dir]) }
     guard down.status == 0 else { throw FleetError(message: "fleet down failed: \(down.output)") }
     let up = try await Fleet.offPool {
-      try Fleet.run(Fleet.script, ["up", String(count), dir, "--subnet", String(subnet)])
+      try Fleet.run(Fleet.script, ["up", String(count), dir, "--subnet", String(subnet)] + extra)
     }
     guard up.status == 0 else { throw FleetError(message: "fleet up failed: \(up.output)") }
   }
@@ -124,6 +140,9 @@ public final class Fleet: Sendable {
   public func home(_ index: Int, _ user: String) -> String {
     user == "root" ? "\(dir)/hosts/host\(index)/root" : "\(dir)/hosts/host\(index)/home/\(user)"
   }
+
+  /// The directory host `index` sees as /etc/ssh/sshd_config.d (root-owned, 0755).
+  public func sshdConfigDirectory(_ index: Int) -> String { "\(dir)/hosts/host\(index)/sshd_config.d" }
 
   public func authorizedKeys(_ index: Int, _ user: String) -> String {
     home(index, user) + "/.ssh/authorized_keys"

@@ -29,12 +29,20 @@ public final class TemporaryRoot {
 
   public func file(_ user: String) -> String { path + "/home/\(user)/.ssh/authorized_keys" }
 
+  /// The uid (and gid) of the users this root has.
+  public static let uids = ["alice": uid_t(2001), "bob": uid_t(2002)]
+
+  /// Writes the user's authorized_keys (and `~/.ssh`), owned by that user as on a real system.
   public func put(_ user: String, _ text: String, mode: mode_t = 0o600) throws {
     let dir = path + "/home/\(user)/.ssh"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     chmod(dir, 0o700)
     try text.write(toFile: file(user), atomically: false, encoding: .utf8)
     chmod(file(user), mode)
+    if let uid = Self.uids[user] {
+      chown(dir, uid, uid)
+      chown(file(user), uid, uid)
+    }
   }
 
   public func read(_ user: String) -> String? { try? String(contentsOfFile: file(user), encoding: .utf8) }

@@ -1,3 +1,5 @@
+import AuthorizedKeys
+
 /// Renders an `AccessDiff` for people (text) and for pull-request comments (Markdown with
 /// the same hidden marker as plans: `<!-- keyward diff part=1 of=1 digest=... -->`).
 public struct AccessDiffRenderer: Sendable {
@@ -8,10 +10,12 @@ public struct AccessDiffRenderer: Sendable {
     guard !diff.isEmpty else { return "No access changes.\n" + diff.summaryLine + "\n" }
     var out = ""
     for key in diff.keys {
-      out += "'\(key.keyName)' (\(key.fingerprint))\n"
+      out += "'\(Echo.value(key.keyName))' (\(key.fingerprint))\n"
       for reason in key.large { out += "  !! large grant: \(reason)\n" }
-      if !key.gains.isEmpty { out += "  + gains: " + key.gains.joined(separator: ", ") + "\n" }
-      if !key.losses.isEmpty { out += "  - loses: " + key.losses.joined(separator: ", ") + "\n" }
+      if !key.gains.isEmpty { out += "  + gains: " + Echo.message(key.gains.joined(separator: ", ")) + "\n" }
+      if !key.losses.isEmpty {
+        out += "  - loses: " + Echo.message(key.losses.joined(separator: ", ")) + "\n"
+      }
       for change in diff.changes where change.fingerprint == key.fingerprint && change.kind == .options {
         out +=
           "  ~ options on \(change.target): \(change.oldOptions ?? "(none)") -> \(change.newOptions ?? "(none)")\n"
@@ -62,7 +66,7 @@ public struct AccessDiffRenderer: Sendable {
 
   private func escape(_ text: String) -> String {
     var out = ""
-    for ch in text {
+    for ch in Echo.message(text) {
       switch ch {
       case "|": out += "\\|"
       case "<": out += "&lt;"

@@ -11,7 +11,8 @@ public protocol FilePrimitives: AnyObject {
   /// `lstat` (`follow: false`) or `stat`; nil when the path does not exist.
   func status(_ path: String, follow: Bool) throws(FileSystemError) -> FileStatus?
   /// Opens an existing file for reading; nil when it does not exist. Implementations that can
-  /// refuse a final symlink atomically (`O_NOFOLLOW`) do so unless `follow`.
+  /// refuse a final symlink atomically (`O_NOFOLLOW`) do so unless `follow`. Must not block on
+  /// a FIFO or a device (`O_NONBLOCK`); callers check `status(of:)` before reading.
   func openForReading(_ path: String, follow: Bool) throws(FileSystemError) -> OpenFile?
   /// Creates a new file exclusively (`O_CREAT | O_EXCL`, never through a symlink) with `mode`.
   func createExclusive(_ path: String, mode: UInt32) throws(FileSystemError) -> OpenFile
@@ -37,6 +38,11 @@ public protocol FilePrimitives: AnyObject {
   func list(_ directory: String) throws(FileSystemError) -> [String]
   /// Creates a directory with `mode` (never through a symlink).
   func makeDirectory(_ path: String, mode: UInt32) throws(FileSystemError)
+  /// Removes an empty directory (`rmdir`): undoes a `makeDirectory` when a write fails.
+  func removeDirectory(_ path: String) throws(FileSystemError)
+  /// The canonical absolute path of an existing path, symlinks resolved (`realpath(3)`,
+  /// `SSH_FXP_REALPATH`; under `--root`, resolved inside the root). Used only for `follow: true`.
+  func resolve(_ path: String) throws(FileSystemError) -> String
   /// Sets the permission bits and/or owner of a path that the caller has just checked with
   /// `status(_:follow: false)` (SFTP has no `fchmod` for directories).
   func setAttributes(_ path: String, mode: UInt32?, owner: FileOwner?) throws(FileSystemError)
@@ -76,15 +82,20 @@ public struct FileStatus: Hashable, Sendable {
   public var size: UInt64
   /// Link count, when the implementation can tell (`nil` over SFTP v3).
   public var linkCount: UInt64?
+  /// Modification time, seconds since the epoch (SFTP v3 `mtime`); a lock's age is judged by it.
+  public var modified: Int64
 
-  public init(kind: Kind, mode: UInt32, uid: UInt32, gid: UInt32, size: UInt64 = 0, linkCount: UInt64? = nil)
-  {
+  public init(
+    kind: Kind, mode: UInt32, uid: UInt32, gid: UInt32, size: UInt64 = 0, linkCount: UInt64? = nil,
+    modified: Int64 = 0
+  ) {
     self.kind = kind
     self.mode = mode
     self.uid = uid
     self.gid = gid
     self.size = size
     self.linkCount = linkCount
+    self.modified = modified
   }
 }
 

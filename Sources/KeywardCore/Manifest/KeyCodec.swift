@@ -42,6 +42,21 @@ enum KeyCodec {
     "\(error)"
   }
 
+  /// A codec error as a phrase that repeats nothing of the text it was given (for key files,
+  /// whose lines may be anything: a private key, a secret).
+  static func describeWithoutContent(_ error: any Error) -> String {
+    guard let error = error as? KeyError else { return "not a key line" }
+    switch error {
+    case .unknownKeyType: return "the line does not start with a known key type"
+    case .missingBlob: return "the key type is not followed by a base64 key blob"
+    case .invalidBase64: return "the key blob is not valid base64"
+    case .unknownBlobType: return "the key blob holds an unknown key type"
+    case .typeMismatch: return "the key type does not match the type inside the key blob"
+    case .curveMismatch: return "the ecdsa key blob names another curve than its type"
+    default: return error.description
+    }
+  }
+
   /// Options as sshd reads them: `restrict,command="..."`.
   static func render(_ options: [KeyOption]) -> String {
     KeyOptions.render(options)

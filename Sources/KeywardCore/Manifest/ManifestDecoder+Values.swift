@@ -167,11 +167,12 @@ extension ManifestDecoder {
   /// Checks a Unix user name (POSIX portable: letters, digits, `._-`, not starting with `-`).
   mutating func checkUser(_ name: String, at location: SourceLocation) -> Bool {
     let ok =
-      !name.isEmpty && name.count <= 32 && !name.hasPrefix("-")
+      !name.isEmpty && name.count <= 32 && !name.hasPrefix("-") && name != "." && name != ".."
       && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-$".contains($0)) }
     if !ok {
       diagnostics.error(
-        .invalidName, "user name '\(name)' is not a valid user name (letters, digits, '._-', at most 32)",
+        .invalidName,
+        "user name '\(name)' is not a valid user name (letters, digits, '._-', at most 32; not '.' or '..')",
         at: location)
     }
     return ok

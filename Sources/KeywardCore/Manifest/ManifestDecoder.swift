@@ -21,14 +21,14 @@ struct ManifestDecoder {
     "ecdsa-sha2-nistp521", "sk-ecdsa-sha2-nistp256@openssh.com", "ssh-rsa", "ssh-dss",
   ]
   static let yaml11Booleans: Set<String> = ["yes", "no", "on", "off", "y", "n"]
-  /// The largest key file read through `file:`.
-  static let maximumKeyFileSize = 1 << 20
 
   let document: YAMLDocument
   /// The index the first access rule of this file gets (`access[i]` counts across files).
   let ruleOffset: Int
   var diagnostics = Diagnostics()
   var manifest = Manifest()
+  /// Reads `file:` key sources (confined to the manifest's directory and the allowed roots).
+  var keyFiles = KeyFileReader()
 
   init(document: YAMLDocument, ruleOffset: Int) {
     self.document = document
@@ -204,6 +204,12 @@ struct ManifestDecoder {
   private mutating func parseKey(_ text: String, at location: SourceLocation, owner: String) -> (
     key: PublicKey, comment: String?
   )? {
+    if text.trimmingCharacters(in: .whitespacesAndNewlines).contains(where: \.isNewline) {
+      diagnostics.error(
+        .invalidKey, "\(owner) holds more than one line; write one key per item (a list holds several keys)",
+        at: location)
+      return nil
+    }
     do {
       let parsed = try KeyCodec.parseKey(text)
       if KeyCodec.facts(parsed.key).isCertificate {
@@ -231,37 +237,61 @@ struct ManifestDecoder {
     }
   }
 
-  /// Reads a `.pub` file (one key per line; blank lines and `#` comments skipped).
+  /// Reads a `.pub` file (one key per line; blank lines and `#` comments skipped) through
+  /// `KeyFileReader`. The file's content never appears in a diagnostic: a line that is not a
+  /// key is reported by number and reason only (the file may be a private key or a secret).
   private mutating func readKeyFile(_ path: String, at location: SourceLocation, owner: String) -> [(
     key: PublicKey, comment: String?, location: SourceLocation
   )] {
-    let resolved = ManifestFileReader.resolve(path, relativeTo: document.file)
     let bytes: [UInt8]
     do {
-      bytes = try ManifestFileReader.read(resolved, limit: Self.maximumKeyFileSize)
+      bytes = try keyFiles.read(path, manifest: document.file)
     } catch {
       diagnostics.error(.unreadableFile, "cannot read key file '\(path)' of \(owner): \(error)", at: location)
       return []
     }
-    guard let content = String(validating: bytes, as: UTF8.self) else {
+    let resolved = KeyFileReader.resolve(path, relativeTo: document.file)
+    guard let content = String(validating: bytes, as: UTF8.self), !bytes.contains(0) else {
       diagnostics.error(.invalidEncoding, "key file '\(path)' of \(owner) is not UTF-8 text", at: location)
       return []
     }
     var keys: [(key: PublicKey, comment: String?, location: SourceLocation)] = []
     var sawKeyLine = false
+    var bad: [(line: Int, reason: String)] = []
     for (index, line) in content.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
       let text = line.trimmingCharacters(in: .whitespacesAndNewlines)
       if text.isEmpty || text.hasPrefix("#") { continue }
+      if text.hasPrefix("-----BEGIN") || text.hasPrefix("PuTTY-User-Key-File") {
+        diagnostics.error(
+          .invalidKey,
+          "key file '\(path)' of \(owner) holds a private key or a PEM block, not public keys;"
+            + " name the public half (.pub) instead (nothing of the file is shown)",
+          at: location)
+        return []
+      }
       sawKeyLine = true
-      let here = SourceLocation(file: resolved, line: index + 1, column: 1)
-      if let key = parseKey(text, at: here, owner: "line \(index + 1) of '\(path)'") {
-        keys.append((key.key, key.comment, here))
+      do {
+        let parsed = try KeyCodec.parseKey(text)
+        if KeyCodec.facts(parsed.key).isCertificate {
+          bad.append((index + 1, "a certificate; authorize its CA with the 'cert-authority' option instead"))
+          continue
+        }
+        keys.append((parsed.key, parsed.comment, SourceLocation(file: resolved, line: index + 1, column: 1)))
+      } catch {
+        bad.append((index + 1, KeyCodec.describeWithoutContent(error)))
       }
     }
-    if !sawKeyLine {
+    if let first = bad.first {
+      let more =
+        bad.count > 1 ? " (and \(bad.count - 1) more line\(bad.count == 2 ? "" : "s") that are not keys)" : ""
+      diagnostics.error(
+        .invalidKey,
+        "line \(first.line) of key file '\(path)' of \(owner) is not an OpenSSH public key: \(first.reason)\(more)",
+        at: location)
+    } else if !sawKeyLine {
       diagnostics.error(.invalidKey, "key file '\(path)' of \(owner) holds no key", at: location)
     }
-    return keys
+    return bad.isEmpty ? keys : []
   }
 
   // MARK: - Groups and hosts

@@ -20,8 +20,13 @@ public struct ManifestLoader: Sendable {
   /// The moment `expires` dates are compared with (for `key-expired` warnings).
   public var now: Date
 
-  public init(now: Date = Date()) {
+  /// Directories besides each manifest file's own from which `file:` key sources may be read
+  /// (absolute paths and `../` are refused outside them).
+  public var keyFileRoots: [String]
+
+  public init(now: Date = Date(), keyFileRoots: [String] = []) {
     self.now = now
+    self.keyFileRoots = keyFileRoots
   }
 
   /// Loads the manifest at `path`: a file, or a directory of `*.yaml`/`*.yml` files (not recursive).
@@ -75,6 +80,7 @@ public struct ManifestLoader: Sendable {
       diagnostics.append(contentsOf: document.diagnostics)
       if document.root == nil && !document.diagnostics.isEmpty { continue }
       var decoder = ManifestDecoder(document: document, ruleOffset: manifest.access.count)
+      decoder.keyFiles.allowedRoots = keyFileRoots
       decoder.decode()
       diagnostics.append(contentsOf: decoder.diagnostics)
       merge(decoder.manifest, into: &manifest, seen: &defaultsSeen, diagnostics: &diagnostics)

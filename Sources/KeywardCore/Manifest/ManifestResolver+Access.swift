@@ -185,6 +185,12 @@ extension ManifestResolver {
         notes: [Diagnostic.Note("key '\(key.name)' defined here", at: key.location)])
       return nil
     }
+    if let problem = OptionRules.problem(options) {
+      diagnostics.error(
+        .invalidOption, "key '\(key.name)' in \(rule.name): \(problem)",
+        at: rule.optionsLocation ?? key.location)
+      return nil
+    }
     return options
   }
 

@@ -8,6 +8,8 @@ public struct Plan: Hashable, Sendable {
   public var hosts: [String: HostSpec]
   /// Plan-wide problems (a guard that refused the whole plan).
   public var errors: [String]
+  /// The sshd model of each host, when it was read (`plan --format json` shows it).
+  public var sshd: [String: SSHDModel] = [:]
 
   public init(targets: [TargetPlan], hosts: [String: HostSpec] = [:], errors: [String] = []) {
     self.targets = targets.sorted { $0.id < $1.id }

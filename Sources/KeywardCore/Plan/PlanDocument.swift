@@ -15,6 +15,8 @@ public struct PlanDocument: Codable, Hashable, Sendable {
   public var errors: [String]
   /// Present in plan files only.
   public var hosts: [HostSpec]?
+  /// `--format json` only: the sshd model of each host, sorted by host.
+  public var sshd: [SSHDModel]?
 
   public struct Target: Codable, Hashable, Sendable {
     public var target: String
@@ -45,6 +47,7 @@ public struct PlanDocument: Codable, Hashable, Sendable {
     summary = plan.summary
     errors = plan.errors
     hosts = forFile ? plan.hosts.values.sorted { $0.name < $1.name } : nil
+    sshd = forFile || plan.sshd.isEmpty ? nil : plan.sshd.values.sorted { $0.host < $1.host }
     targets = plan.targets.map { t in
       Target(
         target: t.id.user + "@" + t.id.host, user: t.id.user, host: t.id.host, path: t.id.path, mode: t.mode,

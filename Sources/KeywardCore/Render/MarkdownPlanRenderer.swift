@@ -1,3 +1,4 @@
+import AuthorizedKeys
 import Foundation
 
 /// Renders a plan as Markdown for pull-request comments: a hidden marker, a one-line
@@ -54,7 +55,7 @@ public struct MarkdownPlanRenderer: Sendable {
     if !failed.isEmpty {
       out += "**Failed targets** (nothing will be written to them):\n\n"
       for target in failed {
-        out += "- `\(target.id)`: \(escape(target.error ?? "unknown error"))\n"
+        out += "- `\(escape(target.id.description))`: \(escape(target.error ?? "unknown error"))\n"
       }
       out += "\n"
     }
@@ -88,19 +89,19 @@ public struct MarkdownPlanRenderer: Sendable {
   }
 
   private func section(_ target: TargetPlan) -> String {
-    var out = "**`\(target.id.user)`** `\(target.id.path)`, \(target.mode.rawValue)"
+    var out = "**`\(escape(target.id.user))`** `\(escape(target.id.path))`, \(target.mode.rawValue)"
     out += TextPlanRenderer.origins(target) + "\n\n"
     if !target.changes.isEmpty {
       out += "| | key | type | fingerprint | origin | why |\n|---|---|---|---|---|---|\n"
       for change in target.changes {
-        let name = change.keyName.map { "`\($0)`" } ?? "_unmanaged_"
+        let name = change.keyName.map { "`\(escape(Echo.value($0)))`" } ?? "_unmanaged_"
         let origin = change.origin.map { $0 == .drift ? "**drift**" : $0.rawValue } ?? ""
         out +=
-          "| `\(change.action.symbol)` | \(name) | `\(change.type)` | `\(change.fingerprint)` | \(origin) | \(escape(change.reason)) |\n"
+          "| `\(change.action.symbol)` | \(name) | `\(escape(change.type))` | `\(escape(change.fingerprint))` | \(origin) | \(escape(change.reason)) |\n"
       }
       out += "\n"
     }
-    for action in target.fileActions { out += "- \(action.summary)\n" }
+    for action in target.fileActions { out += "- \(escape(action.summary))\n" }
     for warning in target.warnings { out += "- :warning: \(escape(warning))\n" }
     if !target.fileActions.isEmpty || !target.warnings.isEmpty { out += "\n" }
     return out
@@ -110,9 +111,10 @@ public struct MarkdownPlanRenderer: Sendable {
     "`" + plan.summary.line + "`\n"
   }
 
+  /// Markdown table and HTML characters escaped, after `Echo` (control characters, length).
   private func escape(_ text: String) -> String {
     var out = ""
-    for ch in text {
+    for ch in Echo.message(text) {
       switch ch {
       case "|": out += "\\|"
       case "<": out += "&lt;"
@@ -126,7 +128,7 @@ public struct MarkdownPlanRenderer: Sendable {
   }
 
   private func escapeHTML(_ text: String) -> String {
-    text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+    Echo.value(text).replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
       .replacingOccurrences(of: ">", with: "&gt;")
   }
 }

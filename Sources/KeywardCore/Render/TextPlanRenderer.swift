@@ -1,5 +1,10 @@
+import AuthorizedKeys
+
 /// Renders a plan for people: one block per changed target with `+`/`-`/`~` lines,
 /// a legend, failed targets apart, and Terraform's closing summary line.
+///
+/// Every value that came from a manifest or a host (names, comments, options, reasons, the text
+/// of invalid lines, host errors) goes through `Echo`: control characters escaped, length capped.
 public struct TextPlanRenderer: Sendable {
   /// ANSI colour; callers decide (terminal, `NO_COLOR`, `--no-color`).
   public var color: Bool
@@ -24,9 +29,11 @@ public struct TextPlanRenderer: Sendable {
       }
     }
     for target in changed {
-      out += bold("\(target.id) (\(target.id.path), \(target.mode.rawValue))") + Self.origins(target) + "\n"
+      out +=
+        bold("\(Echo.value(target.id.description)) (\(Echo.value(target.id.path)), \(target.mode.rawValue))")
+        + Self.origins(target) + "\n"
       for action in target.fileActions {
-        out += "  * " + action.summary + "\n"
+        out += "  * " + Echo.message(action.summary) + "\n"
       }
       for change in target.changes {
         out += "  " + paint(change.action.symbol, for: change.action) + " " + describe(change) + "\n"
@@ -38,11 +45,11 @@ public struct TextPlanRenderer: Sendable {
             out += "      comment: \(quoted(change.oldComment)) -> \(quoted(change.newComment))\n"
           }
         } else if change.action == .add, let options = change.newOptions {
-          out += "      options: \(options)\n"
+          out += "      options: \(Echo.value(options, limit: 400))\n"
         }
       }
       for warning in target.warnings {
-        out += "  ! " + warning + "\n"
+        out += "  ! " + Echo.message(warning) + "\n"
       }
       out += "\n"
     }
@@ -50,22 +57,22 @@ public struct TextPlanRenderer: Sendable {
       $0.status == .unchanged && (!$0.warnings.isEmpty || $0.history == .changed)
     }
     for target in warnedOnly {
-      out += bold("\(target.id) (no changes)") + "\n"
+      out += bold("\(Echo.value(target.id.description)) (no changes)") + "\n"
       if target.history == .changed {
         out += "  ! the file changed on the host since keyward last wrote it; the plan keeps those lines\n"
       }
-      for warning in target.warnings { out += "  ! " + warning + "\n" }
+      for warning in target.warnings { out += "  ! " + Echo.message(warning) + "\n" }
       out += "\n"
     }
     if !failed.isEmpty {
       out += paint("Failed targets (nothing will be written to them):", error: true) + "\n"
       for target in failed {
-        out += "  \(target.id): \(target.error ?? "unknown error")\n"
+        out += "  \(Echo.value(target.id.description)): \(Echo.message(target.error ?? "unknown error"))\n"
       }
       out += "\n"
     }
     for error in plan.errors {
-      out += paint("Error: ", error: true) + error + "\n"
+      out += paint("Error: ", error: true) + Echo.message(error) + "\n"
     }
     if changed.isEmpty && failed.isEmpty && plan.errors.isEmpty {
       out += "No changes. Every target matches the manifests.\n"
@@ -76,10 +83,12 @@ public struct TextPlanRenderer: Sendable {
   }
 
   private func describe(_ change: KeyChange) -> String {
-    var text = "\(change.type) \(change.fingerprint) " + (change.keyName.map { "'\($0)'" } ?? "(unmanaged)")
+    var text =
+      "\(Echo.value(change.type)) \(Echo.value(change.fingerprint)) "
+      + (change.keyName.map { "'\(Echo.value($0))'" } ?? "(unmanaged)")
     if let line = change.line { text += " line \(line)" }
     let origin = change.origin.map { $0.rawValue + ": " } ?? ""
-    return text + "  # " + origin + change.reason
+    return text + "  # " + origin + Echo.message(change.reason)
   }
 
   /// ` [2 intent, 1 drift]` for a target header; empty when no change has an origin.
@@ -93,7 +102,7 @@ public struct TextPlanRenderer: Sendable {
 
   private func quoted(_ text: String?) -> String {
     guard let text, !text.isEmpty else { return "(none)" }
-    return text
+    return Echo.value(text, limit: 400)
   }
 
   private func paint(_ text: String, for action: ChangeAction) -> String {

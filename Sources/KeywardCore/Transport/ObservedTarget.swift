@@ -20,6 +20,8 @@ public struct ObservedTarget: Hashable, Sendable {
   public var loginKeyFingerprint: String?
   /// The newest backup keyward kept beside the file, when asked for (`FetchRequest.includeBackup`).
   public var latestBackup: Backup?
+  /// What the fetch skipped and why (a backup that is not a regular file of the user).
+  public var warnings: [String] = []
 
   public init(
     id: TargetID, content: [UInt8]?, absolutePath: String, home: String, uid: UInt32, gid: UInt32,

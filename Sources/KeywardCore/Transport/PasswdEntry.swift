@@ -41,4 +41,15 @@ public struct PasswdEntry: Hashable, Sendable {
     guard rc == 0, result != nil, let dir = entry.pw_dir else { return nil }
     return PasswdEntry(name: name, uid: entry.pw_uid, gid: entry.pw_gid, home: String(cString: dir))
   }
+
+  /// The name of `uid` in the system's database, when it has one.
+  public static func name(ofUID uid: UInt32) -> String? {
+    var entry = passwd()
+    var result: UnsafeMutablePointer<passwd>?
+    var buffer = [CChar](repeating: 0, count: 16_384)
+    guard getpwuid_r(uid, &entry, &buffer, buffer.count, &result) == 0, result != nil,
+      let name = entry.pw_name
+    else { return nil }
+    return String(cString: name)
+  }
 }

@@ -39,12 +39,21 @@ public struct YAMLNode: Sendable {
   public var column: Int
   /// Number of nodes in this subtree with aliases expanded (the alias-bomb budget).
   public var expandedSize: Int
+  /// Bytes of scalar text in this subtree with aliases expanded (the alias byte budget).
+  public var expandedBytes: Int
 
-  public init(kind: Kind, line: Int, column: Int, expandedSize: Int = 1) {
+  public init(kind: Kind, line: Int, column: Int, expandedSize: Int = 1, expandedBytes: Int? = nil) {
     self.kind = kind
     self.line = line
     self.column = column
     self.expandedSize = expandedSize
+    if let expandedBytes {
+      self.expandedBytes = expandedBytes
+    } else if case .scalar(let text, _, _) = kind {
+      self.expandedBytes = text.utf8.count
+    } else {
+      self.expandedBytes = 0
+    }
   }
 
   /// The scalar text, or `nil` for collections.

@@ -15,15 +15,22 @@ internal import CLibYAML
 public enum YAMLParser {
   /// How many nodes aliases may add to a document in total.
   public static let defaultAliasBudget = 1_000_000
+  /// How many bytes of scalar text aliases may add to a document in total (4 MiB): a long
+  /// value repeated by aliases cannot grow into gigabytes of text or messages.
+  public static let defaultAliasByteBudget = 4 << 20
   /// The deepest nesting of collections accepted.
   public static let maximumDepth = 200
 
   /// Parses `bytes` (UTF-8, or UTF-16 with a byte order mark) from `file`.
-  public static func parse(_ bytes: [UInt8], file: String, aliasBudget: Int = defaultAliasBudget)
+  public static func parse(
+    _ bytes: [UInt8], file: String, aliasBudget: Int = defaultAliasBudget,
+    aliasByteBudget: Int = defaultAliasByteBudget
+  )
     -> YAMLDocument
   {
     guard !bytes.isEmpty else { return YAMLDocument(file: file, root: nil, diagnostics: []) }
-    var builder = YAMLTreeBuilder(file: file, aliasBudget: aliasBudget, maximumDepth: maximumDepth)
+    var builder = YAMLTreeBuilder(
+      file: file, aliasBudget: aliasBudget, aliasByteBudget: aliasByteBudget, maximumDepth: maximumDepth)
     var parser = yaml_parser_t()
     guard yaml_parser_initialize(&parser) == 1 else {
       builder.fail(.yamlSyntax, "libyaml could not start (out of memory)", line: 1, column: 1)

@@ -13,23 +13,27 @@ struct YAMLTreeBuilder {
     var keys: [String: (line: Int, column: Int)] = [:]
     var merges: [YAMLNode] = []
     var size = 1
+    var bytes = 0
   }
 
   let file: String
   private let aliasBudget: Int
+  private let aliasByteBudget: Int
   private let maximumDepth: Int
   private var stack: [Frame] = []
   private var anchors: [String: YAMLNode] = [:]
   private var openAnchors: Set<String> = []
   private var aliasNodes = 0
+  private var aliasBytes = 0
   private var root: YAMLNode?
   private var diagnostics: [Diagnostic] = []
   /// Set by a fatal error: no further event is read.
   private(set) var stopped = false
 
-  init(file: String, aliasBudget: Int, maximumDepth: Int) {
+  init(file: String, aliasBudget: Int, aliasByteBudget: Int, maximumDepth: Int) {
     self.file = file
     self.aliasBudget = aliasBudget
+    self.aliasByteBudget = aliasByteBudget
     self.maximumDepth = maximumDepth
   }
 
@@ -90,6 +94,14 @@ struct YAMLTreeBuilder {
         line: line, column: column)
       return
     }
+    aliasBytes += node.expandedBytes
+    if aliasBytes > aliasByteBudget {
+      fail(
+        .aliasExpansion,
+        "aliases expand to more than \(aliasByteBudget >> 20) MiB of text; refusing to load (an alias bomb?)",
+        line: line, column: column)
+      return
+    }
     // The alias stands for the anchored node; it keeps the anchor's positions, except its own.
     node.line = line
     node.column = column
@@ -116,10 +128,12 @@ struct YAMLTreeBuilder {
     if frame.isMapping {
       applyMerges(&frame)
       node = YAMLNode(
-        kind: .mapping(frame.pairs), line: frame.line, column: frame.column, expandedSize: frame.size)
+        kind: .mapping(frame.pairs), line: frame.line, column: frame.column, expandedSize: frame.size,
+        expandedBytes: frame.bytes)
     } else {
       node = YAMLNode(
-        kind: .sequence(frame.items), line: frame.line, column: frame.column, expandedSize: frame.size)
+        kind: .sequence(frame.items), line: frame.line, column: frame.column, expandedSize: frame.size,
+        expandedBytes: frame.bytes)
     }
     if let anchor = frame.anchor {
       openAnchors.remove(anchor)
@@ -135,6 +149,7 @@ struct YAMLTreeBuilder {
     }
     let index = stack.count - 1
     stack[index].size = stack[index].size &+ node.expandedSize
+    stack[index].bytes = stack[index].bytes &+ node.expandedBytes
     if !stack[index].isMapping {
       stack[index].items.append(node)
       return

@@ -36,7 +36,8 @@ struct ManifestFixtureTests {
       sources.append((file, marked.bytes))
       expected += marked.expectations
     }
-    return (ManifestLoader(now: now).load(sources: sources), expected)
+    // Key files live in the shared `keys/` folder beside the fixtures (`file: ../keys/...`).
+    return (ManifestLoader(now: now, keyFileRoots: [root]).load(sources: sources), expected)
   }
 
   @Test(arguments: fixtures)

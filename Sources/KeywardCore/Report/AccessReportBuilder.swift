@@ -1,0 +1,238 @@
+import AuthorizedKeys
+import Foundation
+
+/// Builds an ``AccessReport`` from a ``FleetSnapshot`` (and the manifests, when given). Pure.
+///
+/// Finding codes (stable): `unmanaged-key`, `key-in-other-file`, `dsa-key`, `weak-key`,
+/// `shared-key`, `no-expiry` (info), `unseen-access-path` (AuthorizedKeysCommand, a trusted
+/// user CA, a `cert-authority` line), `password-login`, `unreadable-file`, `invalid-line` (info),
+/// `account-refused` (info), `approximate-model` (info), `unknown-user`.
+public struct AccessReportBuilder: Sendable {
+  public var desired: DesiredState?
+  public var now: Date
+  /// RSA keys below this are `weak-key` (the manifest language's default policy).
+  public var minRSABits = 2048
+
+  public init(desired: DesiredState? = nil, now: Date = Date()) {
+    self.desired = desired
+    self.now = now
+  }
+
+  public func build(_ snapshot: FleetSnapshot) -> AccessReport {
+    var accounts: [AccessReport.Account] = []
+    var findings: [AccessReport.Finding] = []
+    var keys: [String: AccessReport.Key] = [:]
+    var users: [String: Set<String>] = [:]
+    var errors: [String] = []
+    var declared: [String: Set<PublicKey>] = [:]  // user@host -> keys
+    var names: [PublicKey: String] = [:]
+    for target in desired?.targets ?? [] {
+      for entry in target.entries {
+        declared["\(target.id.user)@\(target.id.host)", default: []].insert(entry.key)
+        if names[entry.key] == nil { names[entry.key] = entry.keyName }
+      }
+    }
+    for host in snapshot.models.keys.sorted() {
+      switch snapshot.models[host]! {
+      case .failure(let error): errors.append(error.description)
+      case .success(let model) where model.isApproximate:
+        findings.append(
+          finding(
+            "approximate-model", "info", host: host,
+            "sshd settings of '\(host)' are approximate: \(model.notes.first ?? "sshd_config evaluated by keyward")"
+          ))
+      default: break
+      }
+    }
+    for missing in snapshot.missingUsers {
+      let parts = missing.split(separator: "@", maxSplits: 1).map(String.init)
+      findings.append(
+        finding(
+          "unknown-user", "warning", host: parts.last, user: parts.first,
+          "user '\(parts.first ?? "")' does not exist on '\(parts.last ?? "")'"))
+    }
+
+    for item in snapshot.accounts {
+      let settings = item.settings
+      let home = item.account.home
+      let absolute = settings.authorizedKeysPaths(user: item.user, home: home, uid: item.account.uid)
+      let refusal = settings.publicKeyRefusal(
+        user: item.user, uid: item.account.uid, groups: item.account.groups)
+      var ways: [AccessReport.Way] = []
+      let source = snapshot.models[item.host].flatMap { try? $0.get() }?.source.rawValue ?? "unknown"
+      if let refusal {
+        findings.append(
+          finding(
+            "account-refused", "info", host: item.host, user: item.user,
+            "sshd refuses public keys for '\(item.user)' on '\(item.host)': \(refusal)"))
+      }
+      let managedKeys = declared["\(item.user)@\(item.host)"]
+      for (index, file) in item.files.enumerated() {
+        let path = index < absolute.count ? absolute[index] : file.path
+        switch file.result {
+        case .failure(let error):
+          findings.append(
+            finding(
+              "unreadable-file", "warning", host: item.host, user: item.user, file: path,
+              "cannot read '\(path)': \(error.message)"))
+        case .success(let observed):
+          guard let content = observed.content else { continue }
+          for (number, line) in AuthorizedKeysFile(bytes: content).lines.enumerated() {
+            if line.kind == .invalid {
+              findings.append(
+                finding(
+                  "invalid-line", "info", host: item.host, user: item.user, file: path, line: number + 1,
+                  "line \(number + 1) of '\(path)' is not a key sshd accepts: \(line.error ?? "invalid")"))
+              continue
+            }
+            guard line.kind == .key, let entry = line.entry else { continue }
+            let key = entry.key
+            let fingerprint = key.fingerprint
+            let expiry = entry.options.first { $0.name.lowercased() == "expiry-time" }?.value
+            let isCA = entry.options.contains { $0.name.lowercased() == "cert-authority" }
+            let managed = managedKeys.map { $0.contains(key) }
+            ways.append(
+              AccessReport.Way(
+                kind: isCA ? "cert-authority" : "key", file: path, line: number + 1, fingerprint: fingerprint,
+                keyType: key.type, keyName: names[key], comment: entry.comment,
+                restrictions: entry.options.map { KeyOptions.render([$0]) }, expires: expiry, managed: managed
+              ))
+            let place = "\(item.user)@\(item.host):\(path):\(number + 1)"
+            var record =
+              keys[fingerprint]
+              ?? AccessReport.Key(
+                fingerprint: fingerprint, keyType: key.type, bits: key.bits, keyName: names[key],
+                comments: [],
+                opens: [])
+            record.opens.append(place)
+            if let comment = entry.comment, !record.comments.contains(comment) {
+              record.comments.append(comment)
+            }
+            keys[fingerprint] = record
+            users[fingerprint, default: []].insert(item.user)
+            func keyFinding(_ code: String, _ severity: String, _ message: String) {
+              findings.append(
+                finding(
+                  code, severity, host: item.host, user: item.user, fingerprint: fingerprint, file: path,
+                  line: number + 1, message))
+            }
+            let label = names[key].map { "'\($0)' (\(fingerprint))" } ?? fingerprint
+            if managed == false {
+              keyFinding(
+                "unmanaged-key", "warning",
+                "key \(label) opens '\(item.user)@\(item.host)' but no manifest declares it there")
+            }
+            if index > 0 {
+              keyFinding(
+                "key-in-other-file", "warning",
+                "key \(label) is in '\(path)', which sshd also reads; keyward manages '\(absolute.first ?? "")'"
+              )
+            }
+            if key.algorithm.plain == .dsa {
+              keyFinding(
+                "dsa-key", "warning", "key \(label) is DSA: OpenSSH 9.8 and later refuse it; replace it")
+            } else if key.algorithm.plain == .rsa && key.bits < minRSABits {
+              keyFinding(
+                "weak-key", "warning",
+                "key \(label) is a \(key.bits)-bit RSA key; at least \(minRSABits) bits are required")
+            }
+            if isCA {
+              keyFinding(
+                "unseen-access-path", "warning",
+                "'\(path)' trusts certificate authority \(label): any certificate it signs opens this account"
+              )
+            } else if expiry == nil {
+              keyFinding("no-expiry", "info", "key \(label) has no expiry-time")
+            }
+          }
+        }
+      }
+      if let command = settings.authorizedKeysCommand {
+        let runAs = settings.authorizedKeysCommandUser.map { " (run as '\($0)')" } ?? ""
+        ways.append(
+          AccessReport.Way(kind: "authorized-keys-command", restrictions: [], detail: command + runAs))
+        findings.append(
+          finding(
+            "unseen-access-path", "warning", host: item.host, user: item.user,
+            "AuthorizedKeysCommand '\(command)' may return keys keyward cannot see"))
+      }
+      if let ca = settings.trustedUserCAKeys {
+        var detail = "certificates naming '\(item.user)'"
+        if let principals = item.principals {
+          switch principals.result {
+          case .success(let observed):
+            let names = String(decoding: observed.content ?? [], as: UTF8.self)
+              .split(whereSeparator: \.isNewline)
+              .map { $0.trimmingCharacters(in: .whitespaces) }
+              .filter { !$0.isEmpty && !$0.hasPrefix("#") }
+            detail =
+              observed.content == nil
+              ? "principals file '\(principals.path)' is missing: no certificate is accepted"
+              : "principals from '\(principals.path)': " + names.joined(separator: ", ")
+          case .failure(let error):
+            detail = "principals file '\(principals.path)' unreadable: \(error.message)"
+          }
+        }
+        if let command = settings.authorizedPrincipalsCommand {
+          detail += "; AuthorizedPrincipalsCommand '\(command)'"
+        }
+        ways.append(AccessReport.Way(kind: "trusted-user-ca", file: ca, restrictions: [], detail: detail))
+        findings.append(
+          finding(
+            "unseen-access-path", "warning", host: item.host, user: item.user, file: ca,
+            "TrustedUserCAKeys '\(ca)': certificates signed by these CAs log in (\(detail))"))
+      }
+      if settings.allowsPassword(uid: item.account.uid) {
+        let kinds = [
+          settings.passwordAuthentication ? "password" : nil,
+          settings.kbdInteractiveAuthentication ? "keyboard-interactive" : nil,
+        ].compactMap { $0 }
+        for kind in kinds {
+          ways.append(AccessReport.Way(kind: kind, restrictions: [], detail: "\(kind) login enabled"))
+        }
+        findings.append(
+          finding(
+            "password-login", "warning", host: item.host, user: item.user,
+            "\(kinds.joined(separator: " and ")) login is enabled for '\(item.user)' on '\(item.host)'"))
+      }
+      accounts.append(
+        AccessReport.Account(
+          host: item.host, user: item.user, source: source, files: absolute, refused: refusal, ways: ways))
+    }
+    for (fingerprint, record) in keys where (users[fingerprint]?.count ?? 0) > 1 || record.comments.count > 1
+    {
+      let label = record.keyName.map { "'\($0)' (\(fingerprint))" } ?? fingerprint
+      findings.append(
+        AccessReport.Finding(
+          code: "shared-key", severity: "warning", fingerprint: fingerprint,
+          message:
+            "key \(label) opens \(users[fingerprint]?.count ?? 0) different accounts (\(record.opens.count) places)"
+            + (record.comments.count > 1 ? " under \(record.comments.count) comments" : "")))
+    }
+    let sortedKeys = keys.values.map { key -> AccessReport.Key in
+      var key = key
+      key.opens.sort()
+      return key
+    }.sorted {
+      ($0.keyName ?? "~" + $0.fingerprint, $0.fingerprint) < (
+        $1.keyName ?? "~" + $1.fingerprint, $1.fingerprint
+      )
+    }
+    findings.sort {
+      ($0.host ?? "", $0.user ?? "", $0.code, $0.file ?? "", $0.line ?? 0, $0.fingerprint ?? "")
+        < ($1.host ?? "", $1.user ?? "", $1.code, $1.file ?? "", $1.line ?? 0, $1.fingerprint ?? "")
+    }
+    return AccessReport(
+      withManifests: desired != nil, accounts: accounts, keys: sortedKeys, findings: findings, errors: errors)
+  }
+
+  private func finding(
+    _ code: String, _ severity: String, host: String? = nil, user: String? = nil, fingerprint: String? = nil,
+    file: String? = nil, line: Int? = nil, _ message: String
+  ) -> AccessReport.Finding {
+    AccessReport.Finding(
+      code: code, severity: severity, host: host, user: user, fingerprint: fingerprint, file: file,
+      line: line,
+      message: message)
+  }
+}

@@ -1,0 +1,23 @@
+/// A transport that can tell what sshd does on its hosts. Implemented by the SSH transport
+/// (`sshd -T` as root over the session, else sshd_config over SFTP) and `LocalTransport`.
+public protocol SSHDModelSource: Sendable {
+  /// Reads the model of each requested host; one host failing never fails another.
+  func readSSHDModels(_ requests: [SSHDModelRequest]) async -> [String: Result<SSHDModel, TransportError>]
+}
+
+/// One host to model, for some users (or every login account).
+public struct SSHDModelRequest: Hashable, Sendable {
+  public var host: String
+  public var users: [String]
+  /// Also list every account of the host (`SSHDModel.accounts`), and model the login accounts.
+  public var allAccounts: Bool
+  /// Log in as this user when the transport must choose (the manifest's `connect_as`).
+  public var loginUser: String?
+
+  public init(host: String, users: [String], allAccounts: Bool = false, loginUser: String? = nil) {
+    self.host = host
+    self.users = users
+    self.allAccounts = allAccounts
+    self.loginUser = loginUser
+  }
+}

@@ -1,0 +1,147 @@
+/// The shell script that reads a host's sshd model in one round trip, and the parser of its
+/// output: `sshd -T -C` per user (when root), the accounts (`getent passwd`), their groups
+/// (`id -Gn`), the connection's addresses (`$SSH_CONNECTION`) and the caller's uid.
+public enum SSHDProbe {
+  /// What the script printed.
+  public struct Output: Hashable, Sendable {
+    public var uid: UInt32?
+    public var client: String
+    public var server: String
+    public var port: Int
+    /// `sshd -T` output per user, when it exited 0.
+    public var settings: [String: SSHDSettings]
+    /// Users whose `sshd -T` failed, with its message.
+    public var failures: [String: String]
+    public var accounts: [String: SSHDModel.Account]
+  }
+
+  /// The script for `users` (validated names only); `allAccounts` lists every account and models
+  /// the login accounts too. Users must be safe shell words (``isSafeName(_:)``).
+  public static func script(users: [String], allAccounts: Bool) -> String {
+    let names = users.filter(isSafeName).joined(separator: " ")
+    let pick =
+      allAccounts
+      ? "awk -F: '$1==\"root\" || ($3>=1000 && $3<65534 && $7 !~ /(nologin|false)$/) {print $1}'"
+      : "cut -d: -f1"
+    return """
+      PATH=/usr/sbin:/usr/bin:/sbin:/bin; export LC_ALL=C
+      set -- ${SSH_CONNECTION:-127.0.0.1 0 127.0.0.1 22}
+      echo "@@conn $1 $3 $4"; echo "@@uid $(id -u)"
+      pw=$(getent passwd \(allAccounts ? "" : names)); echo "@@passwd"; printf '%s\\n' "$pw"
+      users=$(printf '%s\\n' "$pw" | \(pick) | sort -u)
+      for u in $users; do echo "@@groups $u $(id -Gn -- "$u" 2>/dev/null)"; done
+      if [ "$(id -u)" = 0 ] && command -v sshd >/dev/null 2>&1; then
+        for u in $users; do
+          echo "@@sshd $u"; sshd -T -C "user=$u,host=$1,addr=$1,laddr=$3,lport=$4" 2>&1; echo "@@status $?"
+        done
+      fi
+      """
+  }
+
+  /// Names that need no quoting in a shell and cannot be options.
+  public static func isSafeName(_ name: String) -> Bool {
+    guard let first = name.first, first != "-", name.count <= 64 else { return false }
+    return name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
+  }
+
+  /// Parses the script's output.
+  public static func parse(_ text: String) -> Output {
+    var output = Output(
+      uid: nil, client: "127.0.0.1", server: "127.0.0.1", port: 22, settings: [:], failures: [:],
+      accounts: [:])
+    var section = ""
+    var current: String?
+    var buffer: [Substring] = []
+    var groups: [String: [String]] = [:]
+    for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+      if line.hasPrefix("@@") {
+        let words = line.split(separator: " ").map(String.init)
+        switch words[0] {
+        case "@@conn" where words.count >= 4:
+          output.client = words[1]
+          output.server = words[2]
+          output.port = Int(words[3]) ?? 22
+        case "@@uid" where words.count >= 2: output.uid = UInt32(words[1])
+        case "@@passwd": section = "passwd"
+        case "@@groups" where words.count >= 2:
+          section = ""
+          groups[words[1]] = Array(words.dropFirst(2))
+        case "@@sshd" where words.count >= 2:
+          section = "sshd"
+          current = words[1]
+          buffer = []
+        case "@@status" where words.count >= 2:
+          if let user = current {
+            let body = buffer.joined(separator: "\n")
+            if words[1] == "0" {
+              output.settings[user] = SSHDSettings(sshdTestOutput: body)
+            } else {
+              output.failures[user] =
+                body.split(separator: "\n").last.map(String.init) ?? "status \(words[1])"
+            }
+          }
+          section = ""
+          current = nil
+        default: break
+        }
+        continue
+      }
+      switch section {
+      case "passwd":
+        let fields = line.split(separator: ":", omittingEmptySubsequences: false)
+        guard fields.count >= 7, let uid = UInt32(fields[2]), let gid = UInt32(fields[3]) else { continue }
+        let name = String(fields[0])
+        if output.accounts[name] == nil {
+          output.accounts[name] = SSHDModel.Account(
+            name: name, uid: uid, gid: gid, home: String(fields[5]), shell: String(fields[6]))
+        }
+      case "sshd": buffer.append(line)
+      default: break
+      }
+    }
+    for (name, list) in groups { output.accounts[name]?.groups = list }
+    return output
+  }
+
+  /// The model from a probe: exact when `sshd -T` answered for every user, otherwise evaluated
+  /// from `config` (read by the caller) and marked approximate.
+  public static func model(
+    host: String, output: Output, users: [String], allAccounts: Bool, config: () -> SSHDConfig?
+  ) -> SSHDModel {
+    var wanted = users.filter { output.accounts[$0] != nil }
+    if allAccounts {
+      wanted = Array(Set(wanted + output.accounts.values.filter(\.isLoginAccount).map(\.name))).sorted()
+    }
+    var accounts = output.accounts
+    if !allAccounts { accounts = accounts.filter { users.contains($0.key) } }
+    if !wanted.isEmpty && wanted.allSatisfy({ output.settings[$0] != nil }) {
+      return SSHDModel(
+        host: host, source: .sshdTest, users: output.settings.filter { wanted.contains($0.key) },
+        accounts: accounts)
+    }
+    var notes: [String] = []
+    if output.uid != 0 {
+      notes.append("not root on the host: sshd_config was read and evaluated by keyward (approximate)")
+    } else if let failure = output.failures.values.first {
+      notes.append(
+        "'sshd -T' failed (\(failure)): sshd_config was read and evaluated by keyward (approximate)")
+    } else if !wanted.isEmpty {
+      notes.append("no sshd found in PATH: sshd_config was read and evaluated by keyward (approximate)")
+    }
+    var settings: [String: SSHDSettings] = [:]
+    if let config = config() {
+      notes += config.problems
+      for user in wanted {
+        let connection = SSHDConnection(
+          user: user, groups: output.accounts[user]?.groups ?? [], host: output.client,
+          address: output.client,
+          localAddress: output.server, localPort: output.port)
+        settings[user] = SSHDConfigEvaluator.evaluate(config, connection: connection)
+      }
+    } else {
+      notes.append("sshd_config could not be read: OpenSSH's defaults are assumed")
+      for user in wanted { settings[user] = SSHDSettings() }
+    }
+    return SSHDModel(host: host, source: .config, users: settings, accounts: accounts, notes: notes)
+  }
+}

@@ -1,0 +1,74 @@
+import KeywardCore
+
+/// The sshd model over the session keyward already has: one exec of ``SSHDProbe``'s script
+/// (`sshd -T -C` per user when the login user is root); otherwise sshd_config and its includes
+/// are read over SFTP and evaluated (approximate).
+extension SSHTransport: SSHDModelSource {
+  public func readSSHDModels(_ requests: [SSHDModelRequest]) async -> [String: Result<
+    SSHDModel, TransportError
+  >] {
+    await withTaskGroup(of: (String, Result<SSHDModel, TransportError>).self) { tasks in
+      for request in requests {
+        tasks.addTask { [self] in
+          await pool.run { [self] in (request.host, readSSHDModel(request)) }
+        }
+      }
+      var all: [String: Result<SSHDModel, TransportError>] = [:]
+      for await (host, result) in tasks { all[host] = result }
+      return all
+    }
+  }
+
+  /// Runs on a pool thread: one session (cached, shared with fetch and write), one exec.
+  private func readSSHDModel(_ request: SSHDModelRequest) -> Result<SSHDModel, TransportError> {
+    let login =
+      connector.hosts[request.host]?.connectAs ?? request.loginUser ?? request.users.first ?? "root"
+    let key = GroupKey(host: request.host, loginUser: login)
+    let host: HostSession
+    if let cached = cache.checkOut(key), cached.isAlive() {
+      host = cached
+    } else {
+      do {
+        host = try connector.open(request.host, user: login)
+      } catch {
+        return .failure(error)
+      }
+    }
+    let token = Watchdog.shared.arm(fd: host.session.fd, after: settings.targetDeadline)
+    do {
+      let script = SSHDProbe.script(users: request.users, allAccounts: request.allAccounts)
+      let result = try host.session.exec(script, step: "sshd-model")
+      let output = SSHDProbe.parse(String(decoding: result.stdout, as: UTF8.self))
+      let reader = SFTPConfigReader(session: host.session)
+      let model = SSHDProbe.model(
+        host: request.host, output: output, users: request.users, allAccounts: request.allAccounts
+      ) {
+        SSHDConfig.load(reader: reader)
+      }
+      if Watchdog.shared.disarm(token) {
+        host.close()
+        return .failure(connector.deadlineError(request.host, step: "sshd-model"))
+      }
+      cache.checkIn(key, host)
+      return .success(model)
+    } catch {
+      _ = Watchdog.shared.disarm(token)
+      host.close()
+      return .failure(error)
+    }
+  }
+}
+
+/// sshd_config files read over SFTP with the login user's rights.
+struct SFTPConfigReader: SSHDConfigReader {
+  let session: SSHSession
+
+  func read(_ path: String) -> String? {
+    guard let bytes = try? session.read(path, step: "sshd-model") else { return nil }
+    return String(decoding: bytes, as: UTF8.self)
+  }
+
+  func list(_ directory: String) -> [String]? {
+    try? session.listDirectory(directory, step: "sshd-model")
+  }
+}
