@@ -159,7 +159,7 @@ public struct Planner: Sendable {
       if target.mode == .exclusive {
         if let known = keyNames[fingerprint] {
           result.changes.append(
-            removal(entry, line: lineNumber, name: known, reason: "no longer granted by any rule"))
+            removal(entry, line: lineNumber, name: known, reason: Self.noLongerGranted))
         } else {
           result.changes.append(
             removal(entry, line: lineNumber, name: nil, reason: "not in the manifests (exclusive mode)"))
