@@ -127,7 +127,8 @@ struct OriginTests {
     #expect(byHand.changes[0].keyName == "bob")
     #expect(byHand.changes[0].origin == .drift)
     #expect(
-      byHand.changes[0].reason == "defined in the manifests but not granted here by any rule (added on the host)")
+      byHand.changes[0].reason
+        == "defined in the manifests but not granted here by any rule (added on the host)")
     let stranger = Self.plan([Self.alice], over: Self.appending(Self.written([Self.alice]), TestKeys.dave))
     #expect(stranger.changes[0].keyName == nil)
     #expect(stranger.changes[0].reason == "not in the manifests (exclusive mode)")
