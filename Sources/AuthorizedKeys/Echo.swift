@@ -35,16 +35,22 @@ public enum Echo {
   }
 
   /// A whole message built from fixed text and quoted values (`key 'x' is not defined`): escaped,
-  /// each stretch between single quotes cut to `valueLimit` scalars, the whole cut to
-  /// `messageLimit`. For messages whose values were interpolated without `value(_:)`.
+  /// each quoted stretch cut to `valueLimit` scalars (the fixed text between them is kept), the
+  /// whole cut to `messageLimit`. For messages whose values were interpolated without `value(_:)`.
   public static func message(_ text: some StringProtocol) -> String {
     // Fast path: short and clean messages (nearly all) are returned as they are.
     var clean = true
     var stretch = 0
     var count = 0
+    var quoted = false
     for scalar in text.unicodeScalars {
       count += 1
-      stretch = scalar == "'" ? 0 : stretch + 1
+      if scalar == "'" {
+        quoted.toggle()
+        stretch = 0
+      } else if quoted {
+        stretch += 1
+      }
       if count > messageLimit || stretch > valueLimit || needsEscape(scalar) {
         clean = false
         break
@@ -55,6 +61,7 @@ public enum Echo {
     var shown = 0
     var run = 0
     var skipped = 0
+    quoted = false
     for scalar in text.unicodeScalars {
       if shown >= messageLimit {
         skipped += scalar.utf8.count
@@ -64,11 +71,13 @@ public enum Echo {
         if skipped > 0 { out += "…(\(skipped) more bytes)" }
         skipped = 0
         run = 0
+        quoted.toggle()
         out += "'"
         shown += 1
         continue
       }
-      if run >= valueLimit {
+      // Only quoted stretches are values; keyward's own words between them are never cut.
+      if quoted && run >= valueLimit {
         skipped += scalar.utf8.count
         continue
       }

@@ -82,3 +82,36 @@ public enum KnownHostsVerdict: Sendable, Equatable {
   /// A `@revoked` line for the host holds this key (or the certificate's CA).
   case revoked(KnownHostsEntry)
 }
+
+extension KnownHosts {
+  /// OpenSSH's `check_host_cert()` for a host certificate whose CA known_hosts trusts for the
+  /// host (``verdict(for:host:)`` answered `.matched` with a `@cert-authority` line): nil when
+  /// valid, else why not.
+  ///
+  /// `host` is the name without port (`HostKeyAlias` or the host name); `now` is seconds since
+  /// the epoch. The certificate must be a host certificate, signed by the CA with a signature
+  /// keyward verified (so not an RSA CA, which swift-crypto cannot verify) and not with SHA-1
+  /// `ssh-rsa`, inside its validity window, listing `host` among its principals exactly (or no
+  /// principals: any host, as OpenSSH allows), with no critical options.
+  ///
+  /// libssh2 1.10 never receives certificates; this is for a transport that negotiates them.
+  public static func checkHostCertificate(_ key: PublicKey, host: String, now: UInt64) -> String? {
+    guard let certificate = key.certificate else { return "not a certificate" }
+    guard certificate.kind == .host else { return "certificate invalid: not a host certificate" }
+    guard certificate.signatureVerified else {
+      return "the CA's \(certificate.caAlgorithm.plainName) signature cannot be verified by keyward"
+    }
+    guard certificate.signatureAlgorithm != "ssh-rsa" else {
+      return "certificate signed with ssh-rsa (SHA-1), which OpenSSH no longer accepts"
+    }
+    guard now >= certificate.validAfter else { return "certificate invalid: not yet valid" }
+    guard now < certificate.validBefore else { return "certificate invalid: expired" }
+    if !certificate.principals.isEmpty && !certificate.principals.contains(host) {
+      return "certificate invalid: name '\(host)' is not a listed principal"
+    }
+    guard certificate.criticalOptions.isEmpty else {
+      return "certificate for '\(host)' contains unsupported critical options"
+    }
+    return nil
+  }
+}

@@ -62,12 +62,17 @@ struct ImportCommand: AsyncParsableCommand {
       if case .failure(let error) = model { errors.append(error.description) }
     }
     for missing in snapshot.missingUsers { Terminal.error("warning: no such account: \(missing)") }
+    for unknown in snapshot.unknownSettings {
+      Terminal.error("warning: not imported: \(unknown): the files sshd reads are unknown (log in as root)")
+    }
     for line in result.skipped { Terminal.error("not imported: \(line.description)") }
     for error in errors { Terminal.error("error: \(error)") }
     Terminal.out(
       "Imported \(result.keyCount) keys for \(result.targetCount) accounts as \(result.ruleCount) access rules"
         + " (\(mode.rawValue)) into \(out)/{\(names.joined(separator: ","))}; \(result.skipped.count) lines not imported.\n"
-        + "Check it: keyward plan \(out) (it shows no changes)\n")
+        + (mode == .additive
+          ? "Check it: keyward plan \(out) (it shows no changes)\n"
+          : "Check it: keyward plan \(out) (exclusive: it removes the keys listed as not imported)\n"))
     if !errors.isEmpty { throw ExitCode(1) }
   }
 }

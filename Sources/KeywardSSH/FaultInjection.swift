@@ -23,20 +23,25 @@ struct FaultInjection: Sendable {
   /// Called at each point with the session's socket.
   var hook: @Sendable (Point, Int32) -> Void
 
+  /// Compiled into debug builds only: a release binary ignores `KEYWARD_TEST_FAULT`.
   static func fromEnvironment() -> FaultInjection? {
-    guard let value = ProcessInfo.processInfo.environment["KEYWARD_TEST_FAULT"], value.hasPrefix("ssh-")
-    else { return nil }
-    let offset = value.hasPrefix("ssh-write-offset:") ? Int(value.split(separator: ":")[1]) : nil
-    return FaultInjection { point, _ in
-      switch (point, value) {
-      case (.afterLock, "ssh-after-lock"), (.afterTemp, "ssh-after-temp"),
-        (.beforeRename, "ssh-before-rename"):
-        _exit(70)
-      case (.writing(let at, _), _) where offset.map({ at >= $0 }) == true:
-        _exit(70)
-      default:
-        break
+    #if DEBUG
+      guard let value = ProcessInfo.processInfo.environment["KEYWARD_TEST_FAULT"], value.hasPrefix("ssh-")
+      else { return nil }
+      let offset = value.hasPrefix("ssh-write-offset:") ? Int(value.split(separator: ":")[1]) : nil
+      return FaultInjection { point, _ in
+        switch (point, value) {
+        case (.afterLock, "ssh-after-lock"), (.afterTemp, "ssh-after-temp"),
+          (.beforeRename, "ssh-before-rename"):
+          _exit(70)
+        case (.writing(let at, _), _) where offset.map({ at >= $0 }) == true:
+          _exit(70)
+        default:
+          break
+        }
       }
-    }
+    #else
+      return nil
+    #endif
   }
 }

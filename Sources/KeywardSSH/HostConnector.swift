@@ -95,6 +95,8 @@ struct HostConnector: Sendable {
         family: resolved.addressFamily, bindAddress: resolved.bindAddress,
         attempts: resolved.connectionAttempts)
     }
+    // CheckHostIP applies to direct connections only (never proxied or jumped), as in OpenSSH.
+    let address = tunnel == nil ? TCPConnector.peerAddress(fd) : nil
     let session: SSHSession
     do throws(TransportError) {
       session = try SSHSession(host: alias, fd: fd, operationTimeout: settings.operationTimeout)
@@ -107,12 +109,19 @@ struct HostConnector: Sendable {
     // socket is closed, so a reused descriptor number is never shut down by mistake.
     let token = Watchdog.shared.arm(fd: fd, after: settings.targetDeadline)
     do throws(TransportError) {
-      // The banner and key exchange are bounded by the connect timeout (a server that accepts
-      // TCP and never speaks fails then, as with ssh's ConnectTimeout); later waits by the
-      // operation timeout.
-      session.setTimeout(connectTimeout)
-      try verifyHostKey(session, resolved)
-      session.setTimeout(settings.operationTimeout)
+      // The server's banner is bounded in total by the connect timeout (as ssh's ConnectTimeout
+      // bounds it: a silent or trickling server fails then); the key exchange in total by the
+      // operation timeout, and every later wait by it too.
+      guard TCPConnector.awaitBanner(fd, timeout: connectTimeout) else {
+        throw handshakeTimeout(alias, connectTimeout)
+      }
+      let handshakeToken = Watchdog.shared.arm(fd: fd, after: settings.operationTimeout)
+      do throws(TransportError) {
+        try verifyHostKey(session, resolved, address: address)
+      } catch {
+        throw Watchdog.shared.disarm(handshakeToken) ? kexTimeout(alias) : error
+      }
+      if Watchdog.shared.disarm(handshakeToken) { throw kexTimeout(alias) }
       let fingerprint = try authenticate(session, resolved, user: user)
       guard !Watchdog.shared.disarm(token) else {
         session.close()
@@ -124,6 +133,22 @@ struct HostConnector: Sendable {
       session.close()
       throw fired ? deadlineError(alias, step: error.step) : error
     }
+  }
+
+  func handshakeTimeout(_ host: String, _ timeout: Duration) -> TransportError {
+    TransportError(
+      code: "handshake-failed", host: host, step: "handshake",
+      message:
+        "Timed out: no SSH banner within \(timeout) (the connect timeout); the server accepted the"
+        + " connection but is stuck, overloaded or not an SSH server")
+  }
+
+  func kexTimeout(_ host: String) -> TransportError {
+    TransportError(
+      code: "handshake-failed", host: host, step: "handshake",
+      message:
+        "Timed out: the key exchange did not finish within \(settings.operationTimeout) (the operation"
+        + " timeout); the server is stuck or overloaded")
   }
 
   func deadlineError(_ host: String, step: String) -> TransportError {
@@ -163,7 +188,9 @@ struct HostConnector: Sendable {
   /// settings, against known_hosts as read once for the run. `@revoked` keys are refused in
   /// every mode and never recorded; a changed key is always refused; an unknown key is recorded
   /// only with accept-new (or StrictHostKeyChecking no / accept-new).
-  private func verifyHostKey(_ session: SSHSession, _ resolved: ResolvedHost) throws(TransportError) {
+  private func verifyHostKey(_ session: SSHSession, _ resolved: ResolvedHost, address: String?)
+    throws(TransportError)
+  {
     let name = resolved.knownHostsName
     let known = knownHosts.knownHosts(resolved.knownHostsFiles)
     let entries = known.entries(for: name)
@@ -178,7 +205,35 @@ struct HostConnector: Sendable {
         message: "the server's \(offered.type) host key could not be read: \(error)")
     }
     let files = resolved.knownHostsFiles.map { "'\($0)'" }.joined(separator: ", ")
-    switch known.verdict(for: key, entries: entries) {
+    // CheckHostIP: the address is looked up too (never for loopback, as in OpenSSH).
+    var ipName: String?
+    var ipVerdict: KnownHostsVerdict?
+    if resolved.checkHostIP, let address, !TCPConnector.isLoopback(address), address != resolved.hostname {
+      let lookup = KnownHostsEntry.lookupName(host: address, port: resolved.port)
+      ipName = lookup
+      ipVerdict = known.verdict(for: key, host: lookup)
+    }
+    let verdict = known.verdict(for: key, entries: entries)
+    switch Self.checkHostIP(host: verdict, ip: ipVerdict, strict: resolved.strictHostKeyChecking) {
+    case .refuse:
+      throw TransportError(
+        code: "host-key-changed", host: resolved.alias, step: "hostkey",
+        message:
+          "the \(key.type) host key of '\(name)' differs from the key known_hosts lists for its address"
+          + " '\(ipName ?? "")' (CheckHostIP); the address may have been taken over. Check the host, then"
+          + " fix the entry ('ssh-keygen -R \(ipName ?? "")')")
+    case .recordAddress:
+      if let ipName, let file = resolved.userKnownHostsFiles.first {
+        try knownHosts.append(
+          path: file,
+          hostField: resolved.hashKnownHosts
+            ? KnownHostsEntry.hashedField(ipName, salt: Self.salt()) : ipName,
+          type: key.algorithm.plainName, blob: key.blob, host: resolved.alias)
+      }
+    case .none:
+      break
+    }
+    switch verdict {
     case .matched:
       return
     case .revoked(let entry):
@@ -221,11 +276,42 @@ struct HostConnector: Sendable {
             "host key unknown: \(key.type) \(key.fingerprint) for '\(name)' is not in \(files.isEmpty ? "any known_hosts file" : files);"
             + " verify it and add it (ssh-keyscan), or pass --accept-new-host-keys")
       }
-      let field =
-        resolved.hashKnownHosts
-        ? KnownHostsEntry.hashedField(name, salt: Self.salt()) : name
-      try knownHosts.append(
-        path: file, hostField: field, type: key.algorithm.plainName, blob: key.blob, host: resolved.alias)
+      let newAddress = ipVerdict.map { if case .unknown = $0 { true } else { false } } ?? false
+      var fields = [resolved.hashKnownHosts ? KnownHostsEntry.hashedField(name, salt: Self.salt()) : name]
+      if newAddress, let ipName {
+        // As ssh writes it: `name,address`, or one hashed line each.
+        if resolved.hashKnownHosts {
+          fields.append(KnownHostsEntry.hashedField(ipName, salt: Self.salt()))
+        } else {
+          fields[0] += ",\(ipName)"
+        }
+      }
+      for field in fields {
+        try knownHosts.append(
+          path: file, hostField: field, type: key.algorithm.plainName, blob: key.blob, host: resolved.alias)
+      }
+    }
+  }
+
+  /// What CheckHostIP adds to the host's own verdict.
+  enum AddressCheck: Equatable {
+    case none
+    /// The address lists another key and StrictHostKeyChecking is `yes` or `ask`.
+    case refuse
+    /// The host is known, its address not: ssh records the address.
+    case recordAddress
+  }
+
+  /// OpenSSH's `check_host_key()` for the address: a changed key for the address refuses the
+  /// host under `yes`/`ask` (ssh only warns under `accept-new`/`no`); a known host whose address
+  /// is new gets the address recorded.
+  static func checkHostIP(host: KnownHostsVerdict, ip: KnownHostsVerdict?, strict: String) -> AddressCheck {
+    guard let ip else { return .none }
+    switch (host, ip) {
+    case (.changed, _), (.revoked, _): return .none
+    case (_, .changed): return strict == "true" || strict == "ask" || strict == "yes" ? .refuse : .none
+    case (.matched, .unknown): return .recordAddress
+    default: return .none
     }
   }
 

@@ -147,12 +147,6 @@ final class SSHSession: @unchecked Sendable {
 
   // MARK: handshake and host key
 
-  /// Sets how long each blocking libssh2 call may wait (the handshake runs under the connect
-  /// timeout, everything after it under the operation timeout).
-  func setTimeout(_ duration: Duration) {
-    libssh2_session_set_timeout(session, Int(max(1, duration.milliseconds)))
-  }
-
   /// Sets the host key preference and runs the SSH handshake on the socket.
   func handshake(hostKeyPreference: [String]) throws(TransportError) {
     let preference = (hostKeyPreference.isEmpty ? LibSSH2.usableHostKeyTypes : hostKeyPreference)

@@ -135,5 +135,60 @@ enum TCPConnector {
     }
   }
 
+  /// Waits until the server's identification line (`SSH-...` ending in a newline, after any
+  /// lines a server may send before it) is in the socket's buffer, without consuming it: the
+  /// banner is bounded in total by `timeout`, as OpenSSH's ConnectTimeout bounds it, even for a
+  /// server that trickles it. False when it did not come in time or the connection closed.
+  static func awaitBanner(_ fd: Int32, timeout: Duration) -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    var buffer = [UInt8](repeating: 0, count: 8192)
+    while true {
+      let n = buffer.withUnsafeMutableBytes {
+        recv(fd, $0.baseAddress, $0.count, Int32(MSG_PEEK | MSG_DONTWAIT))
+      }
+      if n == 0 { return false }
+      if n > 0 {
+        var lineStart = 0
+        for index in 0..<n where buffer[index] == 0x0A {
+          if buffer[lineStart..<index].starts(with: Array("SSH-".utf8)) { return true }
+          lineStart = index + 1
+        }
+        // A full buffer without the banner: leave the rest to libssh2.
+        if n == buffer.count { return true }
+      } else if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
+        return false
+      }
+      let left = deadline - ContinuousClock.now
+      guard left > .zero else { return false }
+      var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+      // Wake at least every 100 ms: more bytes of a partial line do not change POLLIN.
+      _ = poll(&pfd, 1, Int32(clamping: min(100, max(1, left.milliseconds))))
+      if n > 0 { usleep(20_000) }
+    }
+  }
+
+  /// The numeric address of the peer of a connected socket (for CheckHostIP).
+  static func peerAddress(_ fd: Int32) -> String? {
+    var storage = sockaddr_storage()
+    var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+    let got = withUnsafeMutablePointer(to: &storage) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
+    }
+    guard got == 0 else { return nil }
+    var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+    let rc = withUnsafePointer(to: &storage) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        getnameinfo($0, length, &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST)
+      }
+    }
+    guard rc == 0 else { return nil }
+    return String(cString: host)
+  }
+
+  /// `sockaddr_is_local()`: loopback addresses, for which OpenSSH never checks the address.
+  static func isLoopback(_ address: String) -> Bool {
+    address.hasPrefix("127.") || address == "::1" || address.hasPrefix("::ffff:127.")
+  }
+
   static func errnoText() -> String { String(cString: strerror(errno)) }
 }

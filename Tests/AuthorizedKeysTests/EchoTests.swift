@@ -37,4 +37,12 @@ struct EchoTests {
     let message = "key 'bob' is not defined; did you mean 'bobby'?"
     #expect(Echo.message(message) == message)
   }
+
+  @Test func keywardsOwnWordsBetweenValuesAreNeverCut() {
+    let hint = String(repeating: "pass --allow-self-removal to remove it anyway; ", count: 5)
+    let message = "refusing to remove 'SHA256:abc': " + hint + "then run 'keyward plan' again"
+    #expect(Echo.message(message) == message)
+    let escaped = Echo.message("key 'a\nb': " + hint)
+    #expect(escaped == "key 'a\\nb': " + hint)
+  }
 }

@@ -227,3 +227,48 @@ struct KnownHostsDifferentialTests {
     }
   }
 }
+
+/// Host certificates as OpenSSH's `check_host_cert()` judges them, on certificates made by
+/// `ssh-keygen -s -h`.
+@Suite(.enabled(if: SSHKeygen.enabled, "needs ssh-keygen (always runs in CI)"))
+struct HostCertificateTests {
+  func certificate(_ arguments: [String], caType: String = "ed25519") throws -> PublicKey {
+    let directory = try TemporaryDirectory(prefix: "keyward-hostcert")
+    let dir = directory.url.path
+    #expect(try SSHKeygen.run(["-q", "-t", caType, "-N", "", "-f", dir + "/ca"]).status == 0)
+    #expect(try SSHKeygen.run(["-q", "-t", "ed25519", "-N", "", "-f", dir + "/host"]).status == 0)
+    let signed = try SSHKeygen.run(
+      ["-q", "-s", dir + "/ca", "-I", "host1"] + arguments + [dir + "/host.pub"])
+    #expect(signed.status == 0, "\(signed.stderr)")
+    return try PublicKey(parsing: try String(contentsOfFile: dir + "/host-cert.pub", encoding: .utf8))
+  }
+
+  let now: UInt64 = 1_800_000_000  // 2027-01-15
+
+  @Test("a host certificate for the name, in its window, is valid")
+  func valid() throws {
+    let key = try certificate(["-h", "-n", "lab1,127.0.9.1"])
+    #expect(KnownHosts.checkHostCertificate(key, host: "lab1", now: now) == nil)
+    #expect(KnownHosts.checkHostCertificate(key, host: "127.0.9.1", now: now) == nil)
+  }
+
+  @Test(
+    "wrong name, user certificate, expired, not yet valid: refused with the reason; no principals: any name")
+  func refused() throws {
+    let key = try certificate(["-h", "-n", "lab1"])
+    #expect(
+      KnownHosts.checkHostCertificate(key, host: "lab2", now: now)?.contains("not a listed principal") == true
+    )
+    let user = try certificate(["-n", "lab1"])
+    #expect(
+      KnownHosts.checkHostCertificate(user, host: "lab1", now: now)?.contains("not a host certificate")
+        == true)
+    let window = try certificate(["-h", "-n", "lab1", "-V", "20200101:20210101"])
+    #expect(KnownHosts.checkHostCertificate(window, host: "lab1", now: now)?.contains("expired") == true)
+    let future = try certificate(["-h", "-n", "lab1", "-V", "20400101:20410101"])
+    #expect(
+      KnownHosts.checkHostCertificate(future, host: "lab1", now: now)?.contains("not yet valid") == true)
+    let any = try certificate(["-h"])
+    #expect(KnownHosts.checkHostCertificate(any, host: "whatever", now: now) == nil)
+  }
+}

@@ -104,6 +104,8 @@ struct LocalApplyTests {
     // The next run converges and removes what the killed one left behind.
     let apply = try keyward(["apply", manifest, "--auto-approve"])
     #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
+    #expect(apply.stdout.contains("alice@img: warning: broke the lock"), "\(apply.stdout)")
+    #expect(apply.stdout.contains("(its process is gone)"), "\(apply.stdout)")
     #expect(root.readKeys("alice") == TestKeys.alice + "\n")
     let names = try FileManager.default.contentsOfDirectory(atPath: root.path + "/home/alice/.ssh")
     #expect(!names.contains { $0.contains(".keyward-tmp") || $0.hasSuffix(".keyward-lock") }, "\(names)")

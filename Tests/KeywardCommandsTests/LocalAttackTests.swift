@@ -158,7 +158,7 @@ struct LocalAttackTests {
     },
     Attack(
       name: "planted symlinked backup + rollback", command: ["rollback", "alice@img", "--auto-approve"],
-      reasons: ["no keyward backup"]
+      reasons: ["skipped backup"]
     ) {
       try (TestKeys.alice + "\n").write(toFile: $0.aliceFile, atomically: false, encoding: .utf8)
       chown($0.aliceFile, 2001, 2001)
@@ -166,7 +166,7 @@ struct LocalAttackTests {
     },
     Attack(
       name: "planted hard-linked backup of root's secret + rollback",
-      command: ["rollback", "alice@img", "--auto-approve"], reasons: ["no keyward backup"]
+      command: ["rollback", "alice@img", "--auto-approve"], reasons: ["skipped backup"]
     ) {
       try (TestKeys.alice + "\n").write(toFile: $0.aliceFile, atomically: false, encoding: .utf8)
       chown($0.aliceFile, 2001, 2001)

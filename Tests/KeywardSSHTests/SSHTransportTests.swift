@@ -20,7 +20,7 @@ struct SSHTransportTests {
       settings: SSHSettings(
         sshConfigFile: fleet.sshConfig, identityFiles: [identity ?? fleet.adminKey],
         knownHostsFile: knownHosts,
-        acceptNewHostKeys: acceptNew, parallelism: 8, connectTimeout: .seconds(5),
+        acceptNewHostKeys: acceptNew, parallelism: 8, connectTimeout: .seconds(15),
         operationTimeout: .seconds(30),
         targetDeadline: .seconds(90), passphrase: .none, useAgent: false, showProgress: false))
   }

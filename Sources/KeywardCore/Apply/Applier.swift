@@ -28,34 +28,41 @@ public struct Applier: Sendable {
           directoryMode: target.directoryMode, follow: target.follow, backupLimit: backupLimit,
           verifyLogin: verifyLogin))
     }
-    let outcomes = requests.isEmpty ? [:] : await transport.write(requests)
+    let written = requests.isEmpty ? [:] : await transport.writeReporting(requests)
+    let outcomes = written.mapValues(\.outcome)
     let results = plan.targets.map { target -> TargetApplyResult in
-      let name = target.id.description
-      switch target.status {
-      case .unchanged:
-        return TargetApplyResult(target: name, status: .unchanged)
-      case .error:
-        return TargetApplyResult(target: name, status: .skipped, message: target.error)
-      case .changes:
-        switch outcomes[target.id] {
-        case .written(let digest):
-          return TargetApplyResult(target: name, status: .applied, digest: digest)
-        case .stale(let current):
-          return TargetApplyResult(
-            target: name, status: .stale,
-            message: "stale plan: \(name) changed since the plan was made; run plan again", digest: current)
-        case .failed(let error):
-          return TargetApplyResult(target: name, status: .failed, message: error.description)
-        case .rolledBack(let error):
-          return TargetApplyResult(
-            target: name, status: .rolledBack,
-            message: "written, then restored to the previous file: \(error.description)")
-        case nil:
-          return TargetApplyResult(
-            target: name, status: .failed, message: "the plan has no content for this target")
-        }
-      }
+      var result = result(for: target, outcomes)
+      if let warnings = written[target.id]?.warnings, !warnings.isEmpty { result.warnings = warnings }
+      return result
     }
     return ApplyReport(results: results)
+  }
+
+  private func result(for target: TargetPlan, _ outcomes: [TargetID: WriteOutcome]) -> TargetApplyResult {
+    let name = target.id.description
+    switch target.status {
+    case .unchanged:
+      return TargetApplyResult(target: name, status: .unchanged)
+    case .error:
+      return TargetApplyResult(target: name, status: .skipped, message: target.error)
+    case .changes:
+      switch outcomes[target.id] {
+      case .written(let digest):
+        return TargetApplyResult(target: name, status: .applied, digest: digest)
+      case .stale(let current):
+        return TargetApplyResult(
+          target: name, status: .stale,
+          message: "stale plan: \(name) changed since the plan was made; run plan again", digest: current)
+      case .failed(let error):
+        return TargetApplyResult(target: name, status: .failed, message: error.description)
+      case .rolledBack(let error):
+        return TargetApplyResult(
+          target: name, status: .rolledBack,
+          message: "written, then restored to the previous file: \(error.description)")
+      case nil:
+        return TargetApplyResult(
+          target: name, status: .failed, message: "the plan has no content for this target")
+      }
+    }
   }
 }

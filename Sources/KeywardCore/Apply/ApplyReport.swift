@@ -34,6 +34,9 @@ public struct ApplyReport: Hashable, Sendable, Codable {
       if let message = result.message { out += ": \(message)" }
       out += "\n"
     }
+    for result in results {
+      for warning in result.warnings ?? [] { out += "\(result.target): warning: \(warning)\n" }
+    }
     return out + summaryLine + "\n"
   }
 

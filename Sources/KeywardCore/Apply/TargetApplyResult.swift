@@ -20,6 +20,8 @@ public struct TargetApplyResult: Hashable, Sendable, Codable {
   public var message: String?
   /// The digest of the file after apply (applied) or found (stale).
   public var digest: String?
+  /// What the write had to say that did not stop it (a stale lock broken); nil when nothing.
+  public var warnings: [String]?
 
   public init(target: String, status: Status, message: String? = nil, digest: String? = nil) {
     self.target = target

@@ -111,8 +111,17 @@ public struct SafeReplace {
         outcome = try replace()
       } catch {
         outcome = .failed(error)
-        if replaced || oldDirectoryMode != nil {
+      }
+      // Anything but a finished write (or a rollback already done) puts back what was changed.
+      if replaced || oldDirectoryMode != nil {
+        switch outcome {
+        case .failed(let error):
           if let failure = restore(after: error) { outcome = .failed(failure) }
+        case .stale:
+          let cause = target.error("stale", "compare", "the file changed while it was being replaced")
+          if let failure = restore(after: cause) { outcome = .failed(failure) }
+        case .written, .rolledBack:
+          break
         }
       }
       finish(succeeded: { if case .written = outcome { return true } else { return false } }())
@@ -379,6 +388,7 @@ public struct SafeReplace {
     /// else the error to report (naming `cause`).
     mutating func restore(after cause: TransportError) -> TransportError? {
       guard let place = location else { return nil }
+      let fileReplaced = replaced
       do throws(TransportError) {
         if replaced {
           if old != nil {
@@ -403,6 +413,9 @@ public struct SafeReplace {
           oldDirectoryMode = nil
         }
         try io("rollback") { () throws(FileSystemError) in try fs.syncDirectory(place.directory) }
+        // The file itself was not touched when the rename never happened (someone else's edit
+        // may be there now: it stays).
+        guard fileReplaced else { return nil }
         let now = try target.read(place.path, step: "rollback")
         guard ContentDigest.of(now?.content) == oldDigest else {
           throw target.error("rollback-failed", "rollback", "it does not read back as the previous file")

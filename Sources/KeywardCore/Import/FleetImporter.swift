@@ -160,9 +160,9 @@ public struct FleetImporter: Sendable {
     }
 
     // The files.
-    var keysText = "# yaml-language-server: $schema=../schemas/manifest.schema.json\n"
-    keysText +=
-      "# Imported by 'keyward import': every key found in the files keyward manages.\nversion: 1\n\nkeys:\n"
+    var keysText =
+      "# Imported by 'keyward import' from the files keyward manages (the first file sshd reads).\n"
+    keysText += "version: 1\n\nkeys:\n"
     for (_, variant) in ordered {
       let name = names[variant]!
       let commentSet = comments[variant]!
@@ -199,6 +199,9 @@ public struct FleetImporter: Sendable {
       }
     }
     if ordered.isEmpty { keysText = "version: 1\n\nkeys: {}\n" }
+    hostsText =
+      "# Imported by 'keyward import'. Review, commit, then run 'keyward plan' (it shows no changes).\n"
+      + hostsText
     return Result(
       files: [("hosts.yaml", hostsText), ("keys.yaml", keysText), ("access.yaml", accessText)],
       skipped: skipped.sorted {

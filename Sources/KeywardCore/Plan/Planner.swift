@@ -52,6 +52,7 @@ public struct Planner: Sendable {
     var result = TargetPlan(
       id: target.id, mode: target.mode, status: .unchanged, observedDigest: observed.digest,
       follow: target.follow)
+    result.warnings = observed.warnings  // what the fetch skipped (a planted backup)
     var problems: [String] = []
 
     // The file system around the file.

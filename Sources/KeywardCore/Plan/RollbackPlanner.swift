@@ -33,7 +33,8 @@ public struct RollbackPlanner: Sendable {
     guard let backup = observed.latestBackup else {
       return TargetPlan(
         id: observed.id, mode: .exclusive, status: .error, observedDigest: observed.digest,
-        error: "no keyward backup of \(observed.absolutePath) to roll back to")
+        error: "no keyward backup of \(observed.absolutePath) to roll back to"
+          + observed.warnings.map { "; \($0)" }.joined())
     }
     let reason = "restore \(backup.name)"
     let entries = AuthorizedKeysFile(bytes: backup.content).lines.compactMap { line -> DesiredEntry? in

@@ -6,7 +6,7 @@ import Foundation
 /// Finding codes (stable): `unmanaged-key`, `key-in-other-file`, `dsa-key`, `weak-key`,
 /// `shared-key`, `no-expiry` (info), `unseen-access-path` (AuthorizedKeysCommand, a trusted
 /// user CA, a `cert-authority` line), `password-login`, `unreadable-file`, `invalid-line` (info),
-/// `account-refused` (info), `approximate-model` (info), `unknown-user`.
+/// `account-refused` (info), `approximate-model` (info), `unknown-user`, `sshd-settings-unknown`.
 public struct AccessReportBuilder: Sendable {
   public var desired: DesiredState?
   public var now: Date
@@ -43,6 +43,15 @@ public struct AccessReportBuilder: Sendable {
           ))
       default: break
       }
+    }
+    for unknown in snapshot.unknownSettings {
+      let parts = unknown.split(separator: "@", maxSplits: 1).map(String.init)
+      let model = parts.last.flatMap { snapshot.models[$0].flatMap { try? $0.get() } }
+      findings.append(
+        finding(
+          "sshd-settings-unknown", "warning", host: parts.last, user: parts.first,
+          "the files sshd reads for '\(parts.first ?? "")' on '\(parts.last ?? "")' are unknown: "
+            + (model?.notes.last ?? "sshd's settings could not be read") + "; log in as root to read them"))
     }
     for missing in snapshot.missingUsers {
       let parts = missing.split(separator: "@", maxSplits: 1).map(String.init)

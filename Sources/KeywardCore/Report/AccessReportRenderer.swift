@@ -82,7 +82,18 @@ public enum AccessReportRenderer {
     }
     if !report.findings.isEmpty {
       out += "\nFindings\n"
-      for finding in report.findings {
+      // One line per key for keys without an expiry (the JSON and CSV list every place).
+      var noExpiry: [String: Int] = [:]
+      for finding in report.findings where finding.code == "no-expiry" {
+        noExpiry[finding.fingerprint ?? "", default: 0] += 1
+      }
+      for key in report.keys where noExpiry[key.fingerprint] != nil {
+        let label = key.keyName.map { "'\($0)' (\(key.fingerprint))" } ?? key.fingerprint
+        let count = noExpiry[key.fingerprint]!
+        out +=
+          "  info    [no-expiry] key \(sanitize(label)) has no expiry-time (\(count) place\(count == 1 ? "" : "s"))\n"
+      }
+      for finding in report.findings where finding.code != "no-expiry" {
         let scope = [finding.user.map { $0 + "@" + (finding.host ?? "") }].compactMap { $0 }.first ?? ""
         out += "  \(finding.severity == "warning" ? "warning" : "info   ") [\(finding.code)] "
         out += (scope.isEmpty ? "" : scope + ": ") + sanitize(finding.message) + "\n"

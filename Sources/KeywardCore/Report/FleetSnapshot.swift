@@ -19,6 +19,8 @@ public struct FleetSnapshot: Sendable {
   public var accounts: [Account]
   /// `user@host` asked for that does not exist on its host.
   public var missingUsers: [String]
+  /// `user@host` whose sshd settings could not be learned (sshd_config unreadable, not root).
+  public var unknownSettings: [String] = []
 
   /// Reads the models of `targets` (users per host; `*` means every login account), then every
   /// file sshd reads for each account, through one transport.
@@ -39,12 +41,17 @@ public struct FleetSnapshot: Sendable {
         principals: String?
       )] = []
     var missing: [String] = []
+    var unknown: [String] = []
     for request in requests {
       guard case .success(let model) = models[request.host] else { continue }
       let users = request.allAccounts ? model.users.keys.sorted() : request.users
       for user in users {
-        guard let settings = model.users[user], let account = model.accounts[user] else {
+        guard let account = model.accounts[user] else {
           missing.append("\(user)@\(request.host)")
+          continue
+        }
+        guard let settings = model.users[user] else {
+          unknown.append("\(user)@\(request.host)")
           continue
         }
         let paths = Array(uniqued(model.targetPaths(for: user)))
@@ -70,7 +77,8 @@ public struct FleetSnapshot: Sendable {
         principals: item.principals.map { ($0, result(TargetID(user: item.user, host: item.host, path: $0))) }
       )
     }.sorted { ($0.host, $0.user) < ($1.host, $1.user) }
-    return FleetSnapshot(models: models, accounts: accounts, missingUsers: missing.sorted())
+    return FleetSnapshot(
+      models: models, accounts: accounts, missingUsers: missing.sorted(), unknownSettings: unknown.sorted())
   }
 
   private static func uniqued(_ paths: [String]) -> [String] {

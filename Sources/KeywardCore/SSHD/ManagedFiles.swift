@@ -27,6 +27,11 @@ public struct ManagedFiles: Sendable {
     var targets: [DesiredTarget] = []
     for var target in desired.targets {
       guard let model = models[target.id.host], model.users[target.id.user] != nil else {
+        if let model = models[target.id.host], model.accounts[target.id.user] != nil,
+          let note = model.notes.last
+        {
+          warnings[target.id] = ["managing '\(target.id.path)' as the manifest says: \(note)"]
+        }
         targets.append(target)
         continue
       }

@@ -1,6 +1,10 @@
 /// The shell script that reads a host's sshd model in one round trip, and the parser of its
 /// output: `sshd -T -C` per user (when root), the accounts (`getent passwd`), their groups
 /// (`id -Gn`), the connection's addresses (`$SSH_CONNECTION`) and the caller's uid.
+///
+/// `sshd -T` runs once per host when no config file has a `Match` line and the only `Include`
+/// is Debian's `/etc/ssh/sshd_config.d/*.conf` (the answer is then the same for every user);
+/// otherwise once per user.
 public enum SSHDProbe {
   /// What the script printed.
   public struct Output: Hashable, Sendable {
@@ -31,8 +35,18 @@ public enum SSHDProbe {
       users=$(printf '%s\\n' "$pw" | \(pick) | sort -u)
       for u in $users; do echo "@@groups $u $(id -Gn -- "$u" 2>/dev/null)"; done
       if [ "$(id -u)" = 0 ] && command -v sshd >/dev/null 2>&1; then
+        cf="/etc/ssh/sshd_config $(ls /etc/ssh/sshd_config.d/*.conf 2>/dev/null)"
+        per_user=0
+        grep -qiE '^[[:space:]]*match[[:space:]=]' $cf 2>/dev/null && per_user=1
+        grep -iE '^[[:space:]]*include[[:space:]=]' $cf 2>/dev/null |
+          grep -qviE '^[[:space:]]*include[[:space:]]+/etc/ssh/sshd_config\\.d/\\*\\.conf[[:space:]]*$' && per_user=1
+        shared=""
         for u in $users; do
-          echo "@@sshd $u"; sshd -T -C "user=$u,host=$1,addr=$1,laddr=$3,lport=$4" 2>&1; echo "@@status $?"
+          echo "@@sshd $u"
+          if [ $per_user = 1 ] || [ -z "$shared" ]; then
+            out=$(sshd -T -C "user=$u,host=$1,addr=$1,laddr=$3,lport=$4" 2>&1); st=$?; shared=1
+          fi
+          printf '%s\n' "$out"; echo "@@status $st"
         done
       fi
       """
@@ -139,8 +153,9 @@ public enum SSHDProbe {
         settings[user] = SSHDConfigEvaluator.evaluate(config, connection: connection)
       }
     } else {
-      notes.append("sshd_config could not be read: OpenSSH's defaults are assumed")
-      for user in wanted { settings[user] = SSHDSettings() }
+      // Guessing would be worse than knowing nothing: with no settings, plans manage the
+      // manifest's path as written and report says the host's settings are unknown.
+      notes.append("sshd_config could not be read: sshd's settings are unknown")
     }
     return SSHDModel(host: host, source: .config, users: settings, accounts: accounts, notes: notes)
   }

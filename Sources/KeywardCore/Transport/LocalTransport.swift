@@ -7,12 +7,15 @@ import Foundation
 /// Targets on this machine's file system (pull mode), or under a root directory
 /// (`--root DIR`: `DIR/etc/passwd`, `DIR/home/...`) for images and tests.
 ///
-/// Reads go through `TargetReader` and writes through `SafeReplace`, over
-/// `RootedFilePrimitives`: every path is resolved inside the root (`/` for this machine) through
-/// no symlink, so nothing outside the root and nothing a symlink points at is reached, and
-/// files and directories of anyone but the target user are refused. Run as root, the primitives
-/// act as root confined that way and give new files to the target user; run as anyone else,
-/// keyward can manage only that user's own files (others are refused with the reason).
+/// Reads go through `TargetReader` and writes through `SafeReplace`; files and directories of
+/// anyone but the target user are refused. The primitives:
+/// - live, as root: an `sftp-server` child run as the target user (`setpriv --reuid --regid
+///   --init-groups`), so every access is the user's own (a symlink reaches only what the user
+///   could reach by hand); root's own targets are reached as root.
+/// - live, not root: this process's own rights, for its own files only (other users' targets
+///   are refused with the reason).
+/// - `--root DIR` (as root): `RootedFilePrimitives`, every path resolved inside DIR through no
+///   symlink, new files given to the target user.
 public struct LocalTransport: Transport {
   /// The root directory (`/` for the real system).
   public var root: String
@@ -33,23 +36,32 @@ public struct LocalTransport: Transport {
     TransportError(code: code, host: id.host, step: step, message: message)
   }
 
-  /// The primitives for this transport's root, and the policy they imply.
-  func primitives(for id: TargetID) -> Result<(any FilePrimitives, AccessPolicy), TransportError> {
-    do {
-      let files = try RootedFilePrimitives(root: root)
-      return .success((files, AccessPolicy(privileged: geteuid() == 0, rootOwnedAllowed: id.user == "root")))
-    } catch {
-      return .failure(self.error(id, "open", "root-unusable", "cannot open the root directory: \(error)"))
-    }
+  /// Where OpenSSH installs `sftp-server` (Debian, Fedora/RHEL, Arch/SUSE).
+  static let sftpServers = [
+    "/usr/lib/openssh/sftp-server", "/usr/libexec/openssh/sftp-server", "/usr/lib/ssh/sftp-server",
+    "/usr/libexec/sftp-server",
+  ]
+
+  /// The primitives one target user's files are reached with, the policy they imply, and the
+  /// account. Live as root: an `sftp-server` run as the user (`setpriv --reuid --regid
+  /// --init-groups`), so the kernel checks every access with the user's own rights; for root's
+  /// own targets and for a run that is not root, the primitives act as this process.
+  /// Under `--root DIR`: the confined primitives, as this process.
+  struct Session {
+    var files: any FilePrimitives
+    var policy: AccessPolicy
+    var account: PasswdEntry
   }
 
-  /// The target's account, from NSS (`/`) or `ROOT/etc/passwd` (read inside the root), refused
-  /// when this process could not act for it.
-  func account(_ id: TargetID, files: any FilePrimitives) -> Result<PasswdEntry, TransportError> {
-    let entry: PasswdEntry?
-    if root == "/" {
-      entry = PasswdEntry.system(id.user)
-    } else {
+  func session(for id: TargetID) -> Result<Session, TransportError> {
+    let me = geteuid()
+    if root != "/" {
+      let files: RootedFilePrimitives
+      do {
+        files = try RootedFilePrimitives(root: root)
+      } catch {
+        return .failure(self.error(id, "open", "root-unusable", "cannot open the root directory: \(error)"))
+      }
       guard let text = Self.readPasswd(files) else {
         return .failure(
           error(
@@ -57,23 +69,64 @@ public struct LocalTransport: Transport {
             "cannot read '\(root)/etc/passwd' (a regular file inside the root); is '\(root)' a root file system?"
           ))
       }
-      entry = PasswdEntry.parse(text)[id.user]
+      guard let entry = PasswdEntry.parse(text)[id.user] else {
+        return .failure(error(id, "passwd", "no-such-user", "user '\(id.user)' does not exist on this host"))
+      }
+      guard me == 0 else {
+        return .failure(
+          error(
+            id, "passwd", "not-permitted",
+            "keyward --root needs root (or fakeroot): it gives each file to its user"))
+      }
+      return .success(
+        Session(
+          files: files, policy: AccessPolicy(privileged: true, rootOwnedAllowed: entry.uid == 0),
+          account: entry))
     }
-    guard let entry else {
+    guard let entry = PasswdEntry.system(id.user) else {
       return .failure(error(id, "passwd", "no-such-user", "user '\(id.user)' does not exist on this host"))
     }
-    let me = geteuid()
-    if me != 0 && (root != "/" || entry.uid != me) {
+    if me != 0 && entry.uid != me {
       let name = PasswdEntry.name(ofUID: me) ?? "uid \(me)"
       return .failure(
         error(
           id, "passwd", "not-permitted",
-          root == "/"
-            ? "keyward --local runs as '\(name)', so it manages only that user's own files; run it as root"
-              + " to manage '\(id.user)'"
-            : "keyward --root needs root (or fakeroot): it gives each file to its user"))
+          "keyward --local runs as '\(name)', so it manages only that user's own files; run it as root"
+            + " to manage '\(id.user)'"))
     }
-    return .success(entry)
+    if me != 0 || entry.uid == 0 {
+      // Acting as this process is acting as the target user.
+      do {
+        let files = try RootedFilePrimitives(root: "/")
+        return .success(
+          Session(
+            files: files, policy: AccessPolicy(privileged: false, rootOwnedAllowed: entry.uid == 0),
+            account: entry))
+      } catch {
+        return .failure(self.error(id, "open", "root-unusable", "cannot open '/': \(error)"))
+      }
+    }
+    let fm = FileManager.default
+    guard fm.isExecutableFile(atPath: "/usr/bin/setpriv"),
+      let server = Self.sftpServers.first(where: fm.isExecutableFile(atPath:))
+    else {
+      return .failure(
+        error(
+          id, "connect", "privilege-drop-unavailable",
+          "cannot act as '\(id.user)' on this machine: it needs /usr/bin/setpriv (util-linux) and OpenSSH's"
+            + " sftp-server; keyward does not touch a user's files as root"))
+    }
+    do {
+      let files = try SFTPFilePrimitives.start(arguments: [
+        "/usr/bin/setpriv", "--reuid=\(entry.uid)", "--regid=\(entry.gid)", "--init-groups", "--", server,
+      ])
+      return .success(Session(files: files, policy: AccessPolicy(privileged: false), account: entry))
+    } catch {
+      return .failure(
+        self.error(
+          id, "connect", "privilege-drop-failed",
+          "cannot start sftp-server as '\(id.user)' (uid \(entry.uid)): \(error.detail)"))
+    }
   }
 
   /// `etc/passwd` inside the root: a regular file, read through no symlink, within the size limit.
@@ -97,50 +150,51 @@ public struct LocalTransport: Transport {
 
   public func fetch(_ targets: [FetchRequest]) async -> [TargetID: Result<ObservedTarget, TransportError>] {
     var results: [TargetID: Result<ObservedTarget, TransportError>] = [:]
+    var sessions: [String: Result<Session, TransportError>] = [:]
     for request in targets {
-      results[request.id] = fetchOne(request)
+      let session = sessions[request.id.user] ?? self.session(for: request.id)
+      sessions[request.id.user] = session
+      switch session {
+      case .success(let session):
+        results[request.id] = TargetReader(files: session.files, policy: session.policy).read(
+          request, account: session.account)
+      case .failure(let error):
+        results[request.id] = .failure(
+          TransportError(code: error.code, host: request.id.host, step: error.step, message: error.message))
+      }
     }
     return results
-  }
-
-  func fetchOne(_ request: FetchRequest) -> Result<ObservedTarget, TransportError> {
-    let files: any FilePrimitives
-    let policy: AccessPolicy
-    switch primitives(for: request.id) {
-    case .success(let pair): (files, policy) = pair
-    case .failure(let error): return .failure(error)
-    }
-    switch account(request.id, files: files) {
-    case .success(let entry):
-      return TargetReader(files: files, policy: policy).read(request, account: entry)
-    case .failure(let error):
-      return .failure(error)
-    }
   }
 
   // MARK: - Write
 
   public func write(_ requests: [WriteRequest]) async -> [TargetID: WriteOutcome] {
-    var outcomes: [TargetID: WriteOutcome] = [:]
+    (await writeReporting(requests)).mapValues(\.outcome)
+  }
+
+  public func writeReporting(_ requests: [WriteRequest]) async -> [TargetID: WriteResult] {
+    var results: [TargetID: WriteResult] = [:]
+    var sessions: [String: Result<Session, TransportError>] = [:]
     for request in requests {
-      outcomes[request.id] = writeOne(request).outcome
+      let session = sessions[request.id.user] ?? self.session(for: request.id)
+      sessions[request.id.user] = session
+      results[request.id] = write(request, session: session)
     }
-    return outcomes
+    return results
   }
 
   /// One write through the safe-replace sequence, with its warnings.
   public func writeOne(_ request: WriteRequest) -> WriteResult {
-    let files: any FilePrimitives
-    let policy: AccessPolicy
-    switch primitives(for: request.id) {
-    case .success(let pair): (files, policy) = pair
-    case .failure(let error): return WriteResult(outcome: .failed(error))
-    }
-    switch account(request.id, files: files) {
-    case .success(let entry):
+    write(request, session: session(for: request.id))
+  }
+
+  private func write(_ request: WriteRequest, session: Result<Session, TransportError>) -> WriteResult {
+    switch session {
+    case .success(let session):
       let checkpoint = self.checkpoint
       return SafeReplace(
-        files: files, account: entry, policy: policy, checkpoint: checkpoint.map { hook in { hook($0) } }
+        files: session.files, account: session.account, policy: session.policy,
+        checkpoint: checkpoint.map { hook in { hook($0) } }
       ).write(request)
     case .failure(let error):
       return WriteResult(outcome: .failed(error))

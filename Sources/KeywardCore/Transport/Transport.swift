@@ -11,6 +11,15 @@ public protocol Transport: Sendable {
   func fetch(_ targets: [FetchRequest]) async -> [TargetID: Result<ObservedTarget, TransportError>]
   /// Writes each file atomically, unless its current digest differs from the expected one.
   func write(_ requests: [WriteRequest]) async -> [TargetID: WriteOutcome]
+  /// `write`, with what each write has to say that did not stop it (a stale lock broken, a
+  /// backup not pruned). Transports over `SafeReplace` return its warnings; the default has none.
+  func writeReporting(_ requests: [WriteRequest]) async -> [TargetID: WriteResult]
+}
+
+extension Transport {
+  public func writeReporting(_ requests: [WriteRequest]) async -> [TargetID: WriteResult] {
+    (await write(requests)).mapValues { WriteResult(outcome: $0) }
+  }
 }
 
 /// One target to fetch.
