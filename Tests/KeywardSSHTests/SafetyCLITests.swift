@@ -64,7 +64,11 @@ struct SafetyCLITests {
             let keys = Self.fingerprints(bytes)
             #expect(keys == stateA || keys == stateB, "round \(round) lab\(index) \(user): a mix: \(keys)")
             #expect(
-              AuthorizedKeysFile(bytes: bytes ?? []).lines.count == 2, "round \(round): a lost or extra line")
+              AuthorizedKeysFile(bytes: WriteRecord.strip(bytes ?? [])).lines.count == 2,
+              "round \(round): a lost or extra line")
+            #expect(
+              AuthorizedKeysFile(bytes: bytes ?? []).lines.filter { WriteRecord.isRecord($0.raw) }.count == 1,
+              "round \(round): one record line")
             endings[keys == stateA ? "A" : "B", default: 0] += 1
           }
         }

@@ -34,8 +34,3 @@ public enum Prometheus {
     return samples
   }
 }
-
-/// The repository's JSON schemas.
-public enum Schemas {
-  public static func path(_ name: String) -> String { Fleet.packageRoot + "/schemas/" + name }
-}
