@@ -31,16 +31,19 @@ let package = Package(
     .target(
       name: "KeywardSSH",
       dependencies: ["KeywardCore", "AuthorizedKeys", "CLibSSH2"]),
+    // Fetches remote key sources (github:, gitlab:, url:) with Foundation's URLSession.
+    .target(name: "KeywardSources", dependencies: ["KeywardCore"], exclude: ["README.md"]),
     .target(
       name: "KeywardCommands",
       dependencies: [
-        "AuthorizedKeys", "KeywardCore", "KeywardSSH",
+        "AuthorizedKeys", "KeywardCore", "KeywardSSH", "KeywardSources",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(name: "keyward", dependencies: ["KeywardCommands"]),
     // The properties the libFuzzer targets check (Fuzz/, scripts/fuzz); the test suite replays
     // the seed corpus and every saved crash through them.
-    .target(name: "FuzzChecks", dependencies: ["AuthorizedKeys", "KeywardCore"], path: "Fuzz/Checks"),
+    .target(
+      name: "FuzzChecks", dependencies: ["AuthorizedKeys", "KeywardCore", "SFTP"], path: "Fuzz/Checks"),
     // Test helpers shared by the test targets (temporary roots, test keys, running the CLI).
     .target(
       name: "KeywardTestSupport", dependencies: ["AuthorizedKeys", "KeywardCore"],

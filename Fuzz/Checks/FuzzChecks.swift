@@ -1,6 +1,7 @@
 import AuthorizedKeys
 import Foundation
 import KeywardCore
+import SFTP
 
 /// The properties every fuzz target checks on one input. A broken property stops the process
 /// (`fatalError`, whose message survives -O), which libFuzzer reports as a crash and saves the input; the same
@@ -16,6 +17,8 @@ public enum FuzzChecks {
     "key-options": keyOptions,
     "manifest": manifest,
     "plan-file": planFile,
+    "known-hosts": knownHosts,
+    "sftp-packets": sftpPackets,
   ]
 
   /// The largest manifest input the manifest target loads (keeps each run fast).
@@ -99,6 +102,53 @@ public enum FuzzChecks {
         "the \(format) plan holds a raw control character")
     }
     require(!json.utf8.contains(0x1B), "the JSON plan holds a raw ESC")
+  }
+
+  /// A known_hosts file: parsed without crashing; every entry has a line number inside the file;
+  /// entries plus skipped lines are at most the lines; lookups agree with a scan of all entries.
+  @Sendable public static func knownHosts(_ bytes: [UInt8]) {
+    let file = KnownHostsFile(path: "known_hosts", bytes: bytes)
+    let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false).count
+    require(file.entries.count + file.skippedLines <= lines, "more entries and skipped lines than lines")
+    require(file.entries.allSatisfy { (1...lines).contains($0.line) }, "an entry outside the file's lines")
+    for host in ["lab1", "web1.example.com", "[127.0.0.1]:2222", "10.0.0.5"] {
+      let found = file.entries(for: host).map(\.line)
+      let scanned = file.entries.filter { $0.matches(Array(host.utf8)) }.map(\.line)
+      require(Set(found) == Set(scanned), "the indexed lookup and a scan disagree for '\(host)'")
+    }
+  }
+
+  /// SFTP replies from a server: framed and decoded without trapping, at most one error and
+  /// only last, and the same replies whether the bytes arrive at once or in two pieces.
+  @Sendable public static func sftpPackets(_ bytes: [UInt8]) {
+    let whole = SFTPCodec.decodeStream(bytes)
+    for (index, result) in whole.enumerated() {
+      if case .failure = result { require(index == whole.count - 1, "decoding went on after an error") }
+    }
+    guard let first = bytes.first else { return }
+    let cut = Int(first) % (bytes.count + 1)
+    var framer = SFTPFramer()
+    var pieces: [Result<SFTPResponse, SFTPError>] = []
+    outer: for chunk in [Array(bytes[..<cut]), Array(bytes[cut...])] {
+      framer.append(chunk)
+      while true {
+        do throws(SFTPError) {
+          guard let packet = try framer.nextPacket() else { break }
+          pieces.append(.success(try SFTPCodec.decodeResponse(packet)))
+        } catch {
+          pieces.append(.failure(error))
+          break outer
+        }
+      }
+    }
+    require(pieces.count == whole.count, "split input gives another number of replies")
+    for (a, b) in zip(pieces, whole) {
+      switch (a, b) {
+      case (.success(let x), .success(let y)): require(x == y, "split input gives another reply")
+      case (.failure, .failure): break
+      default: require(false, "split input fails where the whole does not (or the other way)")
+      }
+    }
   }
 
   /// How a comment reads back after `KeyEntry.rendered()`: newline, return and NUL become

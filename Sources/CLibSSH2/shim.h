@@ -1,5 +1,4 @@
 #ifndef KEYWARD_CLIBSSH2_SHIM_H
 #define KEYWARD_CLIBSSH2_SHIM_H
 #include <libssh2.h>
-#include <libssh2_sftp.h>
 #endif

@@ -22,7 +22,7 @@ struct ApplyCommand: AsyncParsableCommand {
       """)
 
   @Argument(help: ArgumentHelp("Manifest files or directories, or one saved plan file.", valueName: "PATH"))
-  var paths: [String]
+  var paths: [String] = []
 
   @Flag(name: .customLong("auto-approve"), help: "Apply without asking.")
   var autoApprove = false
@@ -40,9 +40,16 @@ struct ApplyCommand: AsyncParsableCommand {
   @OptionGroup var guards: GuardOptions
   @OptionGroup var applyOptions: ApplyOptions
   @OptionGroup var records: RunRecordOptions
+  @OptionGroup var rolloutOptions: RolloutOptions
 
   func validate() throws {
     if format == .markdown { throw ValidationError("apply reports are text or json") }
+    if rolloutOptions.resume != nil && !paths.isEmpty {
+      throw ValidationError("--resume takes the saved plan itself; give no other path")
+    }
+    if rolloutOptions.resume == nil && paths.isEmpty {
+      throw ValidationError("give manifests or a saved plan")
+    }
   }
 
   func run() async throws {
@@ -50,7 +57,11 @@ struct ApplyCommand: AsyncParsableCommand {
     let plan: Plan
     let channel: any Transport
     var revision: String?
-    if paths.count == 1, PlanInput.isPlanFile(paths[0]) {
+    var staged = try rolloutOptions.applier(applyOptions.applier())
+    if let resume = rolloutOptions.resume {
+      plan = try PlanInput.load(resume)
+      channel = try transport.makeTransport(hosts: plan.hosts)
+    } else if paths.count == 1, PlanInput.isPlanFile(paths[0]) {
       plan = try PlanInput.load(paths[0])
       channel = try transport.makeTransport(hosts: plan.hosts)
       if format == .text {
@@ -59,6 +70,11 @@ struct ApplyCommand: AsyncParsableCommand {
     } else {
       let desired = try ManifestInput.load(paths)
       revision = ManifestRevision.detect(paths)
+      if staged == nil, let rollout = desired.rollout {
+        staged = RolloutApplier(
+          applier: applyOptions.applier(), rollout: rollout,
+          maxFailures: try FailureLimit(parsing: rolloutOptions.maxFailures))
+      }
       plan = try await PlanRunner.plan(
         desired, transport: transport, guards: guards, filter: selection.filter, revision: revision)
       channel = try transport.makeTransport(hosts: plan.hosts)
@@ -76,6 +92,11 @@ struct ApplyCommand: AsyncParsableCommand {
         try finish(plan, report, started: started, revision: revision)
       }
       try Confirmation.ask(autoApprove: autoApprove, question: "Do you want to apply these changes?")
+    }
+    if rolloutOptions.resume != nil || staged != nil {
+      let rollout =
+        staged ?? RolloutApplier(applier: applyOptions.applier(), rollout: Rollout(sizes: [.percent(100)]))
+      try await applyInWaves(plan, rollout: rollout, channel: channel, started: started, revision: revision)
     }
     let report = await applyOptions.applier().apply(plan, transport: channel)
     Terminal.out(format == .json ? report.renderJSON() : "\n" + report.renderText())
@@ -95,5 +116,37 @@ struct ApplyCommand: AsyncParsableCommand {
   static func exitCode(_ report: ApplyReport, detailed: Bool) -> Int32 {
     guard detailed else { return report.hasFailures ? 1 : 0 }
     return (report.count(.applied) > 0 ? 2 : 0) | (report.hasFailures ? 4 : 0)
+  }
+
+  /// A staged apply: the waves, each line printed as its wave ends; exit 1 when a gate closed.
+  private func applyInWaves(
+    _ plan: Plan, rollout: RolloutApplier, channel: any Transport, started: Date, revision: String?
+  ) async throws -> Never {
+    let waves = rollout.waves(plan)
+    let text = format == .text
+    if text { Terminal.out(RolloutText.render(rollout.rollout, waves: waves) + "\n") }
+    let result = await rollout.apply(plan, transport: channel) { wave in
+      if text { Terminal.out(RolloutReport.line(wave, of: waves.count) + "\n") }
+    }
+    if text {
+      if let stopped = result.stoppedAfter {
+        let left = waves.count - stopped
+        Terminal.out(
+          "Rollout stopped after wave \(stopped) of \(waves.count): \(left) wave\(left == 1 ? "" : "s") not started.\n"
+        )
+        if rolloutOptions.resume != nil || (paths.count == 1 && PlanInput.isPlanFile(paths[0])) {
+          let file = rolloutOptions.resume ?? paths[0]
+          Terminal.error(
+            "Fix what failed, then continue with: keyward apply --resume \(file) --rollout \(rollout.rollout)"
+          )
+        } else {
+          Terminal.error("Fix what failed, then apply again: converged targets are left as they are")
+        }
+      }
+      Terminal.out("\n" + result.report.renderText())
+    } else {
+      Terminal.out(result.report.renderJSON())
+    }
+    try finish(plan, result.report, started: started, revision: revision)
   }
 }

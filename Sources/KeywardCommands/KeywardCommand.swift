@@ -16,6 +16,7 @@ public struct KeywardCommand: AsyncParsableCommand {
       ValidateCommand.self,
       ImportCommand.self,
       ReportCommand.self,
+      LockCommand.self,
     ]
   )
 

@@ -32,14 +32,33 @@ struct PlanCommand: AsyncParsableCommand {
   @Flag(name: .customLong("detailed-exitcode"), help: "Exit 2 when there are changes, 0 when there are none.")
   var detailedExitcode = false
 
+  @Flag(
+    name: .customLong("refresh-sources"),
+    help:
+      "Also fetch every remote key source and show what changed upstream since keyward.lock (the plan still uses the lock)."
+  )
+  var refreshSources = false
+
+  @Option(
+    help: ArgumentHelp(
+      "Show the waves 'apply --rollout WAVES' would use, e.g. '1,10%,100%'.", valueName: "WAVES"))
+  var rollout: String?
+
   @OptionGroup var selection: SelectionOptions
   @OptionGroup var transport: TransportOptions
   @OptionGroup var guards: GuardOptions
   @OptionGroup var records: RunRecordOptions
 
+  func validate() throws {
+    if let rollout {
+      do { _ = try Rollout(parsing: rollout) } catch { throw ValidationError(error.description) }
+    }
+  }
+
   func run() async throws {
     let started = Date()
-    let desired = try ManifestInput.load(paths)
+    let loaded = try ManifestInput.loadResult(paths)
+    guard let desired = loaded.state else { throw ExitCode(1) }
     let revision = ManifestRevision.detect(paths)
     let plan = try await PlanRunner.plan(
       desired, transport: transport, guards: guards, filter: selection.filter, revision: revision)
@@ -50,8 +69,16 @@ struct PlanCommand: AsyncParsableCommand {
       planDigest = ContentDigest.of(bytes)
     }
     try PlanOutput.print(plan, format: format, color: selection.color, outDir: outDir, planDigest: planDigest)
+    if let rollout = try rollout.map({ try Rollout(parsing: $0) }) ?? desired.rollout {
+      let staged = RolloutApplier(rollout: rollout)
+      let text = RolloutText.render(staged.rollout, waves: staged.waves(plan))
+      if format == .json { Terminal.error(text) } else { Terminal.out(text) }
+    }
     if let out { Terminal.error("Saved the plan to \(out); apply it with: keyward apply \(out)") }
-    let code: Int32 = plan.hasErrors ? 1 : (detailedExitcode && plan.hasChanges ? 2 : 0)
+    let upstream = refreshSources ? try await SourceFetch.refresh(loaded, format: format) : nil
+    let failed = plan.hasErrors || upstream?.failed == true
+    let changed = plan.hasChanges || upstream?.changed == true
+    let code: Int32 = failed ? 1 : (detailedExitcode && changed ? 2 : 0)
     try records.write(
       RunRecord(
         plan: plan, report: nil, started: started, finished: Date(), revision: revision, exitCode: code))

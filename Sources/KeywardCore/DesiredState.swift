@@ -12,6 +12,8 @@ public struct DesiredState: Sendable {
   /// The manifest name of every key defined, by fingerprint, granted or not: a key still
   /// defined but no longer granted is named in plans, never shown as unknown.
   public var keyNames: [String: String]
+  /// The manifest's `rollout:` (the waves `apply` uses when `--rollout` is not given).
+  public var rollout: Rollout?
 
   public init(
     targets: [DesiredTarget], hosts: [String: HostSpec] = [:], revoked: [Revocation] = [],

@@ -10,12 +10,25 @@ final class HostSession: @unchecked Sendable {
   let loginKeyFingerprint: String?
   /// Accounts by user name, from `getent passwd` (connect_as) or the login user's home.
   var accounts: [String: Account] = [:]
+  /// Where the host keeps `sftp-server` and `setpriv` (probed once, when logged in as root).
+  var helpers: Helpers?
+  /// Open SFTP sessions by the user whose rights they have, most recently used last.
+  private var files: [(user: String, files: RemoteFiles)] = []
+
+  /// sshd's default `MaxSessions` is 10: keep well below it.
+  static let openFileSessionLimit = 4
 
   /// A user's home directory and ids on the host.
   struct Account: Sendable {
     var home: String
     var uid: UInt32
     var gid: UInt32
+  }
+
+  /// The programs needed to act as another user: absolute paths, or nil when missing.
+  struct Helpers: Sendable {
+    var sftpServer: String?
+    var setpriv: String?
   }
 
   init(session: SSHSession, host: String, loginUser: String, loginKeyFingerprint: String?) {
@@ -25,17 +38,111 @@ final class HostSession: @unchecked Sendable {
     self.loginKeyFingerprint = loginKeyFingerprint
   }
 
-  func close() { session.close() }
+  func close() {
+    for entry in files { entry.files.close() }
+    files.removeAll()
+    session.close()
+  }
 
   /// One SFTP round trip: false (and the session closed) when the server has gone away since
   /// the session was last used.
   func isAlive() -> Bool {
-    do {
-      _ = try session.realpath(".", step: "connect")
+    // Any open SFTP session answers for the connection; open one only when there is none.
+    if let recent = files.last?.files, recent.isAlive() { return true }
+    if files.isEmpty, let opened = try? self.files(for: loginUser, account: nil), opened.isAlive() {
       return true
-    } catch {
-      session.close()
-      return false
     }
+    close()
+    return false
+  }
+
+  /// An SFTP session with the rights of `user`: the `sftp` subsystem when logged in as that
+  /// user (or when root acts for root), else the host's `sftp-server` started as the user under
+  /// `setpriv` in an exec channel. Refuses (with the reason) when root would have to act for
+  /// another user and the host cannot drop privileges.
+  func files(for user: String, account: Account?) throws(TransportError) -> RemoteFiles {
+    if let index = files.firstIndex(where: { $0.user == user }) {
+      let entry = files.remove(at: index)
+      files.append(entry)
+      return entry.files
+    }
+    let stream: SSHChannelStream
+    if loginUser == "root" && user != "root" {
+      guard let account else {
+        throw TransportError(
+          code: "user-unknown", host: host, step: "connect", message: "no account known for '\(user)'")
+      }
+      let command = try helperCommand(uid: account.uid, gid: account.gid, user: user)
+      stream = try session.openStream(exec: command, step: "connect")
+    } else {
+      stream = try session.openStream(subsystem: "sftp", step: "connect")
+    }
+    let opened = try RemoteFiles(host: host, user: user, stream: stream)
+    files.append((user, opened))
+    while files.count > Self.openFileSessionLimit {
+      files.removeFirst().files.close()
+    }
+    return opened
+  }
+
+  /// `'/usr/bin/setpriv' --reuid=UID --regid=GID --init-groups -- '/usr/lib/openssh/sftp-server'`,
+  /// from probed absolute paths and numeric ids only.
+  private func helperCommand(uid: UInt32, gid: UInt32, user: String) throws(TransportError) -> String {
+    let helpers = try probedHelpers()
+    guard let server = helpers.sftpServer else {
+      throw TransportError(
+        code: "cannot-act-as-user", host: host, step: "connect",
+        message:
+          "'\(host)' has no sftp-server in \(Self.sftpServerPaths.joined(separator: ", ")); keyward will not"
+          + " touch '\(user)''s files as root: install openssh-sftp-server or connect as the user")
+    }
+    guard let setpriv = helpers.setpriv else {
+      throw TransportError(
+        code: "cannot-act-as-user", host: host, step: "connect",
+        message:
+          "'\(host)' has no setpriv (util-linux), so keyward cannot act with the rights of '\(user)';"
+          + " it will not touch that user's files as root: install util-linux or connect as the user")
+    }
+    return "\(Self.quote(setpriv)) --reuid=\(uid) --regid=\(gid) --init-groups -- \(Self.quote(server))"
+  }
+
+  /// Where sftp-server lives on common systems (Debian, Red Hat, others).
+  static let sftpServerPaths = [
+    "/usr/lib/openssh/sftp-server", "/usr/libexec/openssh/sftp-server", "/usr/libexec/sftp-server",
+  ]
+
+  /// The shell snippet that finds the helpers; its output is parsed by `parseHelpers`.
+  static let probeScript =
+    "for p in \(sftpServerPaths.joined(separator: " ")); do if [ -x \"$p\" ]; then echo \"keyward-sftp-server $p\";"
+    + " break; fi; done; p=$(command -v setpriv) && echo \"keyward-setpriv $p\"; true"
+
+  /// Reads the probe's lines; only absolute paths of safe characters are accepted.
+  static func parseHelpers(_ output: String) -> Helpers {
+    var helpers = Helpers()
+    for line in output.split(separator: "\n") {
+      let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
+      guard parts.count == 2, isSafePath(parts[1]) else { continue }
+      if parts[0] == "keyward-sftp-server" { helpers.sftpServer = parts[1] }
+      if parts[0] == "keyward-setpriv" { helpers.setpriv = parts[1] }
+    }
+    return helpers
+  }
+
+  static func isSafePath(_ path: String) -> Bool {
+    path.hasPrefix("/") && !path.contains("..")
+      && path.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "/._-+".contains($0)) }
+  }
+
+  /// Single-quotes a word for the remote shell.
+  static func quote(_ word: String) -> String {
+    "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+  }
+
+  private func probedHelpers() throws(TransportError) -> Helpers {
+    if let helpers { return helpers }
+    let result = try session.exec(Self.probeScript, step: "connect")
+    let found = Self.parseHelpers(String(decoding: result.stdout, as: UTF8.self))
+    helpers = found
+    return found
   }
 }

@@ -59,7 +59,7 @@ enum FileAuthResult {
   case failed(String)
 }
 
-/// One libssh2 session with its SFTP subsystem and the raw posix-rename channel.
+/// One libssh2 session and its channels (exec commands, and SFTP byte streams for `SFTPClient`).
 ///
 /// Owns every libssh2 pointer of one connection. Used by one thread at a time: the worker that
 /// created it, or (for a jump host) the tunnel pump that took it over. `@unchecked Sendable`
@@ -70,19 +70,22 @@ final class SSHSession: @unchecked Sendable {
   /// The socket under the session (a TCP socket or one end of a tunnel's socketpair).
   let fd: Int32
   private var raw: OpaquePointer?
-  private var sftpHandle: OpaquePointer?
-  private var renameChannel: OpaquePointer?
-  private var renameRequestID: UInt32 = 1
-  private var renameSupported: Bool?
-  /// The SFTP extensions the server announced on the raw channel.
-  private var extensions: Set<String> = []
   /// The tunnel or ProxyCommand this session runs through, kept alive until the session closes.
   var tunnel: (any SessionCarrier)?
+  /// The longest one libssh2 wait may take.
+  let operationTimeout: Duration
+  /// Channel streams still open, closed with the session (weak: their owners close them).
+  private var streams: [ObjectIdentifier: WeakStream] = [:]
+
+  private struct WeakStream {
+    weak var stream: SSHChannelStream?
+  }
 
   init(host: String, fd: Int32, operationTimeout: Duration) throws(TransportError) {
     precondition(LibSSH2.initialized, "libssh2_init failed")
     self.host = host
     self.fd = fd
+    self.operationTimeout = operationTimeout
     guard let session = libssh2_session_init_ex(nil, nil, nil, nil) else {
       Glibc.close(fd)
       throw TransportError(
@@ -98,15 +101,8 @@ final class SSHSession: @unchecked Sendable {
 
   /// Disconnects and frees everything; closes the socket. Safe to call twice.
   func close() {
-    if let channel = renameChannel {
-      libssh2_channel_close(channel)
-      libssh2_channel_free(channel)
-      renameChannel = nil
-    }
-    if let sftp = sftpHandle {
-      libssh2_sftp_shutdown(sftp)
-      sftpHandle = nil
-    }
+    for entry in streams.values { entry.stream?.invalidate() }
+    streams.removeAll()
     if let session = raw {
       libssh2_session_disconnect_ex(session, SSH_DISCONNECT_BY_APPLICATION, "bye", "")
       libssh2_session_free(session)
@@ -280,345 +276,53 @@ final class SSHSession: @unchecked Sendable {
     return ExecResult(status: status, signal: signal, stdout: out, stderr: err)
   }
 
-  // MARK: SFTP
+  // MARK: channel streams
 
-  private func sftp(step: String) throws(TransportError) -> OpaquePointer {
-    if let sftpHandle { return sftpHandle }
-    guard let handle = libssh2_sftp_init(session) else {
-      throw error(
-        "sftp-failed", step,
-        "could not start the sftp subsystem (is 'Subsystem sftp' enabled in sshd_config?)")
-    }
-    sftpHandle = handle
-    return handle
-  }
+  /// True until `close()`.
+  var isOpen: Bool { raw != nil }
 
-  private func sftpStatus() -> UInt {
-    guard let sftpHandle else { return 0 }
-    return libssh2_sftp_last_error(sftpHandle)
-  }
-
-  private func sftpError(_ code: String, _ step: String, _ what: String) -> TransportError {
-    let last = lastError()
-    if last.code == LIBSSH2_ERROR_SFTP_PROTOCOL {
-      let status = sftpStatus()
-      return TransportError(
-        code: code, host: host, step: step, message: "\(what): \(Self.describe(sftpStatus: status))")
-    }
-    return TransportError(
-      code: code, host: host, step: step, message: "\(what): \(last.text) (libssh2 \(last.code))")
-  }
-
-  static func describe(sftpStatus status: UInt) -> String {
-    switch status {
-    case UInt(LIBSSH2_FX_NO_SUCH_FILE): return "no such file (sftp status 2)"
-    case UInt(LIBSSH2_FX_PERMISSION_DENIED): return "permission denied (sftp status 3)"
-    case UInt(LIBSSH2_FX_FAILURE): return "the server reported a failure (sftp status 4)"
-    case UInt(LIBSSH2_FX_OP_UNSUPPORTED): return "operation not supported (sftp status 8)"
-    case UInt(LIBSSH2_FX_NO_SPACE_ON_FILESYSTEM): return "no space left on the file system (sftp status 14)"
-    default: return "sftp status \(status)"
-    }
-  }
-
-  private func isMissing() -> Bool {
-    let last = lastError()
-    guard last.code == LIBSSH2_ERROR_SFTP_PROTOCOL else { return false }
-    let status = sftpStatus()
-    return status == UInt(LIBSSH2_FX_NO_SUCH_FILE) || status == UInt(LIBSSH2_FX_NO_SUCH_PATH)
-  }
-
-  /// `lstat` (or `stat` when `follow`); nil when the path does not exist.
-  func attributes(_ path: String, follow: Bool, step: String) throws(TransportError) -> RemoteAttributes? {
-    let sftp = try sftp(step: step)
-    var attrs = LIBSSH2_SFTP_ATTRIBUTES()
-    let kind = follow ? LIBSSH2_SFTP_STAT : LIBSSH2_SFTP_LSTAT
-    if libssh2_sftp_stat_ex(sftp, path, UInt32(path.utf8.count), kind, &attrs) != 0 {
-      if isMissing() { return nil }
-      throw sftpError("sftp-failed", step, "could not stat '\(path)'")
-    }
-    return RemoteAttributes(
-      permissions: UInt32(truncatingIfNeeded: attrs.permissions), uid: UInt32(truncatingIfNeeded: attrs.uid),
-      gid: UInt32(truncatingIfNeeded: attrs.gid), size: attrs.filesize, modified: UInt64(attrs.mtime))
-  }
-
-  /// The entry names of a directory (without `.` and `..`).
-  func listDirectory(_ path: String, step: String) throws(TransportError) -> [String] {
-    let sftp = try sftp(step: step)
-    guard
-      let handle = libssh2_sftp_open_ex(
-        sftp, path, UInt32(path.utf8.count), 0, 0, LIBSSH2_SFTP_OPENDIR)
-    else { throw sftpError("sftp-failed", step, "could not list '\(path)'") }
-    defer { libssh2_sftp_close_handle(handle) }
-    var names: [String] = []
-    var buffer = [CChar](repeating: 0, count: 4096)
-    var attrs = LIBSSH2_SFTP_ATTRIBUTES()
-    while true {
-      let n = buffer.withUnsafeMutableBufferPointer {
-        libssh2_sftp_readdir_ex(handle, $0.baseAddress, $0.count, nil, 0, &attrs)
-      }
-      if n == 0 { break }
-      if n < 0 { throw sftpError("sftp-failed", step, "could not list '\(path)'") }
-      let name = String(decoding: buffer[0..<Int(n)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-      if name != "." && name != ".." { names.append(name) }
-    }
-    return names
-  }
-
-  /// SFTP realpath: `.` is the login user's home directory.
-  func realpath(_ path: String, step: String) throws(TransportError) -> String {
-    let sftp = try sftp(step: step)
-    var buffer = [CChar](repeating: 0, count: 4097)
-    let n = buffer.withUnsafeMutableBufferPointer {
-      libssh2_sftp_symlink_ex(
-        sftp, path, UInt32(path.utf8.count), $0.baseAddress, UInt32($0.count - 1), LIBSSH2_SFTP_REALPATH)
-    }
-    guard n > 0 else { throw sftpError("sftp-failed", step, "could not resolve '\(path)'") }
-    return String(decoding: buffer[0..<Int(n)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-  }
-
-  /// Reads a whole file; nil when it does not exist.
-  func read(_ path: String, step: String) throws(TransportError) -> [UInt8]? {
-    let sftp = try sftp(step: step)
-    guard
-      let handle = libssh2_sftp_open_ex(
-        sftp, path, UInt32(path.utf8.count), UInt(LIBSSH2_FXF_READ), 0, LIBSSH2_SFTP_OPENFILE)
-    else {
-      if isMissing() { return nil }
-      throw sftpError("read-failed", step, "could not open '\(path)'")
-    }
-    defer { libssh2_sftp_close_handle(handle) }
-    var content: [UInt8] = []
-    var buffer = [CChar](repeating: 0, count: 65536)
-    while true {
-      let n = buffer.withUnsafeMutableBufferPointer { libssh2_sftp_read(handle, $0.baseAddress, $0.count) }
-      if n == 0 { break }
-      if n < 0 { throw sftpError("read-failed", step, "could not read '\(path)'") }
-      content += buffer[0..<n].map { UInt8(bitPattern: $0) }
-      if content.count > 16 * 1024 * 1024 {
-        throw TransportError(
-          code: "read-failed", host: host, step: step, message: "'\(path)' is larger than 16 MiB")
-      }
-    }
-    return content
-  }
-
-  /// Creates a directory and sets its mode (and owner) explicitly, whatever the server's umask.
-  func makeDirectory(_ path: String, mode: UInt32, owner: (uid: UInt32, gid: UInt32)?) throws(TransportError)
+  /// Opens a channel running `command` (exec) or the `subsystem`, as a byte stream.
+  func openStream(exec command: String? = nil, subsystem: String? = nil, step: String) throws(TransportError)
+    -> SSHChannelStream
   {
-    let sftp = try sftp(step: "write")
-    if libssh2_sftp_mkdir_ex(sftp, path, UInt32(path.utf8.count), Int(mode)) != 0 {
-      throw sftpError("write-failed", "write", "could not create the directory '\(path)'")
+    guard let channel = libssh2_channel_open_ex(session, "session", 7, 2 * 1024 * 1024, 32768, nil, 0) else {
+      throw error("channel-failed", step, "could not open an ssh channel")
     }
-    try setAttributes(path, mode: mode, owner: owner)
-  }
-
-  /// SFTP attributes holding permission bits and, when given, owner.
-  private static func attributes(mode: UInt32, owner: (uid: UInt32, gid: UInt32)?) -> LIBSSH2_SFTP_ATTRIBUTES
-  {
-    var attrs = LIBSSH2_SFTP_ATTRIBUTES()
-    attrs.flags = UInt(LIBSSH2_SFTP_ATTR_PERMISSIONS)
-    attrs.permissions = UInt(mode)
-    if let owner {
-      attrs.flags |= UInt(LIBSSH2_SFTP_ATTR_UIDGID)
-      attrs.uid = UInt(owner.uid)
-      attrs.gid = UInt(owner.gid)
-    }
-    return attrs
-  }
-
-  /// setstat: permission bits and, when given, owner.
-  func setAttributes(_ path: String, mode: UInt32, owner: (uid: UInt32, gid: UInt32)?) throws(TransportError)
-  {
-    let sftp = try sftp(step: "write")
-    var attrs = Self.attributes(mode: mode, owner: owner)
-    if libssh2_sftp_stat_ex(sftp, path, UInt32(path.utf8.count), LIBSSH2_SFTP_SETSTAT, &attrs) != 0 {
-      throw sftpError("write-failed", "write", "could not set the mode or owner of '\(path)'")
-    }
-  }
-
-  /// Creates `path` exclusively (it must not exist), writes `content`, sets mode and owner on the
-  /// open handle, fsyncs and closes it.
-  func createExclusive(
-    _ path: String, content: [UInt8], mode: UInt32, owner: (uid: UInt32, gid: UInt32)?,
-    progress: ((Int) -> Void)? = nil
-  ) throws(TransportError) {
-    let sftp = try sftp(step: "write")
-    let flags = UInt(LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_EXCL)
-    guard
-      let handle = libssh2_sftp_open_ex(
-        sftp, path, UInt32(path.utf8.count), flags, 0o600, LIBSSH2_SFTP_OPENFILE)
-    else {
-      throw sftpError("write-failed", "write", "could not create the temporary file '\(path)'")
-    }
-    var closed = false
-    var complete = false
-    defer {
-      if !closed { libssh2_sftp_close_handle(handle) }
-      // The file was created exclusively, so it is ours: never leave a partial one behind.
-      if !complete { unlink(path) }
-    }
-    var offset = 0
-    while offset < content.count {
-      let n = content.withUnsafeBufferPointer { buffer in
-        buffer.withMemoryRebound(to: CChar.self) { chars in
-          libssh2_sftp_write(handle, chars.baseAddress! + offset, chars.count - offset)
-        }
-      }
-      if n < 0 { throw sftpError("write-failed", "write", "could not write '\(path)'") }
-      offset += n
-      progress?(offset)
-    }
-    var attrs = Self.attributes(mode: mode, owner: owner)
-    if libssh2_sftp_fstat_ex(handle, &attrs, 1) != 0 {
-      throw sftpError("write-failed", "write", "could not set the mode or owner of '\(path)'")
-    }
-    if libssh2_sftp_fsync(handle) != 0 {
-      throw sftpError("write-failed", "write", "fsync of '\(path)' failed")
-    }
-    closed = true
-    if libssh2_sftp_close_handle(handle) != 0 {
-      throw sftpError("write-failed", "write", "closing '\(path)' failed")
-    }
-    complete = true
-  }
-
-  /// Removes a file; a missing file is not an error.
-  func unlink(_ path: String) {
-    guard let sftp = try? sftp(step: "write") else { return }
-    _ = libssh2_sftp_unlink_ex(sftp, path, UInt32(path.utf8.count))
-  }
-
-  /// Plain SFTP rename (v3: fails when `to` exists).
-  func plainRename(_ from: String, _ to: String) throws(TransportError) {
-    let sftp = try sftp(step: "rename")
-    if libssh2_sftp_rename_ex(sftp, from, UInt32(from.utf8.count), to, UInt32(to.utf8.count), 0) != 0 {
-      throw sftpError("rename-failed", "rename", "could not rename '\(from)' to '\(to)'")
-    }
-  }
-
-  // MARK: posix-rename@openssh.com on a raw second channel
-
-  /// Atomically replaces `to` with `from` (rename(2) on the server). Returns false when the
-  /// server does not offer posix-rename@openssh.com.
-  func posixRename(_ from: String, _ to: String) throws(TransportError) -> Bool {
-    try extendedRequest("posix-rename@openssh.com", from, to, what: "posix-rename")
-  }
-
-  /// Makes `to` a hard link of `from` (link(2) on the server). Returns false when the server
-  /// does not offer hardlink@openssh.com.
-  func hardLink(_ from: String, _ to: String) throws(TransportError) -> Bool {
-    try extendedRequest("hardlink@openssh.com", from, to, what: "hardlink")
-  }
-
-  /// Sends an OpenSSH SFTP extension request with two paths on the raw channel; false when the
-  /// server does not offer the extension.
-  private func extendedRequest(_ name: String, _ from: String, _ to: String, what: String)
-    throws(TransportError) -> Bool
-  {
-    guard let channel = try renameChannelOpen(), extensions.contains(name) else { return false }
-    let id = renameRequestID
-    renameRequestID &+= 1
-    var body: [UInt8] = [200]
-    body.appendUInt32(id)
-    body.appendString(Array(name.utf8))
-    body.appendString(Array(from.utf8))
-    body.appendString(Array(to.utf8))
-    try sendPacket(channel, body)
-    let reply = try readPacket(channel)
-    var reader = WireReader(reply)
-    guard reader.byte() == 101, reader.uint32() == id, let status = reader.uint32() else {
-      throw TransportError(
-        code: "rename-failed", host: host, step: "rename",
-        message: "unexpected reply to \(what) of '\(to)'")
-    }
-    if status != 0 {
-      let message = reader.string().map { String(decoding: $0, as: UTF8.self) } ?? ""
-      throw TransportError(
-        code: "rename-failed", host: host, step: "rename",
-        message:
-          "\(what) of '\(from)' to '\(to)' failed: \(Self.describe(sftpStatus: UInt(status))) \(message)"
-      )
-    }
-    return true
-  }
-
-  private func renameChannelOpen() throws(TransportError) -> OpaquePointer? {
-    if renameSupported == false { return nil }
-    if let renameChannel { return renameChannel }
-    guard let channel = libssh2_channel_open_ex(session, "session", 7, 256 * 1024, 32768, nil, 0) else {
-      throw error("rename-failed", "rename", "could not open a second channel for posix-rename")
-    }
-    if libssh2_channel_process_startup(channel, "subsystem", 9, "sftp", 4) != 0 {
+    let (kind, argument) = command.map { ("exec", $0) } ?? ("subsystem", subsystem ?? "sftp")
+    let started = libssh2_channel_process_startup(
+      channel, kind, UInt32(kind.utf8.count), argument, UInt32(argument.utf8.count))
+    guard started == 0 else {
+      let failure = error(
+        "channel-failed", step,
+        kind == "subsystem"
+          ? "could not start the '\(argument)' subsystem (is 'Subsystem sftp' enabled in sshd_config?)"
+          : "could not run a command")
       libssh2_channel_free(channel)
-      throw error("rename-failed", "rename", "could not start a second sftp subsystem")
+      throw failure
     }
-    var initPacket: [UInt8] = [1]
-    initPacket.appendUInt32(3)
-    do throws(TransportError) {
-      try sendPacket(channel, initPacket)
-      let version = try readPacket(channel)
-      var reader = WireReader(version)
-      guard reader.byte() == 2, reader.uint32() != nil else {
-        throw TransportError(
-          code: "rename-failed", host: host, step: "rename", message: "bad sftp version reply")
-      }
-      var supported = false
-      while let name = reader.string(), reader.string() != nil {
-        if name == Array("posix-rename@openssh.com".utf8) { supported = true }
-        extensions.insert(String(decoding: name, as: UTF8.self))
-      }
-      renameSupported = supported
-      guard supported else {
-        libssh2_channel_close(channel)
-        libssh2_channel_free(channel)
-        return nil
-      }
-    } catch {
-      libssh2_channel_free(channel)
-      throw error
-    }
-    renameChannel = channel
-    return channel
+    let stream = SSHChannelStream(
+      session: self, channel: channel, label: kind == "exec" ? "the helper" : argument)
+    streams[ObjectIdentifier(stream)] = WeakStream(stream: stream)
+    return stream
   }
 
-  private func sendPacket(_ channel: OpaquePointer, _ body: [UInt8]) throws(TransportError) {
-    var packet: [UInt8] = []
-    packet.appendUInt32(UInt32(body.count))
-    packet += body
-    var offset = 0
-    while offset < packet.count {
-      let n = packet.withUnsafeBufferPointer { buffer in
-        buffer.withMemoryRebound(to: CChar.self) { chars in
-          libssh2_channel_write_ex(channel, 0, chars.baseAddress! + offset, chars.count - offset)
-        }
-      }
-      if n < 0 { throw error("rename-failed", "rename", "writing to the rename channel failed") }
-      offset += n
-    }
+  /// Called by a stream that closed itself.
+  func forget(_ stream: SSHChannelStream) {
+    streams[ObjectIdentifier(stream)] = nil
   }
 
-  private func readExactly(_ channel: OpaquePointer, _ count: Int) throws(TransportError) -> [UInt8] {
-    var result: [UInt8] = []
-    var buffer = [CChar](repeating: 0, count: max(count, 1))
-    while result.count < count {
-      let want = count - result.count
-      let n = buffer.withUnsafeMutableBufferPointer {
-        libssh2_channel_read_ex(channel, 0, $0.baseAddress, want)
-      }
-      if n <= 0 { throw error("rename-failed", "rename", "reading from the rename channel failed") }
-      result += buffer[0..<n].map { UInt8(bitPattern: $0) }
-    }
-    return result
-  }
-
-  private func readPacket(_ channel: OpaquePointer) throws(TransportError) -> [UInt8] {
-    let header = try readExactly(channel, 4)
-    var reader = WireReader(header)
-    guard let length = reader.uint32(), length < 1 << 20 else {
-      throw TransportError(
-        code: "rename-failed", host: host, step: "rename", message: "bad sftp packet length")
-    }
-    return try readExactly(channel, Int(length))
+  /// Waits (up to the operation timeout) until the socket is ready in the directions libssh2
+  /// is blocked on; false when the timeout passed.
+  func waitForSocket() -> Bool {
+    guard let raw else { return false }
+    let directions = libssh2_session_block_directions(raw)
+    var events: Int16 = 0
+    if directions & LIBSSH2_SESSION_BLOCK_INBOUND != 0 { events |= Int16(POLLIN) }
+    if directions & LIBSSH2_SESSION_BLOCK_OUTBOUND != 0 { events |= Int16(POLLOUT) }
+    if events == 0 { events = Int16(POLLIN) }
+    var fds = [pollfd(fd: fd, events: events, revents: 0)]
+    let milliseconds = Int32(clamping: max(1, operationTimeout.milliseconds))
+    return poll(&fds, 1, milliseconds) > 0
   }
 
   // MARK: tunnels

@@ -39,7 +39,7 @@ extension SSHTransport: SSHDModelSource {
       let script = SSHDProbe.script(users: request.users, allAccounts: request.allAccounts)
       let result = try host.session.exec(script, step: "sshd-model")
       let output = SSHDProbe.parse(String(decoding: result.stdout, as: UTF8.self))
-      let reader = SFTPConfigReader(session: host.session)
+      let reader = SFTPConfigReader(files: try? host.files(for: host.loginUser, account: nil))
       let model = SSHDProbe.model(
         host: request.host, output: output, users: request.users, allAccounts: request.allAccounts
       ) {
@@ -61,14 +61,16 @@ extension SSHTransport: SSHDModelSource {
 
 /// sshd_config files read over SFTP with the login user's rights.
 struct SFTPConfigReader: SSHDConfigReader {
-  let session: SSHSession
+  /// The login user's own SFTP session; nil when it could not be opened (nothing is read).
+  let files: RemoteFiles?
 
   func read(_ path: String) -> String? {
-    guard let bytes = try? session.read(path, step: "sshd-model") else { return nil }
+    guard let bytes = files?.readRegularFile(path) else { return nil }
     return String(decoding: bytes, as: UTF8.self)
   }
 
   func list(_ directory: String) -> [String]? {
-    try? session.listDirectory(directory, step: "sshd-model")
+    guard let names = try? files?.client.listDirectory(directory) else { return nil }
+    return names.map(\.filename).filter { $0 != "." && $0 != ".." }
   }
 }

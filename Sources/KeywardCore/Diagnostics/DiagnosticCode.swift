@@ -55,6 +55,11 @@ public enum DiagnosticCode: String, Hashable, Sendable, Codable, CaseIterable {
   case keyExpired = "key-expired"
   /// The same key material under two names (warning).
   case keyReused = "key-reused"
+  /// A remote key source (`github:`, `gitlab:`, `url:`) that `keyward.lock` does not pin, or a
+  /// lock file that cannot be read or trusted.
+  case unlockedSource = "unlocked-source"
+  /// A remote key source whose pinned keys (after `types`) are none, without `allow_empty: true`.
+  case emptyKeySource = "empty-key-source"
 
   // References and resolution.
   /// A key or group name that is not defined.

@@ -17,7 +17,7 @@ public import SFTP
 public final class SFTPFilePrimitives: FilePrimitives {
   /// The session; owned by this object from here on.
   public let client: SFTPClient
-  private var handles: [Int: SFTPHandle] = [:]
+  private var handles: [Int: (handle: SFTPHandle, path: String)] = [:]
   private var nextToken = 1
 
   public init(client: SFTPClient) {
@@ -77,7 +77,7 @@ public final class SFTPFilePrimitives: FilePrimitives {
       throw FileSystemError(.failed, operation: "open", path: path, detail: "it is not a regular file")
     }
     do {
-      return register(try client.open(path, flags: .read))
+      return register(try client.open(path, flags: .read), path: path)
     } catch  where error.status == .noSuchFile {
       return nil
     } catch {
@@ -89,7 +89,7 @@ public final class SFTPFilePrimitives: FilePrimitives {
     do {
       let handle = try client.open(
         path, flags: [.write, .create, .exclusive], attributes: SFTPAttributes(permissions: mode & 0o7777))
-      return register(handle)
+      return register(handle, path: path)
     } catch {
       // SFTP v3 reports EEXIST as a plain failure: look to tell it apart.
       if error.status == .failure, (try? client.lstat(path)) != nil {
@@ -100,55 +100,55 @@ public final class SFTPFilePrimitives: FilePrimitives {
   }
 
   public func status(of file: OpenFile) throws(FileSystemError) -> FileStatus {
-    let handle = try self.handle(file, "fstat")
+    let (handle, path) = try self.handle(file, "fstat")
     let attributes: SFTPAttributes
     do {
       attributes = try client.fstat(handle)
     } catch {
-      throw Self.translate(error, "fstat", "open file")
+      throw Self.translate(error, "fstat", path)
     }
-    return try Self.fileStatus(attributes, operation: "fstat", path: "open file")
+    return try Self.fileStatus(attributes, operation: "fstat", path: path)
   }
 
   public func read(_ file: OpenFile, offset: UInt64, count: Int) throws(FileSystemError) -> [UInt8] {
-    let handle = try self.handle(file, "read")
+    let (handle, path) = try self.handle(file, "read")
     do {
       return try client.read(handle, offset: offset, count: count)
     } catch {
-      throw Self.translate(error, "read", "open file")
+      throw Self.translate(error, "read", path)
     }
   }
 
   public func write(_ file: OpenFile, offset: UInt64, bytes: [UInt8]) throws(FileSystemError) {
-    let handle = try self.handle(file, "write")
+    let (handle, path) = try self.handle(file, "write")
     do {
       try client.writeAll(handle, offset: offset, data: bytes)
     } catch {
-      throw Self.translate(error, "write", "open file")
+      throw Self.translate(error, "write", path)
     }
   }
 
   public func sync(_ file: OpenFile) throws(FileSystemError) {
-    let handle = try self.handle(file, "fsync")
+    let (handle, path) = try self.handle(file, "fsync")
     do {
       try client.fsync(handle)
     } catch {
-      throw Self.translate(error, "fsync", "open file")
+      throw Self.translate(error, "fsync", path)
     }
   }
 
   public func setAttributes(of file: OpenFile, mode: UInt32?, owner: FileOwner?) throws(FileSystemError) {
-    let handle = try self.handle(file, "fsetstat")
+    let (handle, path) = try self.handle(file, "fsetstat")
     do {
       try client.fsetstat(handle, attributes: Self.attributes(mode: mode, owner: owner))
     } catch {
-      throw Self.translate(error, "fsetstat", "open file")
+      throw Self.translate(error, "fsetstat", path)
     }
   }
 
   public func close(_ file: OpenFile) {
-    guard let handle = handles.removeValue(forKey: file.token) else { return }
-    try? client.close(handle)
+    guard let entry = handles.removeValue(forKey: file.token) else { return }
+    try? client.close(entry.handle)
   }
 
   public func rename(_ from: String, to: String) throws(FileSystemError) {
@@ -240,14 +240,14 @@ public final class SFTPFilePrimitives: FilePrimitives {
 
   // MARK: Plumbing
 
-  private func register(_ handle: SFTPHandle) -> OpenFile {
+  private func register(_ handle: SFTPHandle, path: String) -> OpenFile {
     let token = nextToken
     nextToken += 1
-    handles[token] = handle
+    handles[token] = (handle, path)
     return OpenFile(token: token)
   }
 
-  private func handle(_ file: OpenFile, _ operation: String) throws(FileSystemError) -> SFTPHandle {
+  private func handle(_ file: OpenFile, _ operation: String) throws(FileSystemError) -> (SFTPHandle, String) {
     guard let handle = handles[file.token] else {
       throw FileSystemError(.failed, operation: operation, path: "open file", detail: "the file is not open")
     }
@@ -290,6 +290,21 @@ public final class SFTPFilePrimitives: FilePrimitives {
       case .timedOut: .timedOut
       case .status, .tooLarge: .failed
       }
-    return FileSystemError(kind, operation: operation, path: path, detail: error.message)
+    return FileSystemError(kind, operation: operation, path: path, detail: detail(error, operation))
+  }
+
+  /// The reason in words: the status (SFTP v3 has no EEXIST/ENOSPC/EROFS, so a generic failure
+  /// while writing gets the likely cause), with the server's own words when they add something.
+  static func detail(_ error: SFTPError, _ operation: String) -> String {
+    guard case .status(let status) = error.kind else { return error.message }
+    var text = "\(status) (sftp status \(status.rawValue))"
+    if status == .failure && ["create", "write", "fsync", "fsetstat", "close", "mkdir"].contains(operation) {
+      text += "; the remote file system may be full or read-only (check 'df' on the host)"
+    }
+    if let range = error.message.range(of: "(server: "), !error.message[range.upperBound...].isEmpty {
+      let said = error.message[range.upperBound...].dropLast()
+      if !said.isEmpty { text += ", the server said \(said)" }
+    }
+    return text
   }
 }

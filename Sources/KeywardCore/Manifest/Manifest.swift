@@ -94,4 +94,8 @@ struct Manifest: Sendable {
   var hostGroups: [Group] = []
   var access: [Rule] = []
   var revoked: [Revoked] = []
+  /// Every remote key source named under `keys:`, in order.
+  var keySources: [KeySourceUse] = []
+  /// `rollout:`: the waves `apply` uses when `--rollout` is not given.
+  var rollout: Located<Rollout>?
 }

@@ -8,6 +8,7 @@ import Foundation
 struct ManifestDecoder {
   static let topFields = [
     "version", "defaults", "policy", "keys", "groups", "hosts", "host_groups", "access", "revoked",
+    "rollout",
   ]
   static let defaultsFields = ["mode", "path", "port", "connect_as", "known_hosts", "follow"]
   static let policyFields = ["allowed_types", "min_rsa_bits", "max_removals"]
@@ -29,6 +30,10 @@ struct ManifestDecoder {
   var manifest = Manifest()
   /// Reads `file:` key sources (confined to the manifest's directory and the allowed roots).
   var keyFiles = KeyFileReader()
+  /// The pins remote key sources take their keys from (`ManifestDecoder+Sources.swift`).
+  var lock: LockFile?
+  /// When false (for `keyward lock`), remote sources are only listed, not looked up in the lock.
+  var requiresLock = true
 
   init(document: YAMLDocument, ruleOffset: Int) {
     self.document = document
@@ -67,6 +72,7 @@ struct ManifestDecoder {
     }
     if let node = top["access"] { decodeAccess(node) }
     if let node = top["revoked"] { decodeRevoked(node) }
+    if let node = top["rollout"] { decodeRollout(node) }
   }
 
   private mutating func decodeDefaults(_ node: YAMLNode) {
@@ -140,6 +146,7 @@ struct ManifestDecoder {
 
   /// One item under a key name: key text, or a mapping with `key` or `file` and settings.
   private mutating func decodeKeyEntry(_ node: YAMLNode, name: String) -> [Manifest.Key] {
+    if Self.isRemoteSource(node) { return decodeRemoteKeyEntry(node, name: name) }
     if let text = node.scalar, !node.isNull {
       guard let parsed = parseKey(text, at: location(node), owner: "key '\(name)'") else { return [] }
       return [

@@ -19,14 +19,24 @@ public struct ManifestLoader: Sendable {
 
   /// The moment `expires` dates are compared with (for `key-expired` warnings).
   public var now: Date
+  /// The pins of remote key sources. `load(paths:)` reads `keyward.lock` beside the manifests
+  /// when this is `nil`; `load(sources:)` uses it as given.
+  public var lock: LockFile?
+  /// When false, remote key sources are listed in `ManifestResult.keySources` but not looked
+  /// up in the lock (what `keyward lock` needs before there is one).
+  public var requiresLock = true
 
   /// Directories besides each manifest file's own from which `file:` key sources may be read
   /// (absolute paths and `../` are refused outside them).
   public var keyFileRoots: [String]
 
-  public init(now: Date = Date(), keyFileRoots: [String] = []) {
+  public init(
+    now: Date = Date(), keyFileRoots: [String] = [], lock: LockFile? = nil, requiresLock: Bool = true
+  ) {
     self.now = now
     self.keyFileRoots = keyFileRoots
+    self.lock = lock
+    self.requiresLock = requiresLock
   }
 
   /// Loads the manifest at `path`: a file, or a directory of `*.yaml`/`*.yml` files (not recursive).
@@ -63,7 +73,19 @@ public struct ManifestLoader: Sendable {
           at: SourceLocation(file: file, line: 1, column: 1))
       }
     }
-    var result = load(sources: sources)
+    var loader = self
+    let lockPath = LockFile.path(besideManifests: paths)
+    if loader.lock == nil && requiresLock {
+      do {
+        loader.lock = try LockFile.read(lockPath)
+      } catch {
+        diagnostics.error(
+          .unlockedSource, "cannot use '\(lockPath)': \(error)",
+          at: SourceLocation(file: lockPath, line: 1, column: 1))
+      }
+    }
+    var result = loader.load(sources: sources)
+    result.lockPath = lockPath
     result.diagnostics = Diagnostics(diagnostics.all + result.diagnostics).sorted
     result.files = files
     if diagnostics.hasErrors { result.state = nil }
@@ -81,6 +103,8 @@ public struct ManifestLoader: Sendable {
       if document.root == nil && !document.diagnostics.isEmpty { continue }
       var decoder = ManifestDecoder(document: document, ruleOffset: manifest.access.count)
       decoder.keyFiles.allowedRoots = keyFileRoots
+      decoder.lock = lock
+      decoder.requiresLock = requiresLock
       decoder.decode()
       diagnostics.append(contentsOf: decoder.diagnostics)
       merge(decoder.manifest, into: &manifest, seen: &defaultsSeen, diagnostics: &diagnostics)
@@ -89,8 +113,10 @@ public struct ManifestLoader: Sendable {
     let state = resolver.resolve()
     diagnostics.append(contentsOf: resolver.diagnostics)
     let sorted = Self.unique(diagnostics.sorted)
-    return ManifestResult(
+    var result = ManifestResult(
       state: diagnostics.hasErrors ? nil : state, diagnostics: sorted, files: sources.map(\.file))
+    result.keySources = manifest.keySources
+    return result
   }
 
   /// Diagnostics reported twice at one place (a node shared by aliases) are shown once.
@@ -118,6 +144,7 @@ public struct ManifestLoader: Sendable {
     manifest.hostGroups += part.hostGroups
     manifest.access += part.access
     manifest.revoked += part.revoked
+    manifest.keySources += part.keySources
     func setting<Value>(_ name: String, _ value: Located<Value>?, _ target: inout Located<Value>?) {
       guard let value else { return }
       if let first = seen[name] {
@@ -138,5 +165,6 @@ public struct ManifestLoader: Sendable {
     setting("policy.allowed_types", part.policy.allowedTypes, &manifest.policy.allowedTypes)
     setting("policy.min_rsa_bits", part.policy.minRSABits, &manifest.policy.minRSABits)
     setting("policy.max_removals", part.policy.maxRemovals, &manifest.policy.maxRemovals)
+    setting("rollout", part.rollout, &manifest.rollout)
   }
 }

@@ -22,6 +22,11 @@ struct ManifestResolver {
   var hosts: [String: Manifest.Host] = [:]
   var hostGroups: [String: Manifest.Group] = [:]
   var expandedHostGroups: [String: [String]] = [:]
+  /// Undefined names already reported, by place: a list reached through many aliases is
+  /// reported once, not once per alias (which let a 17 KB manifest make a million messages).
+  var reportedUndefined: Set<SourceLocation> = []
+  /// "Did you mean" hints left to compute (each compares with every name): bounded work.
+  var hintsLeft = 200
   /// Material id -> index into `revocations`.
   var revokedMaterial: [Int: Int] = [:]
   var revocations: [Revocation] = []
@@ -52,9 +57,11 @@ struct ManifestResolver {
     for key in keys where key.isProtected { protected.insert(key.key.fingerprint) }
     var names: [String: String] = [:]
     for key in keys where names[key.key.fingerprint] == nil { names[key.key.fingerprint] = key.name }
-    return DesiredState(
+    var state = DesiredState(
       targets: targets, hosts: specs, revoked: revocations, protectedFingerprints: protected,
       maxRemovals: manifest.policy.maxRemovals?.value, keyNames: names)
+    state.rollout = manifest.rollout?.value
+    return state
   }
 
   // MARK: - Names
@@ -75,6 +82,8 @@ struct ManifestResolver {
         continue
       }
       keyDefinitions[definition.name] = definition
+      // Defined even when it holds no key (a remote source pinned empty with `allow_empty`).
+      if keysByName[definition.name] == nil { keysByName[definition.name] = [] }
       for key in definition.keys {
         let material = materialIDs[key.key] ?? materialIDs.count
         materialIDs[key.key] = material
@@ -219,12 +228,22 @@ struct ManifestResolver {
   }
 
   mutating func undefinedKey(_ name: Located<String>, in owner: String) {
-    let candidates = Array(keyDefinitions.keys) + Array(groups.keys)
+    // A defined key none of whose sources could be read is already reported where it is defined.
+    guard keyDefinitions[name.value] == nil, reportedUndefined.insert(name.location).inserted else { return }
+    let hint =
+      takeHint()
+      ? Suggestion.hint(for: name.value, in: (Array(keyDefinitions.keys) + Array(groups.keys)).sorted()) : ""
     diagnostics.error(
       .undefinedKey,
-      "\(owner) names '\(name.value)', which is not a defined key or group"
-        + Suggestion.hint(for: name.value, in: candidates.sorted()),
+      "\(owner) names '\(name.value)', which is not a defined key or group" + hint,
       at: name.location)
+  }
+
+  /// Whether a "did you mean" hint may still be computed (the hint budget).
+  mutating func takeHint() -> Bool {
+    guard hintsLeft > 0 else { return false }
+    hintsLeft -= 1
+    return true
   }
 
   mutating func expandHostGroup(_ name: String, chain: [String]) -> [String] {
@@ -258,11 +277,13 @@ struct ManifestResolver {
   }
 
   mutating func undefinedHost(_ name: Located<String>, in owner: String) {
-    let candidates = Array(hosts.keys) + Array(hostGroups.keys)
+    guard reportedUndefined.insert(name.location).inserted else { return }
+    let hint =
+      takeHint()
+      ? Suggestion.hint(for: name.value, in: (Array(hosts.keys) + Array(hostGroups.keys)).sorted()) : ""
     diagnostics.error(
       .undefinedHost,
-      "\(owner) names '\(name.value)', which is not a defined host or host group"
-        + Suggestion.hint(for: name.value, in: candidates.sorted()),
+      "\(owner) names '\(name.value)', which is not a defined host or host group" + hint,
       at: name.location)
   }
 
@@ -304,10 +325,10 @@ struct ManifestResolver {
         revoked = [(key.fingerprint, index.map { keys[$0].name }, index)]
       case .name(let name):
         guard let indices = keysByName[name] else {
-          let candidates = keyDefinitions.keys.sorted()
+          let hint = takeHint() ? Suggestion.hint(for: name, in: keyDefinitions.keys.sorted()) : ""
           diagnostics.error(
             .undefinedKey,
-            "revoked key '\(name)' is not a defined key" + Suggestion.hint(for: name, in: candidates),
+            "revoked key '\(name)' is not a defined key" + hint,
             at: entry.keyLocation)
           continue
         }

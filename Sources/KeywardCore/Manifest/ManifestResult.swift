@@ -9,6 +9,10 @@ public struct ManifestResult: Sendable {
   /// The path itself could not be read (missing, unreadable, or a directory with no manifest):
   /// a usage problem rather than a problem in a manifest.
   public var isUnreadable: Bool
+  /// Every remote key source the manifests name, in order (for `keyward lock`).
+  public var keySources: [KeySourceUse] = []
+  /// Where the manifests' `keyward.lock` is (set by `ManifestLoader.load(paths:)`).
+  public var lockPath: String?
 
   public init(state: DesiredState?, diagnostics: [Diagnostic], files: [String], isUnreadable: Bool = false) {
     self.state = state

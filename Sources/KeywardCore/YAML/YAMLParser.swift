@@ -14,7 +14,7 @@ internal import CLibYAML
 /// - nesting deeper than `maximumDepth` is refused, so no consumer can overflow its stack.
 public enum YAMLParser {
   /// How many nodes aliases may add to a document in total.
-  public static let defaultAliasBudget = 1_000_000
+  public static let defaultAliasBudget = 100_000
   /// How many bytes of scalar text aliases may add to a document in total (4 MiB): a long
   /// value repeated by aliases cannot grow into gigabytes of text or messages.
   public static let defaultAliasByteBudget = 4 << 20
