@@ -43,7 +43,8 @@ let package = Package(
     // The properties the libFuzzer targets check (Fuzz/, scripts/fuzz); the test suite replays
     // the seed corpus and every saved crash through them.
     .target(
-      name: "FuzzChecks", dependencies: ["AuthorizedKeys", "KeywardCore", "SFTP"], path: "Fuzz/Checks"),
+      name: "FuzzChecks", dependencies: ["AuthorizedKeys", "KeywardCore", "SFTP"], path: "Fuzz/Checks",
+      exclude: ["README.md"]),
     // Test helpers shared by the test targets (temporary roots, test keys, running the CLI).
     .target(
       name: "KeywardTestSupport", dependencies: ["AuthorizedKeys", "KeywardCore"],

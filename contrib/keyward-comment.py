@@ -9,7 +9,8 @@ that this run did not post are deleted. Comments without a keyward marker are ne
 
     keyward-comment.py post FILE...          create or update one comment per part file
     keyward-comment.py digest KIND           print the digest in the current part-1 comment
-    keyward-comment.py gitlab-counts PLAN    GitLab's terraform report counts from a plan JSON
+    keyward-comment.py gitlab-counts JSON    GitLab's terraform report counts from a plan's
+                                             JSON view (`keyward show PLANFILE --format json`)
 
 GitHub (default): GITHUB_TOKEN, GITHUB_REPOSITORY (owner/name), KEYWARD_PR (the pull
 request number), GITHUB_API_URL (set by Actions). GitLab (--api gitlab): KEYWARD_GITLAB_TOKEN,
@@ -175,7 +176,11 @@ def digest(api, kind):
 
 def gitlab_counts(path):
     with open(path, encoding="utf-8") as handle:
-        summary = json.load(handle)["summary"]
+        document = json.load(handle)
+    if "summary" not in document:
+        # A plan file (`plan --out`) holds bytes, not counts: its view is derived by `keyward show`.
+        fail(f"{path} has no summary; give the output of 'keyward show PLANFILE --format json'")
+    summary = document["summary"]
     print(json.dumps({"create": summary["add"], "update": summary["update"], "delete": summary["remove"]}))
 
 

@@ -92,7 +92,7 @@ public enum FuzzChecks {
   /// A saved plan file: decoded (or refused) without crashing; a decoded plan renders in text,
   /// Markdown and JSON with no raw control character from the file reaching the output.
   @Sendable public static func planFile(_ bytes: [UInt8]) {
-    guard let document = try? PlanDocument.decode(bytes), let plan = try? document.plan() else { return }
+    guard let plan = try? PlanFile.decode(bytes) else { return }
     let text = TextPlanRenderer(color: false).render(plan)
     let markdown = MarkdownPlanRenderer(limit: 4_000).renderParts(plan).joined()
     let json = JSONPlanRenderer().render(plan)

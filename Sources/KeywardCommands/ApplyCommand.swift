@@ -40,6 +40,7 @@ struct ApplyCommand: AsyncParsableCommand {
   @OptionGroup var guards: GuardOptions
   @OptionGroup var applyOptions: ApplyOptions
   @OptionGroup var records: RunRecordOptions
+  @OptionGroup var signature: SignatureOptions
   @OptionGroup var rolloutOptions: RolloutOptions
 
   func validate() throws {
@@ -59,15 +60,22 @@ struct ApplyCommand: AsyncParsableCommand {
     var revision: String?
     var staged = try rolloutOptions.applier(applyOptions.applier())
     if let resume = rolloutOptions.resume {
-      plan = try PlanInput.load(resume)
+      plan = try PlanInput.load(resume, signature: signature)
       channel = try transport.makeTransport(hosts: plan.hosts)
     } else if paths.count == 1, PlanInput.isPlanFile(paths[0]) {
-      plan = try PlanInput.load(paths[0])
+      plan = try PlanInput.load(paths[0], signature: signature)
+      if let refusal = transport.refusal(of: plan) {
+        Terminal.error("error: \(paths[0]): \(refusal); nothing was applied")
+        throw ExitCode(1)
+      }
       channel = try transport.makeTransport(hosts: plan.hosts)
       if format == .text {
         Terminal.out(TextPlanRenderer(color: selection.color).render(plan))
       }
     } else {
+      if signature.required {
+        throw ValidationError("--allowed-signers checks a saved plan; give one plan file")
+      }
       let desired = try ManifestInput.load(paths)
       revision = ManifestRevision.detect(paths)
       if staged == nil, let rollout = desired.rollout {
@@ -145,7 +153,7 @@ struct ApplyCommand: AsyncParsableCommand {
       }
       Terminal.out("\n" + result.report.renderText())
     } else {
-      Terminal.out(result.report.renderJSON())
+      Terminal.out(result.renderJSON())
     }
     try finish(plan, result.report, started: started, revision: revision)
   }

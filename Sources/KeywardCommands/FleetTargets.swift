@@ -70,12 +70,12 @@ struct FleetTargets {
   }
 
   /// Reads everything sshd reads for these accounts.
-  func snapshot(_ transport: TransportOptions) async throws -> FleetSnapshot {
+  func snapshot(_ transport: TransportOptions, log: SSHDProbe.LogSpec? = nil) async throws -> FleetSnapshot {
     let channel = try transport.makeTransport(hosts: hosts)
     guard let source = channel as? any SSHDModelSource else {
       throw ValidationError("this transport cannot read sshd's settings")
     }
     let logins = hosts.compactMapValues(\.connectAs)
-    return await FleetSnapshot.read(users, loginUsers: logins, source: source, transport: channel)
+    return await FleetSnapshot.read(users, loginUsers: logins, log: log, source: source, transport: channel)
   }
 }

@@ -29,6 +29,13 @@ struct PlanCommand: AsyncParsableCommand {
       valueName: "DIR"))
   var outDir: String?
 
+  @Option(
+    name: .customLong("sign-key"),
+    help: ArgumentHelp(
+      "With --out: sign the plan file with this SSH key (ssh-keygen -Y sign, namespace keyward-plan) into FILE.sig.",
+      valueName: "KEY"))
+  var signKey: String?
+
   @Flag(name: .customLong("detailed-exitcode"), help: "Exit 2 when there are changes, 0 when there are none.")
   var detailedExitcode = false
 
@@ -50,6 +57,7 @@ struct PlanCommand: AsyncParsableCommand {
   @OptionGroup var records: RunRecordOptions
 
   func validate() throws {
+    if signKey != nil && out == nil { throw ValidationError("--sign-key needs --out") }
     if let rollout {
       do { _ = try Rollout(parsing: rollout) } catch { throw ValidationError(error.description) }
     }
@@ -64,9 +72,18 @@ struct PlanCommand: AsyncParsableCommand {
       desired, transport: transport, guards: guards, filter: selection.filter, revision: revision)
     var planDigest: String?
     if let out {
-      let bytes = PlanDocument(plan, forFile: true).encoded()
+      let bytes = PlanFile.encode(plan)
       try FileIO.write(bytes, to: out)
       planDigest = ContentDigest.of(bytes)
+      if let signKey {
+        do {
+          try FileIO.write(
+            try PlanSignature.sign(bytes, key: signKey), to: PlanSignature.defaultPath(for: out))
+        } catch {
+          Terminal.error("error: \(error)")
+          throw ExitCode(1)
+        }
+      }
     }
     try PlanOutput.print(plan, format: format, color: selection.color, outDir: outDir, planDigest: planDigest)
     if let rollout = try rollout.map({ try Rollout(parsing: $0) }) ?? desired.rollout {
@@ -74,7 +91,10 @@ struct PlanCommand: AsyncParsableCommand {
       let text = RolloutText.render(staged.rollout, waves: staged.waves(plan))
       if format == .json { Terminal.error(text) } else { Terminal.out(text) }
     }
-    if let out { Terminal.error("Saved the plan to \(out); apply it with: keyward apply \(out)") }
+    if let out {
+      let signed = signKey == nil ? "" : " and its signature to \(PlanSignature.defaultPath(for: out))"
+      Terminal.error("Saved the plan to \(out)\(signed); apply it with: keyward apply \(out)")
+    }
     let upstream = refreshSources ? try await SourceFetch.refresh(loaded, format: format) : nil
     let failed = plan.hasErrors || upstream?.failed == true
     let changed = plan.hasChanges || upstream?.changed == true

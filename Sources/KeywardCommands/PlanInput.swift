@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 import KeywardCore
 
-/// Reads saved plans.
+/// Reads saved plans: the bytes are read once, their signature checked (when asked), and the
+/// same bytes decoded and checked whole (`PlanFile.decode`).
 enum PlanInput {
   /// True when the file at `path` looks like a saved plan (JSON with a format version) rather than a manifest.
   static func isPlanFile(_ path: String) -> Bool {
@@ -12,11 +13,10 @@ enum PlanInput {
     else { return false }
     defer { try? handle.close() }
     let head = (try? handle.read(upToCount: 4096)) ?? Data()
-    let text = String(decoding: head, as: UTF8.self)
-    return text.drop { $0.isWhitespace }.hasPrefix("{") && text.contains("\"format_version\"")
+    return PlanFile.looksLikePlan(Array(head))
   }
 
-  static func load(_ path: String) throws -> Plan {
+  static func load(_ path: String, signature: SignatureOptions) throws -> Plan {
     let bytes: [UInt8]
     do {
       bytes = try FileIO.read(path)
@@ -24,8 +24,20 @@ enum PlanInput {
       Terminal.error("error: cannot read plan file '\(path)': \(error.localizedDescription)")
       throw ExitCode(2)
     }
+    if let allowed = signature.allowedSigners, let identity = signature.signerIdentity {
+      do {
+        let said = try PlanSignature.verify(
+          bytes, signature: signature.signature ?? PlanSignature.defaultPath(for: path),
+          allowedSigners: allowed,
+          identity: identity)
+        Terminal.error(said)
+      } catch {
+        Terminal.error("error: \(path): \(error); nothing was applied")
+        throw ExitCode(1)
+      }
+    }
     do {
-      return try PlanDocument.decode(bytes).plan()
+      return try PlanFile.decode(bytes)
     } catch {
       Terminal.error("error: \(path): \(error)")
       throw ExitCode(1)

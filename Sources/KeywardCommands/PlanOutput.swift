@@ -16,7 +16,7 @@ enum PlanOutput {
     case .json:
       Terminal.out(JSONPlanRenderer().render(plan))
     case .markdown:
-      let digest = "sha256:" + (planDigest ?? ContentDigest.of(PlanDocument(plan, forFile: true).encoded()))
+      let digest = "sha256:" + (planDigest ?? ContentDigest.of(PlanFile.encode(plan)))
       let parts = MarkdownPlanRenderer(digest: digest).renderParts(plan)
       if let outDir {
         try writeParts(parts, prefix: "plan", to: outDir)

@@ -28,12 +28,29 @@ struct ReportCommand: AsyncParsableCommand {
       "Log in to every host as this user (root reads every account exactly).", valueName: "USER"))
   var connectAs: String?
 
+  @Option(
+    name: .customLong("unused-days"),
+    help: ArgumentHelp(
+      "A key with no login in sshd's journal for this many days is 'unused-key'.", valueName: "N"))
+  var unusedDays = 90
+
+  @Option(
+    name: .customLong("sshd-log"),
+    help: ArgumentHelp(
+      "Read logins from this file on each host ('%H' is its hostname) instead of the journal or /var/log/auth.log.",
+      valueName: "PATH"))
+  var sshdLog: String?
+
+  @Flag(name: .customLong("no-log"), help: "Do not read sshd's log (no unused-key findings).")
+  var noLog = false
+
   @OptionGroup var transport: TransportOptions
 
   func run() async throws {
     let targets = try FleetTargets.resolve(
       arguments, transport: transport, connectAs: connectAs, manifestUsers: true)
-    let snapshot = try await targets.snapshot(transport)
+    let log = noLog ? nil : SSHDProbe.LogSpec(days: unusedDays, path: sshdLog)
+    let snapshot = try await targets.snapshot(transport, log: log)
     let report = AccessReportBuilder(desired: targets.desired).build(snapshot)
     switch format {
     case .text: Terminal.out(AccessReportRenderer.text(report))

@@ -9,8 +9,10 @@ struct RollbackCommand: AsyncParsableCommand {
     abstract: "Restore the newest backup keyward kept of each target's file (planned and shown first).",
     discussion: """
       Every apply keeps the previous file beside it (<file>.keyward-backup.<time>). Rollback
-      plans the return to the newest one, shows it, and applies it with the same guards and
-      compare-and-swap as apply. The file replaced by the rollback is itself kept as a backup.
+      plans the return to the keys of the newest one, shows it, and applies it with the same
+      guards and compare-and-swap as apply: keys the manifests revoke or their policy refuses
+      are not restored, protected keys are never removed, the key keyward logs in with is kept.
+      The file replaced by the rollback is itself kept as a backup.
       """)
 
   @Argument(
@@ -20,7 +22,8 @@ struct RollbackCommand: AsyncParsableCommand {
   @Option(
     name: .customLong("manifest"),
     help: ArgumentHelp(
-      "Manifests to read host settings (hostname, port, connect_as, jump) from.", valueName: "PATH"))
+      "Manifests (required): their revocations, policy and protected keys guard what is restored, and"
+        + " their host settings say how to reach each host.", valueName: "PATH"))
   var manifests: [String] = []
 
   @Flag(name: .customLong("auto-approve"), help: "Apply without asking.")
@@ -33,12 +36,35 @@ struct RollbackCommand: AsyncParsableCommand {
   @OptionGroup var guards: GuardOptions
   @OptionGroup var applyOptions: ApplyOptions
 
+  func validate() throws {
+    if manifests.isEmpty {
+      throw ValidationError(
+        "rollback needs --manifest PATH: a backup may hold keys the manifests have revoked since")
+    }
+  }
+
   func run() async throws {
     let ids = try targets.map(Self.parse)
-    let hosts = manifests.isEmpty ? [:] : try ManifestInput.load(manifests).hosts
-    let channel = try transport.makeTransport(hosts: hosts)
-    let observed = await channel.fetch(ids.map { FetchRequest(id: $0, includeBackup: true) })
-    let plan = RollbackPlanner(options: guards.plannerOptions()).plan(ids, observed: observed, hosts: hosts)
+    let desired = try ManifestInput.load(manifests)
+    let channel = try transport.makeTransport(hosts: desired.hosts)
+    let settings = Dictionary(desired.targets.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+    var observed: [TargetID: Result<ObservedTarget, TransportError>] = [:]
+    var requests: [FetchRequest] = []
+    for id in ids {
+      let outside = settings[id]?.allowOutsideHome ?? false
+      if let problem = PathConfinement.problem(inPath: id.path, allowOutsideHome: outside) {
+        observed[id] = .failure(
+          TransportError(code: "path-refused", host: id.host, step: "plan", message: problem))
+        continue
+      }
+      requests.append(
+        FetchRequest(
+          id: id, follow: settings[id]?.follow ?? false, includeBackup: true, allowOutsideHome: outside,
+          allowActingAsRoot: settings[id]?.actAsRoot ?? desired.hosts[id.host]?.actAsRoot ?? false))
+    }
+    if !requests.isEmpty { observed.merge(await channel.fetch(requests)) { a, _ in a } }
+    let plan = RollbackPlanner(options: guards.plannerOptions()).plan(
+      ids, observed: observed, guards: desired)
     Terminal.out(TextPlanRenderer(color: Terminal.useColor(noColorFlag: noColor)).render(plan))
     guard plan.hasChanges else { throw plan.hasErrors ? ExitCode(1) : ExitCode.success }
     try Confirmation.ask(autoApprove: autoApprove, question: "Roll these targets back?")

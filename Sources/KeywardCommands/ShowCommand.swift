@@ -20,8 +20,10 @@ struct ShowCommand: AsyncParsableCommand {
   @Flag(name: .customLong("no-color"), help: "No colour, even on a terminal.")
   var noColor = false
 
+  @OptionGroup var signature: SignatureOptions
+
   func run() async throws {
-    let plan = try PlanInput.load(file)
+    let plan = try PlanInput.load(file, signature: signature)
     try PlanOutput.print(plan, format: format, color: Terminal.useColor(noColorFlag: noColor), outDir: outDir)
   }
 }

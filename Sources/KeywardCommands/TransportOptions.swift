@@ -78,6 +78,19 @@ struct TransportOptions: ParsableArguments {
     return scoped
   }
 
+  /// Why this machine must not apply `plan` (local mode: a target of another host), or nil.
+  func refusal(of plan: Plan) -> String? {
+    guard local else { return nil }
+    let names = localHostNames()
+    // Strictly by the target's own host name: a plan file's host settings are not trusted here.
+    let foreign = plan.targets.filter { !names.contains($0.id.host) }
+    guard !foreign.isEmpty else { return nil }
+    let list = foreign.map { "'\(LineChange.printable($0.id.description))'" }.joined(separator: ", ")
+    return "the plan has targets of another host (\(list)) and this machine is "
+      + names.sorted().map { "'\($0)'" }.joined(separator: " or ")
+      + "; apply it on that host, or pass --host NAME if this machine is it"
+  }
+
   func makeTransport(hosts: [String: HostSpec]) throws -> any Transport {
     if local {
       return LocalTransport(

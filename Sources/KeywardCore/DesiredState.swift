@@ -12,13 +12,17 @@ public struct DesiredState: Sendable {
   /// The manifest name of every key defined, by fingerprint, granted or not: a key still
   /// defined but no longer granted is named in plans, never shown as unknown.
   public var keyNames: [String: String]
+  /// The key policy (`policy.allowed_types`, `policy.min_rsa_bits`), for keys not from the manifest.
+  public var policy: KeyPolicy
   /// The manifest's `rollout:` (the waves `apply` uses when `--rollout` is not given).
   public var rollout: Rollout?
 
   public init(
     targets: [DesiredTarget], hosts: [String: HostSpec] = [:], revoked: [Revocation] = [],
-    protectedFingerprints: Set<String> = [], maxRemovals: Int? = nil, keyNames: [String: String] = [:]
+    protectedFingerprints: Set<String> = [], maxRemovals: Int? = nil,
+    policy: KeyPolicy = .standard, keyNames: [String: String] = [:]
   ) {
+    self.policy = policy
     self.targets = targets.sorted { $0.id < $1.id }
     self.hosts = hosts
     self.revoked = revoked

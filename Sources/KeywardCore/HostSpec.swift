@@ -11,6 +11,10 @@ public struct HostSpec: Hashable, Sendable, Codable {
   public var jump: String?
   /// known_hosts file for this host.
   public var knownHosts: String?
+  /// Where this host cannot act as a target user (no `runuser`/`setpriv`, no `sftp-server`),
+  /// read and write that user's files with root's privileges instead of refusing the target
+  /// (manifest `act_as_root: true`; plans say which targets run as root).
+  public var actAsRoot: Bool?
   public var location: SourceLocation?
 
   public init(

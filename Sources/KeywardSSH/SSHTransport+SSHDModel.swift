@@ -36,7 +36,7 @@ extension SSHTransport: SSHDModelSource {
     }
     let token = Watchdog.shared.arm(fd: host.session.fd, after: settings.targetDeadline)
     do {
-      let script = SSHDProbe.script(users: request.users, allAccounts: request.allAccounts)
+      let script = SSHDProbe.script(users: request.users, allAccounts: request.allAccounts, log: request.log)
       let result = try host.session.exec(script, step: "sshd-model")
       let output = SSHDProbe.parse(String(decoding: result.stdout, as: UTF8.self))
       let reader = SFTPConfigReader(files: try? host.files(for: host.loginUser, account: nil))

@@ -113,8 +113,13 @@ struct TargetOperations {
     let (entry, account) = try entry(user)
     let files = try host.files(for: user, account: account)
     let result = TargetReader(files: files.primitives, policy: policy(for: user)).read(
-      request, account: entry, loginKeyFingerprint: user == host.loginUser ? host.loginKeyFingerprint : nil)
-    return try result.get()
+      request, account: entry, loginKeyFingerprint: host.loginKeyFingerprint)
+    var observed = try result.get()
+    // The login account and its home: the planner guards the login key on every file sshd
+    // reads for that account, whichever target names it.
+    observed.loginUser = host.loginUser
+    observed.loginHome = try? self.account(for: host.loginUser).home
+    return observed
   }
 
   /// Writes one target with the user's own rights (`SafeReplace`), with the fresh-login check

@@ -181,7 +181,7 @@ final class KeySourceCLITests {
     broken["/alice.keys"] = failure.route
     try server.set(broken)
 
-    let lock = try keyward(["lock", manifests, "--timeout", "1"])
+    let lock = try keyward(["lock", manifests, "--timeout", "5"])
     #expect(lock.status == 1, "\(lock.stdout)\(lock.stderr)")
     #expect(lock.stderr.contains("fetching 'github: alice (\(server.baseURL))'"), "\(lock.stderr)")
     #expect(lock.stderr.contains(failure.message), "\(lock.stderr)")

@@ -224,7 +224,8 @@ struct LocalAttackTests {
       let local = ["--local", "--root", tree.path, "--host", "img"]
       let command =
         attack.command.first == "rollback"
-        ? attack.command + local : [attack.command[0], manifest] + attack.command.dropFirst() + local
+        ? attack.command + ["--manifest", manifest] + local
+        : [attack.command[0], manifest] + attack.command.dropFirst() + local
       let run = try Self.keyward(command)
       tried += 1
       #expect(run.status == 1, "\(attack.name): status \(run.status)\n\(run.output)")

@@ -182,8 +182,16 @@ struct RecipeTests {
       "plan", manifest, "--local", "--root", root.path, "--host", "img", "--out", planFile,
     ])
     #expect(plan.status == 0, "\(plan.stderr)")
-    let counts = try Fleet.run(
+    // The plan file holds bytes, not counts: the counts come from its view, derived by `show`.
+    let raw = try Fleet.run(
       "/usr/bin/env", ["python3", Self.contrib + "/keyward-comment.py", "gitlab-counts", planFile])
+    #expect(raw.status != 0 && raw.output.contains("keyward show PLANFILE --format json"), "\(raw.output)")
+    let view = try KeywardProcess.run(["show", planFile, "--format", "json"])
+    #expect(view.status == 0, "\(view.stderr)")
+    let viewFile = root.path + "/plan-view.json"
+    try view.stdout.write(toFile: viewFile, atomically: true, encoding: .utf8)
+    let counts = try Fleet.run(
+      "/usr/bin/env", ["python3", Self.contrib + "/keyward-comment.py", "gitlab-counts", viewFile])
     #expect(
       counts.output.trimmingCharacters(in: .whitespacesAndNewlines)
         == "{\"create\": 2, \"update\": 0, \"delete\": 1}")

@@ -78,12 +78,12 @@ struct ApplierTests {
   @Test func aSavedPlanRoundTripsAndUnknownVersionsAreRefused() async throws {
     let memory = MemoryTransport(accounts: [web: .init(content: nil), db: .init(content: nil)])
     let plan = await Planner().plan(desired(), transport: memory)
-    let bytes = PlanDocument(plan, forFile: true).encoded()
-    let loaded = try PlanDocument.decode(bytes).plan()
+    let bytes = PlanFile.encode(plan)
+    let loaded = try PlanFile.decode(bytes)
     #expect(loaded == plan)
     var text = String(decoding: bytes, as: UTF8.self)
-    text = text.replacingOccurrences(of: "\"format_version\" : 1", with: "\"format_version\" : 99")
-    #expect(throws: PlanFileError.unsupportedVersion(99)) { try PlanDocument.decode(Array(text.utf8)) }
-    #expect(throws: PlanFileError.self) { try PlanDocument.decode(Array("not json".utf8)) }
+    text = text.replacingOccurrences(of: "\"format_version\" : 2", with: "\"format_version\" : 99")
+    #expect(throws: PlanFileError.unsupportedVersion(99)) { try PlanFile.decode(Array(text.utf8)) }
+    #expect(throws: PlanFileError.self) { try PlanFile.decode(Array("not json".utf8)) }
   }
 }

@@ -30,6 +30,28 @@ struct LocalTransportTests {
     #expect((try? result[alice]?.get()) != nil)
   }
 
+  @Test func anExpandedPathThroughDotDotIsRefusedBeforeAnyIO() async throws {
+    let root = try TemporaryRoot()
+    // A home that climbs out: the expanded path is refused, nothing under it is read or written.
+    try
+      (try String(contentsOfFile: root.path + "/etc/passwd", encoding: .utf8)
+      + "mallory:x:2003:2003::/home/../root:/bin/bash\n").write(
+        toFile: root.path + "/etc/passwd", atomically: true, encoding: .utf8)
+    let mallory = TargetID(user: "mallory", host: "img")
+    let transport = LocalTransport(root: root.path, host: "img")
+    let fetched = await transport.fetch([FetchRequest(id: mallory)])
+    #expect(throws: TransportError.self) { try fetched[mallory]?.get() }
+    let written = await transport.write([
+      WriteRequest(id: mallory, expectedDigest: ContentDigest.absent, content: Array("x\n".utf8))
+    ])
+    guard case .failed(let error)? = written[mallory] else {
+      Issue.record("written: \(String(describing: written[mallory]))")
+      return
+    }
+    #expect(error.message.contains("'..'") || error.message.contains(".."), "\(error)")
+    #expect(!FileManager.default.fileExists(atPath: root.path + "/root/.ssh"))
+  }
+
   @Test func writesCreateTheDirectoryAndFileWithStrictModesAndOwner() async throws {
     let root = try TemporaryRoot()
     let transport = LocalTransport(root: root.path, host: "img")

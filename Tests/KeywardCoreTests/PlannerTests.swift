@@ -153,14 +153,31 @@ struct PlannerTests {
     #expect(again.status == .unchanged)
   }
 
-  @Test func protectedKeysAreNeverRemoved() {
+  @Test func protectedKeysAreNeverRemovedButKeptWithAWarning() {
     let carol = TestKeys.key(TestKeys.carol)
-    let file = TestKeys.carol + "\n" + TestKeys.alice + "\n"
+    let file = TestKeys.carol + "\n" + TestKeys.bob + "\n"
     let result = plan(
       [TestKeys.entry("alice", TestKeys.alice)], observed: observed(file), protected: [carol.fingerprint])
-    #expect(result.status == .error)
-    #expect(result.error?.contains("refusing to remove protected key") == true)
-    #expect(result.newContent == nil)
+    // The target is still planned: bob leaves, alice comes, carol (protected, not granted) stays.
+    #expect(result.status == .changes)
+    #expect(result.changes.map(\.action) == [.remove, .add])
+    #expect(!result.changes.contains { $0.fingerprint == carol.fingerprint })
+    #expect(text(result) == TestKeys.carol + "\n" + TestKeys.alice + "\n")
+    #expect(
+      result.warnings == [
+        "protected key (\(carol.fingerprint)) on line 1 is kept: protected keys are never removed"
+          + " (it would have been: not in the manifests (exclusive mode))"
+      ])
+    // Revoked or expired, a protected key still stays.
+    let revoked = plan(
+      [TestKeys.entry("bob", TestKeys.bob)], observed: observed(file),
+      revoked: [
+        Revocation(fingerprint: carol.fingerprint, reason: "stolen")
+      ], protected: [carol.fingerprint])
+    #expect(revoked.status == .unchanged)
+    #expect(revoked.warnings.first?.contains("it would have been: revoked: stolen") == true)
+    let rendered = TextPlanRenderer().render(Plan(targets: [revoked]))
+    #expect(rendered.contains("! protected key (\(carol.fingerprint)) on line 1 is kept"))
   }
 
   @Test func theLoginKeyIsNotRemovedUnlessAllowed() {
@@ -247,5 +264,144 @@ struct PlannerTests {
     let b = plan(entries, observed: observed(file))
     #expect(a == b)
     #expect(TextPlanRenderer().render(Plan(targets: [a])) == TextPlanRenderer().render(Plan(targets: [b])))
+  }
+}
+
+/// The guards every target goes through, whatever the rule's user.
+@Suite("Planner guards on every path")
+struct PlannerGuardTests {
+  static let now = Date(timeIntervalSince1970: 1_790_000_000)
+  static let admin = TestKeys.key(TestKeys.ci).fingerprint
+
+  struct Case: CustomTestStringConvertible, Sendable {
+    var name: String
+    var id = TargetID(user: "alice", host: "web1")
+    var absolutePath = "/home/alice/.ssh/authorized_keys"
+    var outsideHome = false
+    var actAsRoot = false
+    var actsAsRoot = false
+    var homeExists = true
+    var fileUID: UInt32 = 1000
+    var dirUID: UInt32 = 1000
+    var loginUser: String? = "root"
+    var loginHome: String? = "/root"
+    /// The status and the start of the error, or the file action expected.
+    var status: TargetStatus
+    var expected: String
+    var testDescription: String { name }
+  }
+
+  static let cases: [Case] = [
+    Case(name: "plain", status: .changes, expected: "+1"),
+    Case(
+      name: "a missing home is an error at plan time", homeExists: false, status: .error,
+      expected: "home directory '/home/alice' of 'alice' does not exist"),
+    Case(
+      name: "a root-owned file becomes the user's, and the plan says so", fileUID: 0, status: .changes,
+      expected: "file owner uid 0 -> 1000"),
+    Case(
+      name: "another user's file is refused", fileUID: 1001, status: .error,
+      expected: "/home/alice/.ssh/authorized_keys belongs to uid 1001"),
+    Case(
+      name: "another user's directory is refused", dirUID: 1001, status: .error,
+      expected: "the directory of /home/alice/.ssh/authorized_keys belongs to uid 1001"),
+    Case(
+      name: "a path outside home is refused without the opt-in",
+      id: TargetID(user: "alice", host: "web1", path: "/etc/keys/alice"), absolutePath: "/etc/keys/alice",
+      status: .error, expected: "the path '/etc/keys/alice' is outside the home directory"),
+    Case(
+      name: "with the opt-in it is planned",
+      id: TargetID(user: "alice", host: "web1", path: "/etc/keys/alice"), absolutePath: "/etc/keys/alice",
+      outsideHome: true, status: .changes, expected: "+1"),
+    Case(
+      name: "the login account's file keeps the login key, whoever the rule is for",
+      id: TargetID(user: "alice", host: "web1", path: "/root/.ssh/authorized_keys"),
+      absolutePath: "/root/.ssh/authorized_keys", outsideHome: true, status: .error,
+      expected: "refusing to remove ssh-key 'ci'"),
+    Case(
+      name: "an expanded '..' is refused",
+      absolutePath: "/home/alice/../root/.ssh/authorized_keys", status: .error, expected: "'..' component"),
+    Case(
+      name: "acting as root needs the opt-in", actsAsRoot: true, status: .error,
+      expected: "this host cannot act as 'alice'"),
+    Case(
+      name: "acting as root with the opt-in", actAsRoot: true, actsAsRoot: true, status: .changes,
+      expected: "+1"),
+  ]
+
+  @Test(arguments: cases)
+  func guardCase(_ item: Case) {
+    let file = TestKeys.ci + "\n"
+    let target = DesiredTarget(
+      id: item.id, mode: .exclusive, entries: [TestKeys.entry("alice", TestKeys.alice)],
+      allowOutsideHome: item.outsideHome, actAsRoot: item.actAsRoot)
+    var observed = ObservedTarget(
+      id: item.id, content: Array(file.utf8), absolutePath: item.absolutePath, home: "/home/alice", uid: 1000,
+      gid: 1000, file: PathStatus(isRegularFile: true, mode: 0o600, uid: item.fileUID, gid: 1000),
+      directory: PathStatus(isDirectory: true, mode: 0o700, uid: item.dirUID, gid: 1000),
+      homeStatus: item.homeExists ? PathStatus(isDirectory: true, mode: 0o755, uid: 1000, gid: 1000) : nil,
+      loginKeyFingerprint: Self.admin)
+    observed.loginUser = item.loginUser
+    observed.loginHome = item.loginHome
+    observed.actsAsRoot = item.actsAsRoot
+    let desired = DesiredState(targets: [target])
+    let result = Planner(options: PlannerOptions(now: Self.now)).plan(
+      desired, observed: [item.id: .success(observed)]
+    )
+    .targets[0]
+    #expect(result.status == item.status, "\(result.error ?? "")")
+    if item.status == .error {
+      let error = (result.error ?? "").replacingOccurrences(of: Self.admin, with: "ssh-key")
+      #expect(
+        error.contains(item.expected.replacingOccurrences(of: "ssh-key 'ci'", with: "ssh-key")), "\(error)")
+    } else if item.expected.hasPrefix("+") {
+      #expect(result.count(.add) == 1)
+      #expect(result.runsAsRoot == item.actsAsRoot)
+    } else {
+      #expect(result.fileActions.map(\.summary).contains(item.expected), "\(result.fileActions)")
+      #expect(TextPlanRenderer().render(Plan(targets: [result])).contains("* " + item.expected))
+    }
+  }
+
+  @Test func twoTargetsOnOneFileAreBothRefused() {
+    let alice = TargetID(user: "alice", host: "web1", path: "/home/bob/.ssh/authorized_keys")
+    let bob = TargetID(user: "bob", host: "web1")
+    let targets = [alice, bob].map {
+      DesiredTarget(
+        id: $0, mode: .exclusive, entries: [TestKeys.entry("alice", TestKeys.alice)], allowOutsideHome: true)
+    }
+    var observed: [TargetID: Result<ObservedTarget, TransportError>] = [:]
+    for (id, uid, home) in [(alice, UInt32(1000), "/home/alice"), (bob, UInt32(1001), "/home/bob")] {
+      observed[id] = .success(
+        ObservedTarget(
+          id: id, content: nil, absolutePath: "/home/bob/.ssh/authorized_keys", home: home, uid: uid,
+          gid: uid,
+          directory: PathStatus(isDirectory: true, mode: 0o700, uid: 1001, gid: 1001),
+          homeStatus: PathStatus(isDirectory: true, mode: 0o755, uid: uid, gid: uid)))
+    }
+    let plan = Planner(options: PlannerOptions(now: Self.now)).plan(
+      DesiredState(targets: targets), observed: observed)
+    #expect(plan.targets.allSatisfy { $0.status == .error })
+    #expect(
+      plan.targets.allSatisfy {
+        $0.error?.contains("a write for one account would change another's access") == true
+      })
+  }
+
+  @Test func theRenderingsSayWhichTargetsRunAsRoot() {
+    var target = TargetPlan(
+      id: TargetID(user: "alice", host: "web1"), mode: .exclusive, status: .changes, observedDigest: "absent",
+      changes: [
+        KeyChange(action: .add, fingerprint: "SHA256:x", type: "ssh-ed25519", keyName: "a", reason: "r")
+      ],
+      newContent: [])
+    target.runsAsRoot = true
+    let plan = Plan(targets: [target])
+    #expect(TextPlanRenderer().render(plan).contains("alice@web1 (.ssh/authorized_keys, exclusive, as root)"))
+    #expect(
+      TextPlanRenderer().render(plan).contains(
+        "Acting as root (act_as_root: the host cannot act as these users): alice@web1"))
+    #expect(MarkdownPlanRenderer().render(plan).contains("**acting as root**"))
+    #expect(JSONPlanRenderer().render(plan).contains("\"runs_as_root\" : true"))
   }
 }

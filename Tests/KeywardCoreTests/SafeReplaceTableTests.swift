@@ -136,6 +136,7 @@ struct SafeReplaceTableTests {
     case .createFile: "createFile"
     case .fixDirectoryMode: "fixDirectoryMode"
     case .fixFileMode: "fixFileMode"
+    case .changeFileOwner: "changeFileOwner"
     }
   }
 

@@ -17,7 +17,7 @@ struct SSHDModelFleetTests {
   /// lab6: DenyUsers bob.
   static let configs: [Int: String] = [
     1: "Match User alice,bob\n  AuthorizedKeysFile .ssh/managed_keys\n",
-    2: "AuthorizedKeysFile .ssh/authorized_keys .ssh/authorized_keys2\n",
+    2: "AuthorizedKeysFile .ssh/authorized_keys .ssh/authorized_keys2\nLogLevel INFO\n",
     3: "TrustedUserCAKeys /etc/ssh/sshd_config.d/user_ca.pub\nAuthorizedPrincipalsFile .ssh/principals\n",
     4: "AuthorizedKeysCommand /etc/ssh/sshd_config.d/akc.sh %u\nAuthorizedKeysCommandUser nobody\n",
     5: "PasswordAuthentication yes\n",
@@ -139,6 +139,26 @@ struct SSHDModelFleetTests {
       #expect(try await fleet.ssh("alice", 1, identity: carol.path).status == 0)
       #expect(try await fleet.ssh("alice", 2, identity: stray.path).status != 0)
       #expect(try await fleet.ssh("alice", 2, identity: carol.path).status == 0)
+      // Keys not used: lab2 logs at INFO ("Accepted publickey for alice ... SHA256:..."). carol
+      // just logged in to alice@lab2 and apply's login check used the admin key for alice and
+      // bob; carol never logged in to bob@lab2.
+      let log = fleet.dir + "/logs/host2.log"
+      let usage = try await fleet.keyward([
+        "report", "alice@lab2", "bob@lab2", "--connect-as", "root", "--sshd-log", log, "--format", "json",
+      ])
+      let used = try JSONSerialization.jsonObject(with: Data(usage.stdout.utf8)) as? [String: Any] ?? [:]
+      let unused = (used["findings"] as? [[String: Any]] ?? []).filter {
+        $0["code"] as? String == "unused-key"
+      }
+      .map { "\($0["user"] ?? "") \($0["fingerprint"] ?? "")" }
+      let carolFingerprint = try PublicKey(parsing: carol.publicLine).fingerprint
+      #expect(unused == ["bob \(carolFingerprint)"], "\(usage.stdout)")
+      let noLog = try await fleet.keyward([
+        "report", "alice@lab3", "--connect-as", "root", "--sshd-log", "/nonexistent",
+      ])
+      #expect(noLog.stdout.contains("[log-unreadable]"), "\(noLog.stdout)")
+      #expect(!noLog.stdout.contains("[unused-key]"))
+
       let again = try await fleet.keyward(["plan", manifest, "--detailed-exitcode"])
       #expect(again.status == 0, "\(again.stdout)")
 

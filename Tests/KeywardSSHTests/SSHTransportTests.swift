@@ -222,7 +222,11 @@ struct SSHTransportTests {
       #expect(missing.content == nil)
       #expect(missing.digest == ContentDigest.absent)
       #expect(missing.directory == nil)
-      #expect(missing.loginKeyFingerprint == nil)
+      // The login account (root) and its key come with every target: the planner guards the key
+      // on root's own files, not on alice's.
+      #expect(missing.loginKeyFingerprint != nil)
+      #expect(missing.loginUser == "root")
+      #expect(missing.loginHome == "/root")
       let key = try fleet.makeKey("managed")
       let content = Array((key.publicLine + "\n").utf8)
       let requests = targets(fleet).map { id in

@@ -72,7 +72,7 @@ public final class KeyServer: @unchecked Sendable {
     guard status == 0 else { throw ServerError("cannot start python3: \(String(cString: strerror(status)))") }
     pid = child
     var found: Int?
-    for _ in 0..<200 {
+    for _ in 0..<2400 {  // up to 60 s: python starts slowly on a loaded machine
       if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let value = Int(text) {
         found = value
         break

@@ -20,16 +20,26 @@ public struct Applier: Sendable {
       return ApplyReport(results: results, refused: plan.errors)
     }
     var requests: [WriteRequest] = []
+    var refused: [TargetID: TransportError] = [:]
     for target in plan.targets where target.status == .changes {
       guard let content = target.newContent, let digest = target.observedDigest else { continue }
-      requests.append(
-        WriteRequest(
-          id: target.id, expectedDigest: digest, content: content, fileMode: target.fileMode,
-          directoryMode: target.directoryMode, follow: target.follow, backupLimit: backupLimit,
-          verifyLogin: verifyLogin))
+      // Defence in depth: whatever made this plan, only modes and paths keyward plans are written.
+      if let problem = Self.refusal(target) {
+        refused[target.id] = TransportError(
+          code: "plan-refused", host: target.id.host, step: "plan", message: problem)
+        continue
+      }
+      var request = WriteRequest(
+        id: target.id, expectedDigest: digest, content: content, fileMode: target.fileMode,
+        directoryMode: target.directoryMode, follow: target.follow, backupLimit: backupLimit,
+        verifyLogin: verifyLogin)
+      request.allowOutsideHome = target.allowOutsideHome
+      request.allowActingAsRoot = target.actAsRoot
+      requests.append(request)
     }
     let written = requests.isEmpty ? [:] : await transport.writeReporting(requests)
-    let outcomes = written.mapValues(\.outcome)
+    var outcomes = written.mapValues(\.outcome)
+    for (id, error) in refused { outcomes[id] = .failed(error) }
     let results = plan.targets.map { target -> TargetApplyResult in
       var result = result(for: target, outcomes)
       if let warnings = written[target.id]?.warnings, !warnings.isEmpty { result.warnings = warnings }
@@ -64,5 +74,16 @@ public struct Applier: Sendable {
           target: name, status: .failed, message: "the plan has no content for this target")
       }
     }
+  }
+
+  /// Why a target of a plan must not be written, or nil.
+  static func refusal(_ target: TargetPlan) -> String? {
+    if !PlanModes.isAllowed(fileMode: target.fileMode) {
+      return "file mode \(FileAction.octal(target.fileMode)) is not a mode keyward plans"
+    }
+    if !PlanModes.isAllowed(directoryMode: target.directoryMode) {
+      return "directory mode \(FileAction.octal(target.directoryMode ?? 0)) is not a mode keyward plans"
+    }
+    return PathConfinement.problem(inPath: target.id.path, allowOutsideHome: target.allowOutsideHome)
   }
 }

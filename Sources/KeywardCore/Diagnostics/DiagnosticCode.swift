@@ -76,4 +76,6 @@ public enum DiagnosticCode: String, Hashable, Sendable, Codable, CaseIterable {
   case revokedKeyGranted = "revoked-key-granted"
   /// A key is both revoked and protected.
   case revokedKeyProtected = "revoked-key-protected"
+  /// A managed path outside the user's home without `outside_home: true` on its rule.
+  case pathOutsideHome = "path-outside-home"
 }

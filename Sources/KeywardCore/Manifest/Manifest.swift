@@ -51,6 +51,8 @@ struct Manifest: Sendable {
     var optionsLocation: SourceLocation?
     var path: Located<String>?
     var follow: Bool?
+    /// `outside_home: true`: the path may leave the user's home.
+    var outsideHome: Bool?
   }
 
   /// How a `revoked:` entry names its key.
@@ -76,6 +78,7 @@ struct Manifest: Sendable {
     var connectAs: Located<String>?
     var knownHosts: Located<String>?
     var follow: Located<Bool>?
+    var actAsRoot: Located<Bool>?
   }
 
   /// `policy:`.

@@ -213,6 +213,9 @@ extension ManifestDecoder {
           problem = "\(what) uses an unknown token '%\(next.map(String.init) ?? "")'; known: %u, %h, %%"
         }
       }
+      if problem == nil && value.split(separator: "/", omittingEmptySubsequences: false).contains("..") {
+        problem = "\(what) has a '..' component; keyward never manages a path through '..'"
+      }
     }
     if let problem {
       diagnostics.error(.invalidValue, problem, at: location(node))

@@ -10,11 +10,13 @@ struct ManifestDecoder {
     "version", "defaults", "policy", "keys", "groups", "hosts", "host_groups", "access", "revoked",
     "rollout",
   ]
-  static let defaultsFields = ["mode", "path", "port", "connect_as", "known_hosts", "follow"]
+  static let defaultsFields = ["mode", "path", "port", "connect_as", "known_hosts", "follow", "act_as_root"]
   static let policyFields = ["allowed_types", "min_rsa_bits", "max_removals"]
   static let keyFields = ["key", "file", "options", "expires", "protected", "comment"]
-  static let hostFields = ["hostname", "port", "connect_as", "jump", "known_hosts"]
-  static let ruleFields = ["name", "hosts", "users", "keys", "mode", "options", "path", "follow"]
+  static let hostFields = ["hostname", "port", "connect_as", "jump", "known_hosts", "act_as_root"]
+  static let ruleFields = [
+    "name", "hosts", "users", "keys", "mode", "options", "path", "follow", "outside_home",
+  ]
   static let revokedFields = ["fingerprint", "key", "file", "reason"]
   /// The key types `policy.allowed_types` may name.
   static let keyTypes = [
@@ -95,6 +97,9 @@ struct ManifestDecoder {
     }
     if let n = f["follow"], let follow = bool(n, "'defaults.follow'") {
       defaults.follow = Located(follow, at: location(n))
+    }
+    if let n = f["act_as_root"], let value = bool(n, "'defaults.act_as_root'") {
+      defaults.actAsRoot = Located(value, at: location(n))
     }
     manifest.defaults = defaults
   }
@@ -345,6 +350,7 @@ struct ManifestDecoder {
         if let n = f["known_hosts"], let file = text(n, "'known_hosts' of host '\(name)'") {
           host.spec.knownHosts = file
         }
+        if let n = f["act_as_root"] { host.spec.actAsRoot = bool(n, "'act_as_root' of host '\(name)'") }
       }
       manifest.hosts.append(host)
     }
@@ -380,6 +386,7 @@ struct ManifestDecoder {
         rule.path = Located(path, at: location(n))
       }
       if let n = f["follow"] { rule.follow = bool(n, "'follow' of \(what)") }
+      if let n = f["outside_home"] { rule.outsideHome = bool(n, "'outside_home' of \(what)") }
       manifest.access.append(rule)
     }
   }

@@ -7,6 +7,7 @@ extension ManifestResolver {
     var id: TargetID
     var mode: ManagementMode
     var follow: Bool
+    var outsideHome: Bool
     var rule: Int
     var entries: [DesiredEntry] = []
     /// Per entry: its key (index into `keys`), key material and where the rule names it.
@@ -41,11 +42,22 @@ extension ManifestResolver {
       let mode = rule.mode ?? manifest.defaults.mode?.value ?? .exclusive
       let follow = rule.follow ?? manifest.defaults.follow?.value ?? false
       let path = rule.path?.value ?? manifest.defaults.path?.value ?? ".ssh/authorized_keys"
+      let outsideHome = rule.outsideHome ?? false
+      if !outsideHome && !PathConfinement.isInsideHome(path),
+        let pathLocation = rule.path?.location ?? manifest.defaults.path?.location
+      {
+        diagnostics.error(
+          .pathOutsideHome,
+          "\(rule.name) manages '\(path)', which is outside the users' homes; write it relative to the"
+            + " home (or as '%h/...'), or set 'outside_home: true' on the rule if that is really meant",
+          at: pathLocation,
+          notes: rule.path == nil ? [Diagnostic.Note("\(rule.name) is here", at: rule.location)] : [])
+      }
       guard let firstUser = users.first, let firstHost = hostNames.first else { continue }
       // The rule's entries, checked once among themselves, then shared by its targets.
       var prepared = TargetBuilder(
         id: TargetID(user: firstUser, host: firstHost, path: Self.expand(path, user: firstUser)), mode: mode,
-        follow: follow, rule: ruleNumber)
+        follow: follow, outsideHome: outsideHome, rule: ruleNumber)
       for grant in grants { add(grant, to: &prepared, rule: ruleNumber, reported: &reported) }
       for user in users {
         let userPath = Self.expand(path, user: user)
@@ -55,14 +67,16 @@ extension ManifestResolver {
           if let existing = index[id] {
             position = existing
             let first = builders[position]
-            if first.mode != mode || first.follow != follow,
+            if first.mode != mode || first.follow != follow || first.outsideHome != outsideHome,
               reported.insert([-1, first.rule, ruleNumber]).inserted
             {
               let firstRule = manifest.access[first.rule]
               let what =
                 first.mode != mode
                 ? "mode '\(mode.rawValue)' but \(firstRule.name) makes it '\(first.mode.rawValue)'"
-                : "'follow: \(follow)' but \(firstRule.name) sets 'follow: \(first.follow)'"
+                : first.follow != follow
+                  ? "'follow: \(follow)' but \(firstRule.name) sets 'follow: \(first.follow)'"
+                  : "'outside_home: \(outsideHome)' but \(firstRule.name) sets 'outside_home: \(first.outsideHome)'"
               diagnostics.error(
                 .conflictingTarget, "\(rule.name) gives target '\(id)' \(what)", at: rule.location,
                 notes: [Diagnostic.Note("\(firstRule.name) is here", at: firstRule.location)])
@@ -70,7 +84,8 @@ extension ManifestResolver {
           } else {
             position = builders.count
             index[id] = position
-            var builder = TargetBuilder(id: id, mode: mode, follow: follow, rule: ruleNumber)
+            var builder = TargetBuilder(
+              id: id, mode: mode, follow: follow, outsideHome: outsideHome, rule: ruleNumber)
             builder.entries = prepared.entries
             builder.origins = prepared.origins
             builders.append(builder)
@@ -85,7 +100,16 @@ extension ManifestResolver {
         }
       }
     }
-    return builders.map { DesiredTarget(id: $0.id, mode: $0.mode, entries: $0.entries, follow: $0.follow) }
+    return builders.map {
+      DesiredTarget(
+        id: $0.id, mode: $0.mode, entries: $0.entries, follow: $0.follow, allowOutsideHome: $0.outsideHome,
+        actAsRoot: hostActsAsRoot($0.id.host))
+    }
+  }
+
+  /// The host's `act_as_root`, or the defaults'.
+  private func hostActsAsRoot(_ host: String) -> Bool {
+    hosts[host]?.spec.actAsRoot ?? manifest.defaults.actAsRoot?.value ?? false
   }
 
   /// `%u` becomes the user and `%%` a percent sign; `%h` stays for the transport.

@@ -51,6 +51,7 @@ struct ManifestResolver {
       spec.port = spec.port ?? defaults.port?.value
       spec.connectAs = spec.connectAs ?? defaults.connectAs?.value
       spec.knownHosts = spec.knownHosts ?? defaults.knownHosts?.value
+      spec.actAsRoot = spec.actAsRoot ?? defaults.actAsRoot?.value
       specs[name] = spec
     }
     var protected: Set<String> = []
@@ -59,7 +60,11 @@ struct ManifestResolver {
     for key in keys where names[key.key.fingerprint] == nil { names[key.key.fingerprint] = key.name }
     var state = DesiredState(
       targets: targets, hosts: specs, revoked: revocations, protectedFingerprints: protected,
-      maxRemovals: manifest.policy.maxRemovals?.value, keyNames: names)
+      maxRemovals: manifest.policy.maxRemovals?.value,
+      policy: KeyPolicy(
+        allowedTypes: manifest.policy.allowedTypes?.value ?? Self.defaultAllowedTypes,
+        minRSABits: manifest.policy.minRSABits?.value ?? Self.defaultMinRSABits),
+      keyNames: names)
     state.rollout = manifest.rollout?.value
     return state
   }

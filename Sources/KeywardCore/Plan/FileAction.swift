@@ -8,6 +8,8 @@ public enum FileAction: Hashable, Sendable, Codable {
   case fixDirectoryMode(from: UInt32, to: UInt32)
   /// The file's mode is tightened.
   case fixFileMode(from: UInt32, to: UInt32)
+  /// The file belongs to another uid (root) now; the file apply writes belongs to the target user.
+  case changeFileOwner(from: UInt32, to: UInt32)
 
   /// A one-line description for people.
   public var summary: String {
@@ -16,6 +18,7 @@ public enum FileAction: Hashable, Sendable, Codable {
     case .createFile(let mode): "create file (\(Self.octal(mode)))"
     case .fixDirectoryMode(let from, let to): "directory mode \(Self.octal(from)) -> \(Self.octal(to))"
     case .fixFileMode(let from, let to): "file mode \(Self.octal(from)) -> \(Self.octal(to))"
+    case .changeFileOwner(let from, let to): "file owner uid \(from) -> \(to)"
     }
   }
 

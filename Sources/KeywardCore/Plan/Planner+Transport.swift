@@ -8,8 +8,24 @@ extension Planner {
     if !filter.isEmpty {
       scoped.targets = desired.targets.filter { target in filter.contains { $0.matches(target.id) } }
     }
-    let requests = scoped.targets.map { FetchRequest(id: $0.id, follow: $0.follow) }
-    let observed = requests.isEmpty ? [:] : await transport.fetch(requests)
+    // A path the confinement rules refuse is never fetched.
+    var refused: [TargetID: Result<ObservedTarget, TransportError>] = [:]
+    var requests: [FetchRequest] = []
+    for target in scoped.targets {
+      if let problem = PathConfinement.problem(
+        inPath: target.id.path, allowOutsideHome: target.allowOutsideHome)
+      {
+        refused[target.id] = .failure(
+          TransportError(code: "path-refused", host: target.id.host, step: "plan", message: problem))
+        continue
+      }
+      requests.append(
+        FetchRequest(
+          id: target.id, follow: target.follow, allowOutsideHome: target.allowOutsideHome,
+          allowActingAsRoot: target.actAsRoot))
+    }
+    var observed = requests.isEmpty ? [:] : await transport.fetch(requests)
+    observed.merge(refused) { a, _ in a }
     return plan(scoped, observed: observed)
   }
 }

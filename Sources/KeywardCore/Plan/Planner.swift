@@ -31,7 +31,7 @@ public struct Planner: Sendable {
           error: "target was not fetched", follow: target.follow)
       }
     }
-    var whole = Plan(targets: targets, hosts: desired.hosts)
+    var whole = Plan(targets: Self.refuseSharedFiles(targets, observed: observed), hosts: desired.hosts)
     let limit = options.maxRemovals ?? desired.maxRemovals
     let removals = whole.summary.remove
     if let limit, removals > limit {
@@ -43,6 +43,34 @@ public struct Planner: Sendable {
     return whole
   }
 
+  /// Two targets that resolve to one file on a host (alice's rule naming bob's file, say)
+  /// would each change the other account's access: both are refused.
+  static func refuseSharedFiles(
+    _ targets: [TargetPlan], observed: [TargetID: Result<ObservedTarget, TransportError>]
+  ) -> [TargetPlan] {
+    var byFile: [String: [Int]] = [:]
+    for (index, target) in targets.enumerated() {
+      guard case .success(let state)? = observed[target.id] else { continue }
+      byFile[target.id.host + "\u{0}" + state.absolutePath, default: []].append(index)
+    }
+    var result = targets
+    for indices in byFile.values where indices.count > 1 {
+      let names = indices.map { targets[$0].id.description }
+      for index in indices {
+        let others = names.filter { $0 != targets[index].id.description }
+        result[index].status = .error
+        result[index].changes = []
+        result[index].lineChanges = []
+        result[index].fileActions = []
+        result[index].newContent = nil
+        result[index].error =
+          "this file is also the file of \(others.map { "'\($0)'" }.joined(separator: ", ")); a write for"
+          + " one account would change another's access, so keyward writes neither"
+      }
+    }
+    return result
+  }
+
   /// Plans one target whose state was read. `keyNames` names every key the manifests define
   /// (`DesiredState.keyNames`), so that a key no longer granted is named as such.
   public func plan(
@@ -52,11 +80,30 @@ public struct Planner: Sendable {
     var result = TargetPlan(
       id: target.id, mode: target.mode, status: .unchanged, observedDigest: observed.digest,
       follow: target.follow)
-    result.warnings = observed.warnings  // what the fetch skipped (a planted backup)
+    result.allowOutsideHome = target.allowOutsideHome
+    result.actAsRoot = target.actAsRoot
+    result.runsAsRoot = observed.actsAsRoot
+    let snapshot = ObservedSnapshot(observed)
+    result.observed = snapshot
+    result.warnings = observed.warnings
     var problems: [String] = []
 
+    // Who acts, and where.
+    if observed.actsAsRoot && !target.actAsRoot {
+      problems.append(
+        "this host cannot act as '\(target.id.user)', and keyward acts as root only where the manifest"
+          + " says 'act_as_root: true' for the host")
+    }
+    if let problem = PathConfinement.problem(
+      inAbsolutePath: observed.absolutePath, home: observed.home, allowOutsideHome: target.allowOutsideHome)
+    {
+      problems.append(problem)
+    }
+
     // The file system around the file.
-    checkHome(observed, into: &result)
+    checkHome(observed, into: &result, problems: &problems)
+    var directoryMode: UInt32?
+    var fileMode = PlanModes.file
     if let dir = observed.directory {
       if dir.isSymlink && !target.follow {
         problems.append(
@@ -64,13 +111,15 @@ public struct Planner: Sendable {
             + " unless the access rule says 'follow: true'")
       } else if !dir.isDirectory && !dir.isSymlink {
         problems.append("the directory of \(observed.absolutePath) is not a directory")
+      } else if dir.uid != observed.uid && dir.uid != 0 {
+        problems.append(
+          "the directory of \(observed.absolutePath) belongs to uid \(dir.uid), not to '\(target.id.user)'"
+            + " (uid \(observed.uid)) or root; keyward does not write into another user's directory")
       } else if dir.mode & 0o022 != 0 {
-        result.fileActions.append(.fixDirectoryMode(from: dir.mode, to: 0o700))
-        result.directoryMode = 0o700
+        directoryMode = PlanModes.directory
       }
     } else {
-      result.fileActions.append(.createDirectory(mode: 0o700))
-      result.directoryMode = 0o700
+      directoryMode = PlanModes.directory
     }
     if let file = observed.file {
       if file.isSymlink && !target.follow {
@@ -79,27 +128,59 @@ public struct Planner: Sendable {
             + " unless the access rule says 'follow: true'")
       } else if !file.isRegularFile && !file.isSymlink {
         problems.append("\(observed.absolutePath) is not a regular file")
-      } else if file.mode & 0o077 != 0 {
-        result.fileActions.append(.fixFileMode(from: file.mode, to: 0o600))
-      } else {
-        result.fileMode = file.mode & 0o7777
+      } else if !file.isSymlink && file.uid != observed.uid && file.uid != 0 {
+        problems.append(
+          "\(observed.absolutePath) belongs to uid \(file.uid), not to '\(target.id.user)'"
+            + " (uid \(observed.uid)) or root; keyward does not replace another user's file")
+      } else if PlanModes.isAllowed(fileMode: file.mode & 0o7777) {
+        fileMode = file.mode & 0o7777
       }
     }
     if !problems.isEmpty {
       result.status = .error
       result.error = problems.joined(separator: "; ")
-      result.fileActions = []
       return result
     }
+    result.fileMode = fileMode
+    result.directoryMode = directoryMode
 
-    // The lines.
+    // The lines. `labels` say why each line changes; the changes themselves are derived from
+    // the bytes at the end, so the plan shows exactly what the new file is.
     let file = AuthorizedKeysFile(bytes: observed.content ?? [])
     var lines: [[UInt8]] = []
+    var labels: [KeyChange] = []
     var pending = target.entries  // not yet matched, in manifest order
     let now = options.now
     var observedKeys = 0
     var keptKeys = 0
     var added: [String: [UInt8]] = [:]  // fingerprint -> the line an add writes
+
+    /// Removes the line, unless the key is protected: then it stays, with a warning.
+    func remove(
+      _ entry: KeyEntry, line: AuthorizedKeysLine, number: Int, name: String?, reason: String,
+      origin: ChangeOrigin? = nil
+    ) {
+      if protected.contains(entry.key.fingerprint) {
+        var why = reason
+        if reason == Self.noLongerGranted,
+          OriginClassifier(file: observed.content == nil ? nil : file).origin(of: .remove, line: line.raw)
+            != .intent
+        {
+          why = "defined in the manifests but not granted here by any rule"  // keyward never wrote it here
+        }
+        result.warnings.append(
+          "protected key \(name.map { "'\($0)' " } ?? "")(\(entry.key.fingerprint)) on line \(number) is kept:"
+            + " protected keys are never removed (it would have been: \(why))")
+        keptKeys += 1
+        lines.append(line.raw)
+        return
+      }
+      var label = KeyChange(
+        action: .remove, fingerprint: entry.key.fingerprint, type: entry.key.type, keyName: name,
+        reason: reason, line: number)
+      label.origin = origin
+      labels.append(label)
+    }
 
     for (index, line) in file.lines.enumerated() {
       let lineNumber = index + 1
@@ -115,17 +196,17 @@ public struct Planner: Sendable {
       observedKeys += 1
       let fingerprint = entry.key.fingerprint
       if let revocation = revoked[fingerprint] {
-        result.changes.append(
-          removal(
-            entry, line: lineNumber, name: revocation.keyName ?? name(of: entry.key, in: target),
-            reason: "revoked: \(revocation.reason)"))
+        remove(
+          entry, line: line, number: lineNumber, name: revocation.keyName ?? name(of: entry.key, in: target),
+          reason: "revoked: \(revocation.reason)")
         continue
       }
       if let match = pending.firstIndex(where: { $0.key == entry.key }) {
         let wanted = pending.remove(at: match)
         if let expires = wanted.expires, expires <= now {
-          result.changes.append(
-            removal(entry, line: lineNumber, name: wanted.keyName, reason: "expired on \(Self.day(expires))"))
+          remove(
+            entry, line: line, number: lineNumber, name: wanted.keyName,
+            reason: "expired on \(Self.day(expires))")
           continue
         }
         flagExpiry(wanted, into: &result)
@@ -136,13 +217,10 @@ public struct Planner: Sendable {
         } else {
           let updated = KeyEntry(options: wanted.options, key: entry.key, comment: comment)
           lines.append(Array(updated.rendered().utf8))
-          result.changes.append(
+          labels.append(
             KeyChange(
               action: .update, fingerprint: fingerprint, type: entry.key.type, keyName: wanted.keyName,
-              reason: "granted by \(wanted.rule)", line: lineNumber,
-              oldOptions: KeyOptions.render(entry.options),
-              newOptions: KeyOptions.render(wanted.options), oldComment: entry.comment,
-              newComment: comment))
+              reason: "granted by \(wanted.rule)", line: lineNumber))
         }
         continue
       }
@@ -150,20 +228,17 @@ public struct Planner: Sendable {
       if declared {
         // A second line for a key the manifest declares once: sshd would use the first
         // line that passes, so a stray duplicate can defeat the declared options.
-        var change = removal(
-          entry, line: lineNumber, name: name(of: entry.key, in: target),
-          reason: "duplicate line for a declared key")
-        change.origin = .drift  // keyward never writes a key twice
-        result.changes.append(change)
+        remove(
+          entry, line: line, number: lineNumber, name: name(of: entry.key, in: target),
+          reason: "duplicate line for a declared key", origin: .drift)  // keyward never writes a key twice
         continue
       }
       if target.mode == .exclusive {
         if let known = keyNames[fingerprint] {
-          result.changes.append(
-            removal(entry, line: lineNumber, name: known, reason: Self.noLongerGranted))
+          remove(entry, line: line, number: lineNumber, name: known, reason: Self.noLongerGranted)
         } else {
-          result.changes.append(
-            removal(entry, line: lineNumber, name: nil, reason: "not in the manifests (exclusive mode)"))
+          remove(
+            entry, line: line, number: lineNumber, name: nil, reason: "not in the manifests (exclusive mode)")
         }
         continue
       }
@@ -173,6 +248,7 @@ public struct Planner: Sendable {
 
     for wanted in pending {
       if let expires = wanted.expires, expires <= now { continue }
+      if revoked[wanted.key.fingerprint] != nil { continue }  // the manifest refuses this; never add it
       flagExpiry(wanted, into: &result)
       let comment = wanted.comment ?? wanted.keyName
       let entry = KeyEntry(options: wanted.options, key: wanted.key, comment: comment)
@@ -180,27 +256,43 @@ public struct Planner: Sendable {
       lines.append(rendered)
       added[wanted.key.fingerprint] = rendered
       keptKeys += 1
-      result.changes.append(
+      labels.append(
         KeyChange(
           action: .add, fingerprint: wanted.key.fingerprint, type: wanted.key.type,
-          keyName: wanted.keyName, reason: "granted by \(wanted.rule)",
-          newOptions: wanted.options.isEmpty ? nil : KeyOptions.render(wanted.options),
-          newComment: comment))
+          keyName: wanted.keyName, reason: "granted by \(wanted.rule)"))
     }
 
+    // The new file, and the changes derived from its bytes.
+    var content: [UInt8] = []
+    for line in lines {
+      content += line
+      content.append(0x0A)
+    }
+    content +=
+      WriteRecord(body: content, keyLines: lines.filter(WriteRecord.isKeyLike), revision: options.revision)
+      .rendered
+    if observed.content == nil && keptKeys == 0 && target.entries.isEmpty {
+      return result  // nothing to create
+    }
+    if let existing = observed.content, labels.isEmpty {
+      content = existing  // no key line changes: keep the bytes exactly
+    }
+    let diff = AuthorizedKeysDiff(old: observed.content, new: content)
+    result.changes = diff.annotated(with: labels)
+    result.lineChanges = diff.lineChanges
     result.history = labelOrigins(
       of: &result.changes, file: observed.content == nil ? nil : file, added: added)
 
-    // Guards.
+    // Guards, on the derived changes.
+    let loginKeyAtRisk = loginKeyIsGuarded(target, observed)
     for change in result.changes where change.action == .remove {
-      if protected.contains(change.fingerprint) {
+      if !options.allowSelfRemoval, loginKeyAtRisk, let login = observed.loginKeyFingerprint,
+        login == change.fingerprint
+      {
+        let account = observed.loginUser ?? target.id.user
         problems.append(
-          "refusing to remove protected key \(Self.label(change)) (\(change.reason))")
-      }
-      if !options.allowSelfRemoval, let login = observed.loginKeyFingerprint, login == change.fingerprint {
-        problems.append(
-          "refusing to remove \(Self.label(change)): keyward logged in to this account with it;"
-            + " pass --allow-self-removal if that is really meant")
+          "refusing to remove \(Self.label(change)): keyward logged in as '\(account)' with it and"
+            + " sshd reads this file for that account; pass --allow-self-removal if that is really meant")
       }
     }
     if observedKeys > 0 && keptKeys == 0 && !options.allowEmpty {
@@ -211,42 +303,46 @@ public struct Planner: Sendable {
     if !problems.isEmpty {
       result.status = .error
       result.error = problems.joined(separator: "; ")
+      result.changes = []
+      result.lineChanges = []
       return result
     }
 
-    // The new file.
-    var content: [UInt8] = []
-    for line in lines {
-      content += line
-      content.append(0x0A)
-    }
-    content +=
-      WriteRecord(body: content, keyLines: lines.filter(WriteRecord.isKeyLike), revision: options.revision)
-      .rendered
-    if observed.content == nil {
-      if keptKeys == 0 && target.entries.isEmpty {
-        result.fileActions.removeAll()
-        result.directoryMode = nil
-        return result  // nothing to create
-      }
-      result.fileActions.append(.createFile(mode: 0o600))
-    }
-    if let existing = observed.content, result.changes.isEmpty {
-      // No key line changes: keep the bytes exactly; write only to fix modes.
-      guard !result.fileActions.isEmpty else { return result }
-      result.status = .changes
-      result.newContent = existing
+    let writing = observed.content != content || observed.content == nil
+    let modeActions = snapshot.fileActions(fileMode: fileMode, directoryMode: directoryMode, writing: false)
+    guard writing || !modeActions.isEmpty else {
+      result.directoryMode = nil
       return result
     }
+    result.fileActions = snapshot.fileActions(fileMode: fileMode, directoryMode: directoryMode, writing: true)
     result.status = .changes
     result.newContent = content
     return result
   }
 
+  /// Whether the key this run logged in with must be kept in this target's file: the file is
+  /// the login account's own target, or lies in the login account's home (sshd reads it for
+  /// that account), or the transport did not say which account it logged in as.
+  func loginKeyIsGuarded(_ target: DesiredTarget, _ observed: ObservedTarget) -> Bool {
+    guard observed.loginKeyFingerprint != nil else { return false }
+    guard let user = observed.loginUser else { return true }
+    if user == target.id.user { return true }
+    if let home = observed.loginHome, PathConfinement.isInside(observed.absolutePath, home: home) {
+      return true
+    }
+    return false
+  }
+
   // MARK: - Helpers
 
-  private func checkHome(_ observed: ObservedTarget, into result: inout TargetPlan) {
-    guard let home = observed.homeStatus else { return }
+  private func checkHome(_ observed: ObservedTarget, into result: inout TargetPlan, problems: inout [String])
+  {
+    guard let home = observed.homeStatus else {
+      problems.append(
+        "home directory '\(observed.home)' of '\(observed.id.user)' does not exist; create it on the host"
+          + " (keyward does not create home directories)")
+      return
+    }
     if home.mode & 0o002 != 0 || (home.uid != observed.uid && home.uid != 0) {
       result.warnings.append(
         "home directory \(observed.home) has mode \(FileAction.octal(home.mode)) and owner uid \(home.uid):"
@@ -264,14 +360,6 @@ public struct Planner: Sendable {
       expires.timeIntervalSince(options.now) <= options.expiryWarning
     else { return }
     result.warnings.append("key '\(entry.keyName)' expires on \(Self.day(expires))")
-  }
-
-  private func removal(_ entry: KeyEntry, line: Int, name: String?, reason: String) -> KeyChange {
-    KeyChange(
-      action: .remove, fingerprint: entry.key.fingerprint, type: entry.key.type, keyName: name,
-      reason: reason, line: line,
-      oldOptions: entry.options.isEmpty ? nil : KeyOptions.render(entry.options),
-      oldComment: entry.comment)
   }
 
   private func name(of key: PublicKey, in target: DesiredTarget) -> String? {

@@ -23,6 +23,17 @@ public struct TargetPlan: Hashable, Sendable {
   public var follow: Bool
   /// What the record in the file said about it when read (`nil`: the file could not be read).
   public var history: FileHistory?
+  /// Non-key lines added or removed (keyward's own plans make none; a plan file's bytes may).
+  public var lineChanges: [LineChange] = []
+  /// The file may be outside the user's home (manifest `outside_home: true`).
+  public var allowOutsideHome: Bool = false
+  /// The target may be read and written with root's privileges where the host cannot drop to
+  /// the user's (manifest `act_as_root: true`).
+  public var actAsRoot: Bool = false
+  /// The transport read this target with root's privileges (shown in every rendering).
+  public var runsAsRoot: Bool = false
+  /// What was observed at plan time, kept so that a plan file can show its diff from bytes.
+  public var observed: ObservedSnapshot?
 
   public init(
     id: TargetID, mode: ManagementMode, status: TargetStatus, observedDigest: String?,

@@ -3,6 +3,6 @@ public struct JSONPlanRenderer: Sendable {
   public init() {}
 
   public func render(_ plan: Plan) -> String {
-    String(decoding: PlanDocument(plan, forFile: false).encoded(), as: UTF8.self)
+    String(decoding: PlanDocument(plan).encoded(), as: UTF8.self)
   }
 }

@@ -90,6 +90,8 @@ public struct MarkdownPlanRenderer: Sendable {
 
   private func section(_ target: TargetPlan) -> String {
     var out = "**`\(escape(target.id.user))`** `\(escape(target.id.path))`, \(target.mode.rawValue)"
+    if target.allowOutsideHome { out += ", outside the user's home (`outside_home`)" }
+    if target.runsAsRoot { out += ", **acting as root** (`act_as_root`)" }
     out += TextPlanRenderer.origins(target) + "\n\n"
     if !target.changes.isEmpty {
       out += "| | key | type | fingerprint | origin | why |\n|---|---|---|---|---|---|\n"
@@ -101,9 +103,12 @@ public struct MarkdownPlanRenderer: Sendable {
       }
       out += "\n"
     }
+    for line in target.lineChanges {
+      out += "- `\(line.action.symbol)` line \(line.line) (\(line.kind.rawValue)): \(escape(line.text))\n"
+    }
     for action in target.fileActions { out += "- \(escape(action.summary))\n" }
     for warning in target.warnings { out += "- :warning: \(escape(warning))\n" }
-    if !target.fileActions.isEmpty || !target.warnings.isEmpty { out += "\n" }
+    if !target.lineChanges.isEmpty || !target.fileActions.isEmpty || !target.warnings.isEmpty { out += "\n" }
     return out
   }
 

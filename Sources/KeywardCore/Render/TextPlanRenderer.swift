@@ -17,7 +17,7 @@ public struct TextPlanRenderer: Sendable {
     var out = ""
     let changed = plan.targets.filter { $0.status == .changes }
     let failed = plan.targets.filter { $0.status == .error }
-    let used = Set(changed.flatMap { $0.changes.map(\.action) })
+    let used = Set(changed.flatMap { $0.changes.map(\.action) + $0.lineChanges.map(\.action) })
     if !changed.isEmpty {
       let legend = ChangeAction.allCases.filter { used.contains($0) }.map { action in
         paint(action.symbol, for: action) + " " + action.rawValue
@@ -29,9 +29,11 @@ public struct TextPlanRenderer: Sendable {
       }
     }
     for target in changed {
+      let asRoot = (target.runsAsRoot ? ", as root" : "") + (target.allowOutsideHome ? ", outside home" : "")
       out +=
-        bold("\(Echo.value(target.id.description)) (\(Echo.value(target.id.path)), \(target.mode.rawValue))")
-        + Self.origins(target) + "\n"
+        bold(
+          "\(Echo.value(target.id.description)) (\(Echo.value(target.id.path)), \(target.mode.rawValue)\(asRoot))"
+        ) + Self.origins(target) + "\n"
       for action in target.fileActions {
         out += "  * " + Echo.message(action.summary) + "\n"
       }
@@ -44,9 +46,17 @@ public struct TextPlanRenderer: Sendable {
           if change.oldComment != change.newComment {
             out += "      comment: \(quoted(change.oldComment)) -> \(quoted(change.newComment))\n"
           }
+          if change.oldOptions == change.newOptions && change.oldComment == change.newComment {
+            out += "      line rewritten, same options and comment\n"
+          }
         } else if change.action == .add, let options = change.newOptions {
           out += "      options: \(Echo.value(options, limit: 400))\n"
         }
+      }
+      for line in target.lineChanges {
+        out +=
+          "  " + paint(line.action.symbol, for: line.action) + " line \(line.line) (\(line.kind.rawValue)): "
+          + line.text + "\n"
       }
       for warning in target.warnings {
         out += "  ! " + Echo.message(warning) + "\n"
@@ -70,6 +80,12 @@ public struct TextPlanRenderer: Sendable {
         out += "  \(Echo.value(target.id.description)): \(Echo.message(target.error ?? "unknown error"))\n"
       }
       out += "\n"
+    }
+    let asRoot = plan.targets.filter { $0.runsAsRoot && $0.status != .error }
+    if !asRoot.isEmpty {
+      out +=
+        "Acting as root (act_as_root: the host cannot act as these users): "
+        + asRoot.map { Echo.value($0.id.description) }.joined(separator: ", ") + "\n\n"
     }
     for error in plan.errors {
       out += paint("Error: ", error: true) + Echo.message(error) + "\n"

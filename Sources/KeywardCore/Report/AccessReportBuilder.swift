@@ -6,7 +6,8 @@ import Foundation
 /// Finding codes (stable): `unmanaged-key`, `key-in-other-file`, `dsa-key`, `weak-key`,
 /// `shared-key`, `no-expiry` (info), `unseen-access-path` (AuthorizedKeysCommand, a trusted
 /// user CA, a `cert-authority` line), `password-login`, `unreadable-file`, `invalid-line` (info),
-/// `account-refused` (info), `approximate-model` (info), `unknown-user`, `sshd-settings-unknown`.
+/// `account-refused` (info), `approximate-model` (info), `unknown-user`, `sshd-settings-unknown`,
+/// `unused-key` (no login with it in sshd's log), `log-unreadable` (info).
 public struct AccessReportBuilder: Sendable {
   public var desired: DesiredState?
   public var now: Date
@@ -35,7 +36,15 @@ public struct AccessReportBuilder: Sendable {
     for host in snapshot.models.keys.sorted() {
       switch snapshot.models[host]! {
       case .failure(let error): errors.append(error.description)
+      case .success(let model) where model.logins?.isReadable == false:
+        findings.append(
+          finding(
+            "log-unreadable", "info", host: host,
+            "sshd's log of logins on '\(host)' is not readable (\(model.logins!.source.dropFirst("unreadable".count).drop { $0 == ":" || $0 == " " })): unused keys are not reported"
+          ))
+        fallthrough
       case .success(let model) where model.isApproximate:
+        guard model.isApproximate else { break }
         findings.append(
           finding(
             "approximate-model", "info", host: host,
@@ -144,6 +153,14 @@ public struct AccessReportBuilder: Sendable {
               keyFinding(
                 "weak-key", "warning",
                 "key \(label) is a \(key.bits)-bit RSA key; at least \(minRSABits) bits are required")
+            }
+            if let logins = snapshot.models[item.host].flatMap({ try? $0.get() })?.logins, logins.isReadable,
+              !isCA, !(logins.seen[item.user] ?? []).contains(fingerprint)
+            {
+              keyFinding(
+                "unused-key", "warning",
+                "key \(label) has not logged in to '\(item.user)@\(item.host)' in sshd's log (\(logins.source))"
+              )
             }
             if isCA {
               keyFinding(

@@ -25,13 +25,14 @@ public struct FleetSnapshot: Sendable {
   /// Reads the models of `targets` (users per host; `*` means every login account), then every
   /// file sshd reads for each account, through one transport.
   public static func read(
-    _ targets: [String: [String]], loginUsers: [String: String] = [:], source: some SSHDModelSource,
-    transport: some Transport
+    _ targets: [String: [String]], loginUsers: [String: String] = [:], log: SSHDProbe.LogSpec? = nil,
+    source: some SSHDModelSource, transport: some Transport
   ) async -> FleetSnapshot {
     let requests = targets.keys.sorted().map { host in
       let users = targets[host]!.filter { $0 != "*" }
       return SSHDModelRequest(
-        host: host, users: users, allAccounts: targets[host]!.contains("*"), loginUser: loginUsers[host])
+        host: host, users: users, allAccounts: targets[host]!.contains("*"), loginUser: loginUsers[host],
+        log: log)
     }
     let models = await source.readSSHDModels(requests)
     var fetches: [FetchRequest] = []

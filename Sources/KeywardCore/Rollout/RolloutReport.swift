@@ -1,3 +1,5 @@
+import Foundation
+
 /// The outcome of a staged apply: every wave run, where it stopped, and the usual per-target
 /// report (targets of waves never reached are `skipped`).
 public struct RolloutReport: Hashable, Sendable {
@@ -42,5 +44,26 @@ public struct RolloutReport: Hashable, Sendable {
     let gate = wave.passed ? "gate passed" : "gate closed: \(wave.reason ?? "failures")"
     return
       "Wave \(wave.number) of \(total) (\(RolloutText.hostList(wave.hosts))): \(counts.joined(separator: ", ")); \(gate)"
+  }
+
+  /// For machines: the apply report's fields (`results`, `refused`) plus `rollout`, `waves`
+  /// (each with its hosts, results and gate) and `stopped_after`.
+  public func renderJSON() -> String {
+    struct Document: Encodable {
+      var rollout: String
+      var plannedWaves: [[String]]
+      var waves: [WaveResult]
+      var stoppedAfter: Int?
+      var results: [TargetApplyResult]
+      var refused: [String]
+    }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    let document = Document(
+      rollout: rollout.description, plannedWaves: plannedWaves, waves: waves, stoppedAfter: stoppedAfter,
+      results: report.results, refused: report.refused)
+    let data = (try? encoder.encode(document)) ?? Data("{}".utf8)
+    return String(decoding: data, as: UTF8.self) + "\n"
   }
 }

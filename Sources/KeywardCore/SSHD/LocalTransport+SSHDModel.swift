@@ -15,7 +15,9 @@ extension LocalTransport: SSHDModelSource {
     if root == "/" {
       let process = Process()
       process.executableURL = URL(fileURLWithPath: "/bin/sh")
-      process.arguments = ["-c", SSHDProbe.script(users: request.users, allAccounts: request.allAccounts)]
+      process.arguments = [
+        "-c", SSHDProbe.script(users: request.users, allAccounts: request.allAccounts, log: request.log),
+      ]
       var environment = ProcessInfo.processInfo.environment
       environment["SSH_CONNECTION"] = nil
       process.environment = environment

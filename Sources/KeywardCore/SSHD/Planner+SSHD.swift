@@ -28,8 +28,17 @@ extension Planner {
     }
     let resolution = ManagedFiles.resolve(scoped, models: models)
     let all = resolution.managed.targets + resolution.swept.map(\.target)
-    let requestsToFetch = all.map { FetchRequest(id: $0.id, follow: $0.follow) }
-    let observed = requestsToFetch.isEmpty ? [:] : await transport.fetch(requestsToFetch)
+    // A host that could not be reached for its model is not tried a second time (one timeout
+    // per hung host): its targets fail with that error.
+    var unreachable: [String: TransportError] = [:]
+    for (host, result) in results {
+      if case .failure(let error) = result, error.step != "sshd-model" { unreachable[host] = error }
+    }
+    let requestsToFetch = all.filter { unreachable[$0.id.host] == nil }.map {
+      FetchRequest(id: $0.id, follow: $0.follow)
+    }
+    var observed = requestsToFetch.isEmpty ? [:] : await transport.fetch(requestsToFetch)
+    for target in all { if let error = unreachable[target.id.host] { observed[target.id] = .failure(error) } }
 
     var main = plan(resolution.managed, observed: observed)
     var sweeper = options
@@ -47,7 +56,7 @@ extension Planner {
     var targets = main.targets.map { target -> TargetPlan in
       var target = target
       target.warnings = (resolution.warnings[target.id] ?? []) + target.warnings
-      if let error = modelErrors[target.id.host] {
+      if let error = modelErrors[target.id.host], unreachable[target.id.host] == nil {
         target.warnings.insert(
           "the sshd model could not be read (\(error)); managing '\(target.id.path)' as the manifest says",
           at: 0)

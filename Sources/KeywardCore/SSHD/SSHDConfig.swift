@@ -56,7 +56,7 @@ public struct SSHDConfig: Sendable {
   ) -> File {
     var entries: [Entry] = []
     var number = 0
-    for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+    for raw in lines(text) {
       number += 1
       guard let line = split(raw, file: path, number: number, problems: &problems) else { continue }
       switch line.keyword {
@@ -84,6 +84,23 @@ public struct SSHDConfig: Sendable {
       }
     }
     return File(path: path, entries: entries)
+  }
+
+  /// Lines split at each `\n` byte, as sshd splits them. (Splitting a `String` at the
+  /// `Character` "\n" would not split at "\r\n", which Swift holds as one character.)
+  public static func lines(_ text: String) -> [Substring] {
+    var out: [Substring] = []
+    var start = text.startIndex
+    var index = text.unicodeScalars.startIndex
+    while index < text.unicodeScalars.endIndex {
+      if text.unicodeScalars[index] == "\n" {
+        out.append(text[start..<index])
+        start = text.unicodeScalars.index(after: index)
+      }
+      index = text.unicodeScalars.index(after: index)
+    }
+    out.append(text[start...])
+    return out
   }
 
   /// Splits a line as `strdelim` + `argv_split` do; nil for blank lines and comments.

@@ -45,6 +45,23 @@ public struct SSHDModel: Hashable, Sendable, Codable {
   public var accounts: [String: Account]
   /// Why the model is approximate, problems reading the config.
   public var notes: [String]
+  /// Public-key logins found in sshd's log, when asked for (`report`).
+  public var logins: Logins?
+
+  /// Who logged in with which key, from sshd's "Accepted publickey for USER ... SHA256:..." lines.
+  public struct Logins: Hashable, Sendable, Codable {
+    /// Where they were read: `journal (N days)`, a file, or `unreadable ...` (nothing was read).
+    public var source: String
+    /// Fingerprints per user.
+    public var seen: [String: [String]]
+
+    public var isReadable: Bool { !source.hasPrefix("unreadable") }
+
+    public init(source: String, seen: [String: [String]]) {
+      self.source = source
+      self.seen = seen
+    }
+  }
 
   public init(
     host: String, source: Source, users: [String: SSHDSettings], accounts: [String: Account],

@@ -13,11 +13,17 @@ public struct SSHDModelRequest: Hashable, Sendable {
   public var allAccounts: Bool
   /// Log in as this user when the transport must choose (the manifest's `connect_as`).
   public var loginUser: String?
+  /// Also read sshd's log of public-key logins (`SSHDModel.logins`), for `report`.
+  public var log: SSHDProbe.LogSpec?
 
-  public init(host: String, users: [String], allAccounts: Bool = false, loginUser: String? = nil) {
+  public init(
+    host: String, users: [String], allAccounts: Bool = false, loginUser: String? = nil,
+    log: SSHDProbe.LogSpec? = nil
+  ) {
     self.host = host
     self.users = users
     self.allAccounts = allAccounts
     self.loginUser = loginUser
+    self.log = log
   }
 }

@@ -6,6 +6,18 @@
 /// is Debian's `/etc/ssh/sshd_config.d/*.conf` (the answer is then the same for every user);
 /// otherwise once per user.
 public enum SSHDProbe {
+  /// Where to read sshd's log of logins: a file (`%H` is the host's `hostname`), else the
+  /// journal (`ssh`/`sshd` units, the last `days` days), else /var/log/auth.log (and `.1`).
+  public struct LogSpec: Hashable, Sendable {
+    public var days: Int
+    public var path: String?
+
+    public init(days: Int = 90, path: String? = nil) {
+      self.days = days
+      self.path = path
+    }
+  }
+
   /// What the script printed.
   public struct Output: Hashable, Sendable {
     public var uid: UInt32?
@@ -17,11 +29,15 @@ public enum SSHDProbe {
     /// Users whose `sshd -T` failed, with its message.
     public var failures: [String: String]
     public var accounts: [String: SSHDModel.Account]
+    /// The log's source line (`@@logsource`), when the log was asked for.
+    public var logSource: String?
+    /// `user` -> fingerprints seen logging in.
+    public var logins: [String: Set<String>] = [:]
   }
 
   /// The script for `users` (validated names only); `allAccounts` lists every account and models
   /// the login accounts too. Users must be safe shell words (``isSafeName(_:)``).
-  public static func script(users: [String], allAccounts: Bool) -> String {
+  public static func script(users: [String], allAccounts: Bool, log: LogSpec? = nil) -> String {
     let names = users.filter(isSafeName).joined(separator: " ")
     let pick =
       allAccounts
@@ -49,6 +65,33 @@ public enum SSHDProbe {
           printf '%s\n' "$out"; echo "@@status $st"
         done
       fi
+      """ + (log.map(logScript) ?? "")
+  }
+
+  /// The part of the script that prints the log's login lines, then `@@logsource`.
+  static func logScript(_ log: LogSpec) -> String {
+    let filter = "grep -h 'Accepted publickey for' "
+    if let path = log.path {
+      let quoted = "'" + path.replacingOccurrences(of: "'", with: "'\\''") + "'"
+      return """
+
+        echo "@@log"; f=$(printf '%s' \(quoted) | sed "s/%H/$(hostname)/g")
+        if [ -r "$f" ]; then \(filter)"$f" | tail -n 200000; echo "@@logsource $f"
+        else echo "@@logsource unreadable: $f"; fi
+
+        """
+    }
+    return """
+
+      echo "@@log"
+      if command -v journalctl >/dev/null 2>&1 && [ -n "$(journalctl -q -n 1 -u ssh -u sshd 2>/dev/null)" ]; then
+        journalctl -q --no-pager -o cat -u ssh -u sshd --since "-\(max(1, log.days)) days" 2>/dev/null |
+          grep 'Accepted publickey for' | tail -n 200000
+        echo "@@logsource journal (\(max(1, log.days)) days)"
+      elif [ -r /var/log/auth.log ]; then
+        \(filter)/var/log/auth.log /var/log/auth.log.1 2>/dev/null | tail -n 200000; echo "@@logsource /var/log/auth.log"
+      else echo "@@logsource unreadable: no journal for ssh and no readable /var/log/auth.log"; fi
+
       """
   }
 
@@ -67,7 +110,8 @@ public enum SSHDProbe {
     var current: String?
     var buffer: [Substring] = []
     var groups: [String: [String]] = [:]
-    for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+    for raw in SSHDConfig.lines(text) {
+      let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
       if line.hasPrefix("@@") {
         let words = line.split(separator: " ").map(String.init)
         switch words[0] {
@@ -77,6 +121,10 @@ public enum SSHDProbe {
           output.port = Int(words[3]) ?? 22
         case "@@uid" where words.count >= 2: output.uid = UInt32(words[1])
         case "@@passwd": section = "passwd"
+        case "@@log": section = "log"
+        case "@@logsource":
+          section = ""
+          output.logSource = String(line.dropFirst("@@logsource ".count))
         case "@@groups" where words.count >= 2:
           section = ""
           groups[words[1]] = Array(words.dropFirst(2))
@@ -110,6 +158,13 @@ public enum SSHDProbe {
             name: name, uid: uid, gid: gid, home: String(fields[5]), shell: String(fields[6]))
         }
       case "sshd": buffer.append(line)
+      case "log":
+        guard let start = line.range(of: "Accepted publickey for ") else { continue }
+        let rest = line[start.upperBound...]
+        guard let user = rest.split(separator: " ").first,
+          let fingerprint = rest.split(separator: " ").first(where: { $0.hasPrefix("SHA256:") })
+        else { continue }
+        output.logins[String(user), default: []].insert(String(fingerprint))
       default: break
       }
     }
@@ -120,6 +175,17 @@ public enum SSHDProbe {
   /// The model from a probe: exact when `sshd -T` answered for every user, otherwise evaluated
   /// from `config` (read by the caller) and marked approximate.
   public static func model(
+    host: String, output: Output, users: [String], allAccounts: Bool, config: () -> SSHDConfig?
+  ) -> SSHDModel {
+    var model = settingsModel(
+      host: host, output: output, users: users, allAccounts: allAccounts, config: config)
+    if let source = output.logSource {
+      model.logins = SSHDModel.Logins(source: source, seen: output.logins.mapValues { $0.sorted() })
+    }
+    return model
+  }
+
+  static func settingsModel(
     host: String, output: Output, users: [String], allAccounts: Bool, config: () -> SSHDConfig?
   ) -> SSHDModel {
     var wanted = users.filter { output.accounts[$0] != nil }

@@ -10,11 +10,11 @@ extension SSHDSettings {
     var deny: [String] = []
     var allowG: [String] = []
     var denyG: [String] = []
-    for raw in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+    for raw in SSHDConfig.lines(text) {
       let line = raw.drop { $0 == " " || $0 == "\t" }
       guard let space = line.firstIndex(where: { $0 == " " || $0 == "\t" }) else { continue }
       let key = line[..<space].lowercased()
-      let value = String(line[line.index(after: space)...]).trimmingCharacters(in: .whitespaces)
+      let value = String(line[line.index(after: space)...]).trimmingCharacters(in: .whitespacesAndNewlines)
       let none = value.lowercased() == "none" ? nil : value
       let words = value.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
       switch key {

@@ -20,6 +20,15 @@ public struct ObservedTarget: Hashable, Sendable {
   public var loginKeyFingerprint: String?
   /// The newest backup keyward kept beside the file, when asked for (`FetchRequest.includeBackup`).
   public var latestBackup: Backup?
+  /// The account this connection logged in as, and its home, when known. With them the
+  /// lock-out guard protects `loginKeyFingerprint` on every file sshd reads for that account
+  /// (its home), not only on targets of that user. Without `loginUser`, `loginKeyFingerprint`
+  /// is taken to belong to this target's user.
+  public var loginUser: String?
+  public var loginHome: String?
+  /// The transport read (and would write) this target with root's privileges because the host
+  /// cannot act as the user; the plan refuses it unless the manifest says `act_as_root: true`.
+  public var actsAsRoot: Bool = false
   /// What the fetch skipped and why (a backup that is not a regular file of the user).
   public var warnings: [String] = []
 

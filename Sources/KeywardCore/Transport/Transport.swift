@@ -29,10 +29,21 @@ public struct FetchRequest: Hashable, Sendable {
   public var follow: Bool
   /// Also read the newest backup keyward kept of the file (`ObservedTarget.latestBackup`).
   public var includeBackup: Bool
+  /// The path may leave the user's home (manifest `outside_home: true`); otherwise a
+  /// transport refuses an expanded path outside it (`PathConfinement.check`) before any I/O.
+  public var allowOutsideHome: Bool
+  /// Where the host cannot act as the target user, read with root's privileges instead of
+  /// refusing (manifest `act_as_root: true`); the result says so (`ObservedTarget.actsAsRoot`).
+  public var allowActingAsRoot: Bool
 
-  public init(id: TargetID, follow: Bool = false, includeBackup: Bool = false) {
+  public init(
+    id: TargetID, follow: Bool = false, includeBackup: Bool = false, allowOutsideHome: Bool = false,
+    allowActingAsRoot: Bool = false
+  ) {
     self.id = id
     self.follow = follow
     self.includeBackup = includeBackup
+    self.allowOutsideHome = allowOutsideHome
+    self.allowActingAsRoot = allowActingAsRoot
   }
 }

@@ -19,6 +19,11 @@ public struct WriteRequest: Hashable, Sendable {
   /// connection with the run's identity, when that key is in the new file); restore the
   /// previous file and report `.rolledBack` when it does not.
   public var verifyLogin: Bool
+  /// The path may leave the user's home (manifest `outside_home: true`); see `FetchRequest`.
+  public var allowOutsideHome: Bool = false
+  /// Where the host cannot act as the target user, write with root's privileges instead of
+  /// refusing (manifest `act_as_root: true`, shown in the plan).
+  public var allowActingAsRoot: Bool = false
 
   public init(
     id: TargetID, expectedDigest: String, content: [UInt8], fileMode: UInt32 = 0o600,

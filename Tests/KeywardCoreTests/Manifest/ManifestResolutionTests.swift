@@ -184,6 +184,51 @@ struct ManifestResolutionTests {
     #expect(result.diagnostics.first?.location?.line == 6)
   }
 
+  @Test(
+    arguments: [
+      ("%h/../bob/.ssh/authorized_keys", DiagnosticCode.invalidValue, 6),
+      ("../../../etc/passwd", .invalidValue, 6),
+      (".ssh/../../bob/.ssh/authorized_keys", .invalidValue, 6),
+      ("/root/.ssh/authorized_keys", .pathOutsideHome, 6),
+      ("/etc/passwd", .pathOutsideHome, 6),
+      ("%u/authorized_keys", nil, 0),
+      ("%h/.ssh/authorized_keys2", nil, 0),
+    ] as [(String, DiagnosticCode?, Int)])
+  func confinedPaths(path: String, code: DiagnosticCode?, line: Int) {
+    let result = load([
+      """
+      version: 1
+      keys: { alice: \(Self.a) }
+      hosts: { h: {} }
+      access:
+        - hosts: [h]
+          path: '\(path)'
+          users: [alice]
+          keys: [alice]
+      """
+    ])
+    #expect(result.diagnostics.map(\.code) == (code.map { [$0] } ?? []), "\(result.diagnostics)")
+    if code != nil {
+      #expect(result.diagnostics.first?.location?.line == line)
+      #expect(result.diagnostics.first?.location?.column == 11)
+    }
+  }
+
+  @Test func actAsRootComesFromTheHostOrTheDefaults() throws {
+    let state = try state(
+      """
+      version: 1
+      defaults: { act_as_root: true }
+      keys: { alice: \(Self.a) }
+      hosts: { h: {}, strict: { act_as_root: false } }
+      access:
+        - { hosts: [h, strict], users: [u], keys: [alice] }
+      """)
+    #expect(state.targets.map { "\($0.id.host)=\($0.actAsRoot)" } == ["h=true", "strict=false"])
+    #expect(state.hosts["h"]?.actAsRoot == true)
+    #expect(state.hosts["strict"]?.actAsRoot == false)
+  }
+
   @Test func pathsExpandUserAndKeepHost() throws {
     let state = try state(
       """
@@ -192,7 +237,7 @@ struct ManifestResolutionTests {
       keys: { alice: \(Self.a) }
       hosts: { h: {} }
       access:
-        - { hosts: [h], users: [bob], keys: [alice], mode: additive, follow: true }
+        - { hosts: [h], users: [bob], keys: [alice], mode: additive, follow: true, outside_home: true }
       """)
     let target = try #require(state.targets.first)
     #expect(target.id.path == "/etc/ssh/keys/bob/%h-100%")

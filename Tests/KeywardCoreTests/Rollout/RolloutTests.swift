@@ -134,6 +134,12 @@ struct RolloutTests {
         == "Wave 2 of 3 (lab2, lab3, lab4): 2 applied, 1 rolled back; gate closed: the login check failed on alice@lab3"
     )
 
+    let json = first.renderJSON()
+    #expect(json.contains("\"stopped_after\" : 2"), "\(json)")
+    #expect(json.contains("\"failed_logins\" : 1"))
+    #expect(json.contains("\"rollout\" : \"1,3,100%\""))
+    #expect(json.contains("\"reason\" : \"the login check failed on alice@lab3\""))
+
     transport.brokenLogins.withLock { $0 = [] }
     let resumed = await staged.apply(plan, transport: transport)
     #expect(resumed.stoppedAfter == nil)

@@ -130,6 +130,23 @@ import Testing
     #expect(approximate.notes.first?.contains("sshd -T") == true)
   }
 
+  @Test func crlfLinesAreSplitAsSSHDSplitsThem() {
+    // Swift holds "\r\n" as one Character: splitting at "\n" would join these lines.
+    var problems: [String] = []
+    let file = SSHDConfig.parse(
+      "PasswordAuthentication no\r\nAuthorizedKeysFile .ssh/k\r\n", path: "/c", reader: NoFiles(), depth: 0,
+      problems: &problems)
+    let settings = SSHDConfigEvaluator.evaluate(
+      SSHDConfig(root: file, problems: problems), connection: SSHDConnection(user: "alice"))
+    #expect(!settings.passwordAuthentication)
+    #expect(settings.authorizedKeysFiles == [".ssh/k"])
+    let output = SSHDProbe.parse(
+      "@@log\r\nAccepted publickey for alice from 127.0.0.1 port 1 ssh2: ED25519 SHA256:abc\r\n@@logsource /var/log/x\r\n"
+    )
+    #expect(output.logSource == "/var/log/x")
+    #expect(output.logins["alice"] == ["SHA256:abc"])
+  }
+
   @Test func probeScriptQuotesNothingUnsafe() {
     let script = SSHDProbe.script(users: ["alice", "bob;rm -rf /", "-x", "$(id)"], allAccounts: false)
     #expect(script.contains("getent passwd alice)"))
@@ -197,6 +214,29 @@ import Testing
     let empty = await Planner().plan(
       DesiredState(targets: [Self.target()]), transport: transport, sshd: source)
     #expect(empty.targets.last?.status == .error)
+  }
+
+  @Test func aHostUnreachableForItsModelIsNotTriedAgain() async throws {
+    let transport = MemoryTransport(accounts: [
+      TargetID(user: "alice", host: "h"): .init(content: nil, uid: 2001)
+    ])
+    struct Unreachable: SSHDModelSource {
+      func readSSHDModels(_ requests: [SSHDModelRequest]) async -> [String: Result<SSHDModel, TransportError>]
+      {
+        Dictionary(
+          uniqueKeysWithValues: requests.map {
+            (
+              $0.host,
+              .failure(TransportError(code: "unreachable", host: $0.host, step: "connect", message: "down"))
+            )
+          })
+      }
+    }
+    let plan = await Planner().plan(
+      DesiredState(targets: [Self.target()]), transport: transport, sshd: Unreachable())
+    #expect(transport.trace.isEmpty, "\(transport.trace)")
+    #expect(plan.targets.first?.status == .error)
+    #expect(plan.targets.first?.error?.contains("down") == true)
   }
 
   @Test(arguments: [
