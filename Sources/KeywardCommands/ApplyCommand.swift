@@ -16,6 +16,9 @@ struct ApplyCommand: AsyncParsableCommand {
       without a terminal, --auto-approve is required. With a plan file (from 'plan --out'),
       exactly that plan is applied; a target whose file changed since is refused as stale.
       Exit codes: 0 success, 1 any target failed, was stale or the plan was refused.
+      With --detailed-exitcode (a bitmask, as Puppet's): 0 nothing to do, 2 changes applied,
+      4 failures (a target failed, was stale, rolled back or skipped, or the plan was refused),
+      6 both.
       """)
 
   @Argument(help: ArgumentHelp("Manifest files or directories, or one saved plan file.", valueName: "PATH"))
@@ -27,10 +30,16 @@ struct ApplyCommand: AsyncParsableCommand {
   @Option(help: "Report format: text or json.")
   var format: OutputFormat = .text
 
+  @Flag(
+    name: .customLong("detailed-exitcode"),
+    help: "Exit 0 nothing to do, 2 changes applied, 4 failures, 6 changes and failures.")
+  var detailedExitcode = false
+
   @OptionGroup var selection: SelectionOptions
   @OptionGroup var transport: TransportOptions
   @OptionGroup var guards: GuardOptions
   @OptionGroup var applyOptions: ApplyOptions
+  @OptionGroup var records: RunRecordOptions
   @OptionGroup var signature: SignatureOptions
   @OptionGroup var rolloutOptions: RolloutOptions
 
@@ -45,8 +54,10 @@ struct ApplyCommand: AsyncParsableCommand {
   }
 
   func run() async throws {
+    let started = Date()
     let plan: Plan
     let channel: any Transport
+    var revision: String?
     var staged = try rolloutOptions.applier(applyOptions.applier())
     if let resume = rolloutOptions.resume {
       plan = try PlanInput.load(resume, signature: signature)
@@ -66,40 +77,59 @@ struct ApplyCommand: AsyncParsableCommand {
         throw ValidationError("--allowed-signers checks a saved plan; give one plan file")
       }
       let desired = try ManifestInput.load(paths)
+      revision = ManifestRevision.detect(paths)
       if staged == nil, let rollout = desired.rollout {
         staged = RolloutApplier(
           applier: applyOptions.applier(), rollout: rollout,
           maxFailures: try FailureLimit(parsing: rolloutOptions.maxFailures))
       }
       plan = try await PlanRunner.plan(
-        desired, transport: transport, guards: guards, filter: selection.filter)
+        desired, transport: transport, guards: guards, filter: selection.filter, revision: revision)
       channel = try transport.makeTransport(hosts: plan.hosts)
       if format == .text {
         Terminal.out(TextPlanRenderer(color: selection.color).render(plan))
       }
       if !plan.errors.isEmpty {
         Terminal.error("error: the plan was refused; nothing was applied")
-        throw ExitCode(1)
+        let report = await Applier().apply(plan, transport: channel)
+        try finish(plan, report, started: started, revision: revision)
       }
       if !plan.hasChanges {
-        if format == .json { Terminal.out(await Applier().apply(plan, transport: channel).renderJSON()) }
-        throw plan.hasErrors ? ExitCode(1) : ExitCode.success
+        let report = await Applier().apply(plan, transport: channel)
+        if format == .json { Terminal.out(report.renderJSON()) }
+        try finish(plan, report, started: started, revision: revision)
       }
       try Confirmation.ask(autoApprove: autoApprove, question: "Do you want to apply these changes?")
     }
     if rolloutOptions.resume != nil || staged != nil {
       let rollout =
         staged ?? RolloutApplier(applier: applyOptions.applier(), rollout: Rollout(sizes: [.percent(100)]))
-      try await applyInWaves(plan, rollout: rollout, channel: channel)
-      return
+      try await applyInWaves(plan, rollout: rollout, channel: channel, started: started, revision: revision)
     }
     let report = await applyOptions.applier().apply(plan, transport: channel)
     Terminal.out(format == .json ? report.renderJSON() : "\n" + report.renderText())
-    if report.hasFailures { throw ExitCode(1) }
+    try finish(plan, report, started: started, revision: revision)
+  }
+
+  /// Writes the run records and ends the run with its exit code (always throws).
+  private func finish(_ plan: Plan, _ report: ApplyReport, started: Date, revision: String?) throws -> Never {
+    let code = Self.exitCode(report, detailed: detailedExitcode)
+    let record = RunRecord(
+      plan: plan, report: report, started: started, finished: Date(), revision: revision, exitCode: code)
+    try records.write(record)
+    throw ExitCode(code)
+  }
+
+  /// 0/1, or with `detailed` the bitmask: 2 when a target was written, 4 when anything failed.
+  static func exitCode(_ report: ApplyReport, detailed: Bool) -> Int32 {
+    guard detailed else { return report.hasFailures ? 1 : 0 }
+    return (report.count(.applied) > 0 ? 2 : 0) | (report.hasFailures ? 4 : 0)
   }
 
   /// A staged apply: the waves, each line printed as its wave ends; exit 1 when a gate closed.
-  private func applyInWaves(_ plan: Plan, rollout: RolloutApplier, channel: any Transport) async throws {
+  private func applyInWaves(
+    _ plan: Plan, rollout: RolloutApplier, channel: any Transport, started: Date, revision: String?
+  ) async throws -> Never {
     let waves = rollout.waves(plan)
     let text = format == .text
     if text { Terminal.out(RolloutText.render(rollout.rollout, waves: waves) + "\n") }
@@ -125,6 +155,6 @@ struct ApplyCommand: AsyncParsableCommand {
     } else {
       Terminal.out(result.renderJSON())
     }
-    if result.report.hasFailures { throw ExitCode(1) }
+    try finish(plan, result.report, started: started, revision: revision)
   }
 }

@@ -10,6 +10,7 @@ public struct KeywardCommand: AsyncParsableCommand {
       PlanCommand.self,
       ApplyCommand.self,
       ShowCommand.self,
+      DiffCommand.self,
       RollbackCommand.self,
       InspectCommand.self,
       ValidateCommand.self,

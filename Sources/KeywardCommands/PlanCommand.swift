@@ -9,7 +9,8 @@ struct PlanCommand: AsyncParsableCommand {
     abstract: "Show what apply would change on every target.",
     discussion: """
       Exit codes: 0 success (with --detailed-exitcode: no changes), 1 errors,
-      2 changes pending (with --detailed-exitcode only).
+      2 changes pending (with --detailed-exitcode only). 'apply --detailed-exitcode' is a
+      bitmask instead: 2 changes applied, 4 failures, 6 both.
       """)
 
   @Argument(help: ArgumentHelp("Manifest files or directories.", valueName: "PATH"))
@@ -24,7 +25,7 @@ struct PlanCommand: AsyncParsableCommand {
   @Option(
     name: .customLong("out-dir"),
     help: ArgumentHelp(
-      "With --format markdown: write numbered parts (plan-1.md, ...) of at most 60,000 characters each into DIR.",
+      "With --format markdown: write numbered parts (plan-1.md, ...) of at most 60,000 characters each into DIR, removing parts left from an earlier run.",
       valueName: "DIR"))
   var outDir: String?
 
@@ -53,6 +54,7 @@ struct PlanCommand: AsyncParsableCommand {
   @OptionGroup var selection: SelectionOptions
   @OptionGroup var transport: TransportOptions
   @OptionGroup var guards: GuardOptions
+  @OptionGroup var records: RunRecordOptions
 
   func validate() throws {
     if signKey != nil && out == nil { throw ValidationError("--sign-key needs --out") }
@@ -62,13 +64,17 @@ struct PlanCommand: AsyncParsableCommand {
   }
 
   func run() async throws {
+    let started = Date()
     let loaded = try ManifestInput.loadResult(paths)
     guard let desired = loaded.state else { throw ExitCode(1) }
+    let revision = ManifestRevision.detect(paths)
     let plan = try await PlanRunner.plan(
-      desired, transport: transport, guards: guards, filter: selection.filter)
+      desired, transport: transport, guards: guards, filter: selection.filter, revision: revision)
+    var planDigest: String?
     if let out {
       let bytes = PlanFile.encode(plan)
       try FileIO.write(bytes, to: out)
+      planDigest = ContentDigest.of(bytes)
       if let signKey {
         do {
           try FileIO.write(
@@ -79,7 +85,7 @@ struct PlanCommand: AsyncParsableCommand {
         }
       }
     }
-    try PlanOutput.print(plan, format: format, color: selection.color, outDir: outDir)
+    try PlanOutput.print(plan, format: format, color: selection.color, outDir: outDir, planDigest: planDigest)
     if let rollout = try rollout.map({ try Rollout(parsing: $0) }) ?? desired.rollout {
       let staged = RolloutApplier(rollout: rollout)
       let text = RolloutText.render(staged.rollout, waves: staged.waves(plan))
@@ -90,7 +96,12 @@ struct PlanCommand: AsyncParsableCommand {
       Terminal.error("Saved the plan to \(out)\(signed); apply it with: keyward apply \(out)")
     }
     let upstream = refreshSources ? try await SourceFetch.refresh(loaded, format: format) : nil
-    if plan.hasErrors || upstream?.failed == true { throw ExitCode(1) }
-    if detailedExitcode && (plan.hasChanges || upstream?.changed == true) { throw ExitCode(2) }
+    let failed = plan.hasErrors || upstream?.failed == true
+    let changed = plan.hasChanges || upstream?.changed == true
+    let code: Int32 = failed ? 1 : (detailedExitcode && changed ? 2 : 0)
+    try records.write(
+      RunRecord(
+        plan: plan, report: nil, started: started, finished: Date(), revision: revision, exitCode: code))
+    if code != 0 { throw ExitCode(code) }
   }
 }

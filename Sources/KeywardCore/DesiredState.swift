@@ -9,6 +9,9 @@ public struct DesiredState: Sendable {
   public var protectedFingerprints: Set<String>
   /// Default cap on removals per run (`policy.max_removals`), if set.
   public var maxRemovals: Int?
+  /// The manifest name of every key defined, by fingerprint, granted or not: a key still
+  /// defined but no longer granted is named in plans, never shown as unknown.
+  public var keyNames: [String: String]
   /// The key policy (`policy.allowed_types`, `policy.min_rsa_bits`), for keys not from the manifest.
   public var policy: KeyPolicy
   /// The manifest's `rollout:` (the waves `apply` uses when `--rollout` is not given).
@@ -17,7 +20,7 @@ public struct DesiredState: Sendable {
   public init(
     targets: [DesiredTarget], hosts: [String: HostSpec] = [:], revoked: [Revocation] = [],
     protectedFingerprints: Set<String> = [], maxRemovals: Int? = nil,
-    policy: KeyPolicy = .standard
+    policy: KeyPolicy = .standard, keyNames: [String: String] = [:]
   ) {
     self.policy = policy
     self.targets = targets.sorted { $0.id < $1.id }
@@ -25,5 +28,6 @@ public struct DesiredState: Sendable {
     self.revoked = revoked
     self.protectedFingerprints = protectedFingerprints
     self.maxRemovals = maxRemovals
+    self.keyNames = keyNames
   }
 }

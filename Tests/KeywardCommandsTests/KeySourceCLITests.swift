@@ -99,9 +99,9 @@ final class KeySourceCLITests {
     let apply = try onRoot(["apply", manifests, "--auto-approve"])
     #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
     #expect(
-      root.read("alice")
+      root.readKeys("alice")
         == "\(Self.bare(TestKeys.alice)) github:alice\n\(Self.bare(TestKeys.carol)) ops-team\n")
-    #expect(root.read("bob") == "\(Self.bare(TestKeys.bob)) gitlab:bob\n")
+    #expect(root.readKeys("bob") == "\(Self.bare(TestKeys.bob)) gitlab:bob\n")
     #expect(server.requests.count == requests, "plan or apply fetched a source")
   }
 

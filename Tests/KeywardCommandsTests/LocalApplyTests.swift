@@ -44,8 +44,8 @@ struct LocalApplyTests {
     let apply = try keyward(["apply", manifest, "--auto-approve"])
     #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
     #expect(apply.stdout.contains("Apply: 2 applied"))
-    #expect(root.read("alice") == TestKeys.alice + "\n")
-    #expect(root.read("bob") == TestKeys.alice + "\n")
+    #expect(root.readKeys("alice") == TestKeys.alice + "\n")
+    #expect(root.readKeys("bob") == TestKeys.alice + "\n")
     #expect(root.mode(root.path + "/home/alice/.ssh") == 0o700)
     #expect(root.mode(root.file("alice")) == 0o600)
 
@@ -78,7 +78,7 @@ struct LocalApplyTests {
       apply.stdout.contains(
         "alice@img: stale: stale plan: alice@img changed since the plan was made; run plan again"))
     #expect(root.read("alice") == "# edited by hand after the plan\n")
-    #expect(root.read("bob") == TestKeys.alice + "\n")
+    #expect(root.readKeys("bob") == TestKeys.alice + "\n")
   }
 
   @Test func aSymlinkedFileIsRefused() throws {
@@ -91,7 +91,7 @@ struct LocalApplyTests {
     #expect(apply.status == 1)
     #expect(apply.stdout.contains("is a symlink"))
     #expect(try String(contentsOfFile: victim, encoding: .utf8) == "do not touch\n")
-    #expect(root.read("bob") == TestKeys.alice + "\n")
+    #expect(root.readKeys("bob") == TestKeys.alice + "\n")
   }
 
   @Test func aWriteKilledBeforeTheRenameLeavesTheOldFile() throws {
@@ -99,7 +99,7 @@ struct LocalApplyTests {
     let killed = try keyward(
       ["apply", manifest, "--auto-approve"], env: ["KEYWARD_TEST_FAULT": "before-rename"])
     #expect(killed.status == 70)
-    #expect(root.read("alice") == TestKeys.bob + "\n")
+    #expect(root.readKeys("alice") == TestKeys.bob + "\n")
     let dir = try FileManager.default.contentsOfDirectory(atPath: root.path + "/home/alice/.ssh")
     #expect(dir.contains("authorized_keys"))
     #expect(
@@ -109,7 +109,7 @@ struct LocalApplyTests {
     #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
     #expect(apply.stdout.contains("alice@img: warning: broke the lock"), "\(apply.stdout)")
     #expect(apply.stdout.contains("(its process is gone)"), "\(apply.stdout)")
-    #expect(root.read("alice") == TestKeys.alice + "\n")
+    #expect(root.readKeys("alice") == TestKeys.alice + "\n")
     let names = try FileManager.default.contentsOfDirectory(atPath: root.path + "/home/alice/.ssh")
     #expect(!names.contains { $0.contains(".keyward-tmp") || $0.hasSuffix(".keyward-lock") }, "\(names)")
     #expect(names.contains { $0.hasPrefix("authorized_keys.keyward-backup.") })
@@ -124,8 +124,9 @@ struct LocalApplyTests {
 
   @Test func markdownAndJSONPlans() throws {
     let markdown = try keyward(["plan", manifest, "--format", "markdown"])
-    #expect(markdown.stdout.hasPrefix("### keyward plan"))
-    #expect(markdown.stdout.contains("<code>alice@img</code>"))
+    #expect(markdown.stdout.hasPrefix("<!-- keyward plan part=1 of=1 digest=sha256:"))
+    #expect(markdown.stdout.contains("### keyward plan"))
+    #expect(markdown.stdout.contains("<code>img</code>: 2 targets, +2 ~0 \u{2212}0"))
     let json = try keyward(["plan", manifest, "--format", "json"])
     let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
     #expect((object?["summary"] as? [String: Int])?["add"] == 2)
@@ -135,7 +136,7 @@ struct LocalApplyTests {
     try root.put("alice", "# before keyward\n" + TestKeys.carol + "\n")
     let original = root.read("alice")
     #expect(try keyward(["apply", manifest, "--auto-approve"]).status == 0)
-    #expect(root.read("alice") == "# before keyward\n" + TestKeys.alice + "\n")
+    #expect(root.readKeys("alice") == "# before keyward\n" + TestKeys.alice + "\n")
     let names = try FileManager.default.contentsOfDirectory(atPath: root.path + "/home/alice/.ssh")
     #expect(names.filter { $0.hasPrefix("authorized_keys.keyward-backup.") }.count == 1)
 
@@ -143,11 +144,11 @@ struct LocalApplyTests {
     #expect(refused.status == 1)
     #expect(refused.stdout.contains("+ ssh-ed25519 \(TestKeys.key(TestKeys.carol).fingerprint)"))
     #expect(refused.stdout.contains("- ssh-ed25519 \(TestKeys.key(TestKeys.alice).fingerprint)"))
-    #expect(root.read("alice") == "# before keyward\n" + TestKeys.alice + "\n")
+    #expect(root.readKeys("alice") == "# before keyward\n" + TestKeys.alice + "\n")
 
     let rollback = try keyward(["rollback", "alice@img", "--manifest", manifest, "--auto-approve"])
     #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")
-    #expect(root.read("alice") == original)
+    #expect(root.readKeys("alice") == original)
 
     let none = try keyward(["rollback", "bob@img", "--manifest", manifest, "--auto-approve"])
     #expect(none.status == 1)
@@ -284,7 +285,7 @@ struct SavedPlanTests {
     // The reviewed plan, with its signature, applies.
     let apply = try keyward(["apply", planFile] + verify)
     #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
-    #expect(root.read("alice") == TestKeys.alice + "\n")
+    #expect(root.readKeys("alice") == TestKeys.alice + "\n")
     cases += 1
     print("plan signatures: \(cases) cases through ssh-keygen -Y sign/verify")
   }
@@ -314,7 +315,7 @@ struct SavedPlanTests {
   @Test func rollbackDoesNotRestoreARevokedKey() throws {
     try root.put("alice", TestKeys.carol + "\n" + TestKeys.bob + "\n")
     #expect(try keyward(["apply", manifest, "--auto-approve"]).status == 0)
-    #expect(root.read("alice") == TestKeys.alice + "\n")
+    #expect(root.readKeys("alice") == TestKeys.alice + "\n")
     // carol is revoked since: the backup still holds her key.
     try
       (LocalApplyTests.manifestText(keys: ["alice"])
@@ -323,7 +324,7 @@ struct SavedPlanTests {
     let rollback = try keyward(["rollback", "alice@img", "--manifest", manifest, "--auto-approve"])
     #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")
     #expect(rollback.stdout.contains("is revoked (laptop stolen); it is not restored"))
-    #expect(root.read("alice") == TestKeys.bob + "\n")
+    #expect(root.readKeys("alice") == TestKeys.bob + "\n")
     #expect(!(root.read("alice") ?? "").contains(TestKeys.carol))
     // Without manifests there is no rollback at all.
     let bare = try keyward(["rollback", "alice@img", "--auto-approve"])
@@ -350,8 +351,11 @@ struct SavedPlanTests {
     let apply = try keyward(["apply", manifest, "--auto-approve"])
     #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
     #expect(
-      apply.stdout.contains("! protected key (\(TestKeys.key(TestKeys.dave).fingerprint)) on line 1 is kept"))
-    #expect(root.read("alice") == TestKeys.dave + "\n" + TestKeys.alice + "\n")
+      apply.stdout.contains(
+        "! protected key 'dave' (\(TestKeys.key(TestKeys.dave).fingerprint)) on line 1 is kept: protected keys"
+          + " are never removed (it would have been: defined in the manifests but not granted here by any rule)"
+      ))
+    #expect(root.readKeys("alice") == TestKeys.dave + "\n" + TestKeys.alice + "\n")
   }
 }
 

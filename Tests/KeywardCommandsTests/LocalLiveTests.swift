@@ -109,7 +109,7 @@ struct LocalLiveTests {
     let apply = try keyward(["apply", manifest, "--auto-approve"])
     #expect(apply.status == 0, "\(apply.output)")
     for (user, uid) in [("alice", UInt32(2001)), ("bob", 2002)] {
-      #expect(tree.read(user) == TestKeys.alice + "\n")
+      #expect(tree.readKeys(user) == TestKeys.alice + "\n")
       var st = stat()
       lstat(tree.file(user), &st)
       #expect(st.st_uid == uid && st.st_gid == uid && st.st_mode & 0o7777 == 0o600, "\(user)")
@@ -139,7 +139,7 @@ struct LocalLiveTests {
     let manifest = try manifest(users: "[alice]")
     let apply = try keyward(["apply", manifest, "--auto-approve"])
     #expect(apply.status == 0, "\(apply.output)")
-    #expect(tree.read("alice") == TestKeys.alice + "\n")
+    #expect(tree.readKeys("alice") == TestKeys.alice + "\n")
     #expect(tree.mode(ssh) == 0o700 && tree.mode(tree.file("alice")) == 0o600)
     let plan = try keyward(["plan", manifest, "--detailed-exitcode"])
     #expect(plan.status == 0 && plan.output.contains("No changes."), "\(plan.output)")
@@ -155,7 +155,7 @@ struct LocalLiveTests {
     let apply = try keyward(["apply", try manifest(), "--auto-approve"], uid: 2001)
     #expect(apply.status == 1, "\(apply.output)")
     #expect(apply.output.contains("manages only that user's own files"), "\(apply.output)")
-    #expect(tree.read("alice") == TestKeys.alice + "\n")
+    #expect(tree.readKeys("alice") == TestKeys.alice + "\n")
     #expect(watchList == before)
   }
 

@@ -67,7 +67,32 @@ struct AuthorizedKeysDiffTests {
     Case(name: "CRLF kept is no change", old: a + "\r\n", new: a + "\r\n", changes: []),
     Case(name: "CRLF dropped is an update", old: a + "\r\n", new: a + "\n", changes: ["~alice@1"]),
     Case(name: "everything removed", old: a + "\n" + b + "\n", new: "", changes: ["-alice@1", "-bob@2"]),
+    // keyward's record line (`WriteRecord`) is bookkeeping, never a change to show.
+    Case(
+      name: "record written after the keys", old: a + "\n",
+      new: a + "\n" + b + "\n" + record(a + "\n" + b + "\n"),
+      changes: ["+bob"]),
+    Case(
+      name: "old record replaced", old: a + "\n" + record(a + "\n"),
+      new: a + "\n" + b + "\n" + record(a + "\n" + b + "\n"), changes: ["+bob"]),
+    Case(
+      name: "old record dropped", old: a + "\n" + record(a + "\n"), new: a + "\n" + b + "\n",
+      changes: ["+bob"]),
+    Case(
+      name: "a record that lies about the lines is shown", old: a + "\n",
+      new: a + "\n" + b + "\n" + record(a + "\n"), changes: ["+bob", "+L3:comment"]),
+    Case(
+      name: "a record that is not last is shown", old: a + "\n", new: a + "\n" + record(a + "\n") + b + "\n",
+      changes: ["+bob", "+L2:comment"]),
   ]
+
+  /// The record line keyward writes after `body`.
+  static func record(_ body: String) -> String {
+    let lines = body.split(separator: "\n").map { Array($0.utf8) }
+    return String(
+      decoding: WriteRecord(body: Array(body.utf8), keyLines: lines, revision: "abc123").rendered,
+      as: UTF8.self)
+  }
 
   static func describe(_ diff: AuthorizedKeysDiff) -> [String] {
     diff.changes.map { change in
@@ -192,6 +217,7 @@ extension KeyChange {
     var copy = self
     copy.keyName = nil
     copy.reason = ""
+    copy.origin = nil  // a label too (intent, drift, unknown), not part of the diff
     return copy
   }
 }

@@ -82,7 +82,8 @@ struct LocalConvergenceTests {
     #expect(report.results.first?.status == .applied, "\(report)")
     let keyPart = TestKeys.alice.split(separator: " ").prefix(2).joined(separator: " ")
     #expect(
-      root.read("alice")?.hasPrefix(keyPart) == true && root.read("alice")?.filter { $0 == "\n" }.count == 1)
+      root.readKeys("alice")?.hasPrefix(keyPart) == true
+        && root.readKeys("alice")?.filter { $0 == "\n" }.count == 1)
     #expect(root.mode(root.path + "/home/alice/.ssh") == 0o700)
     #expect(root.mode(root.file("alice")) == 0o600)
     var st = stat()

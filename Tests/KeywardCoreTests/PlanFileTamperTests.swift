@@ -190,7 +190,14 @@ struct PlanFileTamperTests {
     let new = AuthorizedKeysFile(bytes: after.content ?? [])
     let oldRaw = Set(old.lines.map(\.raw))
     let newKeys = Set(new.lines.compactMap { $0.entry?.key })
-    for line in new.lines where !oldRaw.contains(line.raw) {
+    // keyward's own record, last and matching the lines before it, is bookkeeping, not a change
+    // to show; any other line that looks like one must be shown like any comment.
+    var body: [UInt8] = []
+    for line in new.lines.dropLast() { body += line.raw + [0x0A] }
+    let record = new.lines.last.flatMap { WriteRecord.parse($0.raw) }
+    let recorded = record?.digest == ContentDigest.of(body)
+    for (index, line) in new.lines.enumerated() where !oldRaw.contains(line.raw) {
+      if recorded && index == new.lines.count - 1 { continue }
       if let entry = line.entry {
         let shown = block.contains {
           ($0.hasPrefix("  + ") || $0.hasPrefix("  ~ ")) && $0.contains(entry.key.fingerprint)

@@ -47,6 +47,16 @@ public final class TemporaryRoot {
 
   public func read(_ user: String) -> String? { try? String(contentsOfFile: file(user), encoding: .utf8) }
 
+  /// The file without keyward's record line (`# keyward-record ...`): the lines sshd reads.
+  public func readKeys(_ user: String) -> String? {
+    read(user).map { text in
+      text.split(separator: "\n", omittingEmptySubsequences: false).filter {
+        !$0.hasPrefix("# keyward-record ")
+      }
+      .joined(separator: "\n")
+    }
+  }
+
   public func mode(_ path: String) -> UInt32? {
     var st = stat()
     guard lstat(path, &st) == 0 else { return nil }

@@ -56,12 +56,15 @@ struct ManifestResolver {
     }
     var protected: Set<String> = []
     for key in keys where key.isProtected { protected.insert(key.key.fingerprint) }
+    var names: [String: String] = [:]
+    for key in keys where names[key.key.fingerprint] == nil { names[key.key.fingerprint] = key.name }
     var state = DesiredState(
       targets: targets, hosts: specs, revoked: revocations, protectedFingerprints: protected,
       maxRemovals: manifest.policy.maxRemovals?.value,
       policy: KeyPolicy(
         allowedTypes: manifest.policy.allowedTypes?.value ?? Self.defaultAllowedTypes,
-        minRSABits: manifest.policy.minRSABits?.value ?? Self.defaultMinRSABits))
+        minRSABits: manifest.policy.minRSABits?.value ?? Self.defaultMinRSABits),
+      keyNames: names)
     state.rollout = manifest.rollout?.value
     return state
   }

@@ -13,6 +13,11 @@ import AuthorizedKeys
 /// file's order, each ending in `\n` — or the old bytes unchanged. keyward's planner only makes
 /// canonical files; a non-canonical one (lines moved, line endings changed) cannot be shown as a
 /// list of changes and a plan file holding one is refused.
+///
+/// keyward's own bookkeeping (`WriteRecord`) is not a change to show: record lines in the old
+/// file are skipped, and the new file may end with one record line, which is accepted only when
+/// it parses and its digest is that of the new file's other lines (as keyward writes it);
+/// anything else that looks like a record is an ordinary line and shown as one.
 public struct AuthorizedKeysDiff: Hashable, Sendable {
   /// Key line changes: removals and updates in old-file order, then additions in new-file order.
   /// `keyName` is nil and `reason` empty: labels come from the plan (`annotated(with:)`).
@@ -31,7 +36,9 @@ public struct AuthorizedKeysDiff: Hashable, Sendable {
       return
     }
     let oldLines = AuthorizedKeysFile(bytes: old ?? []).lines
-    let newLines = AuthorizedKeysFile(bytes: new).lines
+    var newLines = AuthorizedKeysFile(bytes: new).lines
+    let record = Self.trailingRecord(newLines)
+    if record != nil { newLines.removeLast() }
 
     // Pair key lines by material, in order; other lines by their bytes, in order.
     var newKeys: [PublicKey: [Int]] = [:]
@@ -48,6 +55,7 @@ public struct AuthorizedKeysDiff: Hashable, Sendable {
     var keyCursor: [PublicKey: Int] = [:]
     var otherCursor: [[UInt8]: Int] = [:]
     for (index, line) in oldLines.enumerated() {
+      if WriteRecord.isRecord(line.raw) { continue }  // bookkeeping, replaced by every write
       if line.kind == .key, let entry = line.entry {
         let next = keyCursor[entry.key, default: 0]
         if let candidates = newKeys[entry.key], next < candidates.count {
@@ -69,7 +77,7 @@ public struct AuthorizedKeysDiff: Hashable, Sendable {
     var lineChanges: [LineChange] = []
     var rebuilt: [UInt8] = []
     rebuilt.reserveCapacity(new.count)
-    for (index, line) in oldLines.enumerated() {
+    for (index, line) in oldLines.enumerated() where !WriteRecord.isRecord(line.raw) {
       let partner = oldPartner[index]
       if let partner {
         rebuilt += newLines[partner].raw
@@ -99,9 +107,25 @@ public struct AuthorizedKeysDiff: Hashable, Sendable {
           LineChange(action: .add, line: index + 1, kind: line.kind, text: LineChange.printable(line.raw)))
       }
     }
+    if let record {
+      rebuilt += record
+      rebuilt.append(0x0A)
+    }
     self.changes = changes
     self.lineChanges = lineChanges
     self.isCanonical = rebuilt == new
+  }
+
+  /// The last line of `lines` when it is a record keyward would write for the lines before it
+  /// (well-formed, digest of those lines each ended by a newline); nil otherwise.
+  static func trailingRecord(_ lines: [AuthorizedKeysLine]) -> [UInt8]? {
+    guard let last = lines.last, let parsed = WriteRecord.parse(last.raw) else { return nil }
+    var body: [UInt8] = []
+    for line in lines.dropLast() {
+      body += line.raw
+      body.append(0x0A)
+    }
+    return parsed.digest == ContentDigest.of(body) ? last.raw : nil
   }
 
   /// True when there is nothing to show.
@@ -121,6 +145,7 @@ public struct AuthorizedKeysDiff: Hashable, Sendable {
         pool[key] = found
         change.keyName = label.keyName
         change.reason = label.reason
+        change.origin = label.origin
       } else {
         change.reason = fallbackReason
       }

@@ -20,11 +20,13 @@ public struct KeyChange: Hashable, Sendable, Codable {
   /// Comments before and after (update and add).
   public var oldComment: String?
   public var newComment: String?
+  /// Intent, drift or unknown (`OriginClassifier`); `nil` in plans made before keyward kept records.
+  public var origin: ChangeOrigin?
 
   public init(
     action: ChangeAction, fingerprint: String, type: String, keyName: String?, reason: String,
     line: Int? = nil, oldOptions: String? = nil, newOptions: String? = nil, oldComment: String? = nil,
-    newComment: String? = nil
+    newComment: String? = nil, origin: ChangeOrigin? = nil
   ) {
     self.action = action
     self.fingerprint = fingerprint
@@ -36,5 +38,6 @@ public struct KeyChange: Hashable, Sendable, Codable {
     self.newOptions = newOptions
     self.oldComment = oldComment
     self.newComment = newComment
+    self.origin = origin
   }
 }

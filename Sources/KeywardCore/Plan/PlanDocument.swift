@@ -32,6 +32,9 @@ public struct PlanDocument: Codable, Hashable, Sendable {
     public var runsAsRoot: Bool
     /// The path may be outside the user's home (`outside_home`).
     public var outsideHome: Bool
+    /// What the record in the file said (`FileHistory`), and the changes by origin.
+    public var history: FileHistory?
+    public var origins: OriginCounts?
   }
 
   public init(_ plan: Plan) {
@@ -44,7 +47,8 @@ public struct PlanDocument: Codable, Hashable, Sendable {
         target: t.id.user + "@" + t.id.host, user: t.id.user, host: t.id.host, path: t.id.path, mode: t.mode,
         status: t.status, observedDigest: t.observedDigest, error: t.error, changes: t.changes,
         lineChanges: t.lineChanges, fileActions: t.fileActions.map(\.summary), warnings: t.warnings,
-        runsAsRoot: t.runsAsRoot, outsideHome: t.allowOutsideHome)
+        runsAsRoot: t.runsAsRoot, outsideHome: t.allowOutsideHome, history: t.history,
+        origins: t.status == .changes ? OriginCounts(t) : nil)
     }
   }
 

@@ -1,3 +1,4 @@
+import AuthorizedKeys
 import Crypto
 import Foundation
 
@@ -77,6 +78,8 @@ public enum PlanFile {
     var line: Int?
     var keyName: String?
     var reason: String
+    /// Intent, drift or unknown (`KeyChange.origin`), a label like the reason.
+    var origin: ChangeOrigin?
   }
 
   // MARK: - Writing
@@ -109,7 +112,7 @@ public enum PlanFile {
       labels: t.changes.map {
         Label(
           action: $0.action, fingerprint: $0.fingerprint, line: $0.line, keyName: $0.keyName,
-          reason: $0.reason)
+          reason: $0.reason, origin: $0.origin)
       })
   }
 
@@ -240,9 +243,11 @@ public enum PlanFile {
       }
       guard problems.isEmpty else { break }
       let labels = t.labels.map {
-        KeyChange(
+        var label = KeyChange(
           action: $0.action, fingerprint: $0.fingerprint, type: "", keyName: $0.keyName, reason: $0.reason,
           line: $0.line)
+        label.origin = $0.origin
+        return label
       }
       let snapshot = ObservedSnapshot(
         content: old, file: observed.file, directory: observed.directory, uid: observed.uid,
@@ -250,6 +255,8 @@ public enum PlanFile {
       plan.observed = snapshot
       plan.changes = diff.annotated(with: labels, fallbackReason: "(no reason in the plan file)")
       plan.lineChanges = diff.lineChanges
+      // What the observed file's record says, derived from its bytes like the changes.
+      plan.history = OriginClassifier(file: old.map { AuthorizedKeysFile(bytes: $0) }).history
       let writing = old != new
       let modes = snapshot.fileActions(fileMode: t.fileMode, directoryMode: t.directoryMode, writing: false)
       if writing || !modes.isEmpty {

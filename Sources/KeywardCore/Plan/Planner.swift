@@ -18,7 +18,9 @@ public struct Planner: Sendable {
     let targets = desired.targets.map { target -> TargetPlan in
       switch observed[target.id] {
       case .success(let state):
-        return plan(target, observed: state, revoked: revoked, protected: desired.protectedFingerprints)
+        return plan(
+          target, observed: state, revoked: revoked, protected: desired.protectedFingerprints,
+          keyNames: desired.keyNames)
       case .failure(let error):
         return TargetPlan(
           id: target.id, mode: target.mode, status: .error, observedDigest: nil,
@@ -69,10 +71,11 @@ public struct Planner: Sendable {
     return result
   }
 
-  /// Plans one target whose state was read.
+  /// Plans one target whose state was read. `keyNames` names every key the manifests define
+  /// (`DesiredState.keyNames`), so that a key no longer granted is named as such.
   public func plan(
     _ target: DesiredTarget, observed: ObservedTarget, revoked: [String: Revocation],
-    protected: Set<String>
+    protected: Set<String>, keyNames: [String: String] = [:]
   ) -> TargetPlan {
     var result = TargetPlan(
       id: target.id, mode: target.mode, status: .unchanged, observedDigest: observed.digest,
@@ -150,26 +153,39 @@ public struct Planner: Sendable {
     let now = options.now
     var observedKeys = 0
     var keptKeys = 0
+    var added: [String: [UInt8]] = [:]  // fingerprint -> the line an add writes
 
     /// Removes the line, unless the key is protected: then it stays, with a warning.
-    func remove(_ entry: KeyEntry, line: AuthorizedKeysLine, number: Int, name: String?, reason: String) {
+    func remove(
+      _ entry: KeyEntry, line: AuthorizedKeysLine, number: Int, name: String?, reason: String,
+      origin: ChangeOrigin? = nil
+    ) {
       if protected.contains(entry.key.fingerprint) {
+        var why = reason
+        if reason == Self.noLongerGranted,
+          OriginClassifier(file: observed.content == nil ? nil : file).origin(of: .remove, line: line.raw)
+            != .intent
+        {
+          why = "defined in the manifests but not granted here by any rule"  // keyward never wrote it here
+        }
         result.warnings.append(
           "protected key \(name.map { "'\($0)' " } ?? "")(\(entry.key.fingerprint)) on line \(number) is kept:"
-            + " protected keys are never removed (it would have been: \(reason))")
+            + " protected keys are never removed (it would have been: \(why))")
         keptKeys += 1
         lines.append(line.raw)
         return
       }
-      labels.append(
-        KeyChange(
-          action: .remove, fingerprint: entry.key.fingerprint, type: entry.key.type, keyName: name,
-          reason: reason, line: number))
+      var label = KeyChange(
+        action: .remove, fingerprint: entry.key.fingerprint, type: entry.key.type, keyName: name,
+        reason: reason, line: number)
+      label.origin = origin
+      labels.append(label)
     }
 
     for (index, line) in file.lines.enumerated() {
       let lineNumber = index + 1
       guard line.kind == .key, let entry = line.entry else {
+        if WriteRecord.isRecord(line.raw) { continue }  // a fresh record is written below
         if line.kind == .invalid {
           result.warnings.append(
             "line \(lineNumber) is not a valid key line and is kept as it is: \(line.error ?? "invalid")")
@@ -214,12 +230,16 @@ public struct Planner: Sendable {
         // line that passes, so a stray duplicate can defeat the declared options.
         remove(
           entry, line: line, number: lineNumber, name: name(of: entry.key, in: target),
-          reason: "duplicate line for a declared key")
+          reason: "duplicate line for a declared key", origin: .drift)  // keyward never writes a key twice
         continue
       }
       if target.mode == .exclusive {
-        remove(
-          entry, line: line, number: lineNumber, name: nil, reason: "not in the manifests (exclusive mode)")
+        if let known = keyNames[fingerprint] {
+          remove(entry, line: line, number: lineNumber, name: known, reason: Self.noLongerGranted)
+        } else {
+          remove(
+            entry, line: line, number: lineNumber, name: nil, reason: "not in the manifests (exclusive mode)")
+        }
         continue
       }
       keptKeys += 1
@@ -232,7 +252,9 @@ public struct Planner: Sendable {
       flagExpiry(wanted, into: &result)
       let comment = wanted.comment ?? wanted.keyName
       let entry = KeyEntry(options: wanted.options, key: wanted.key, comment: comment)
-      lines.append(Array(entry.rendered().utf8))
+      let rendered = Array(entry.rendered().utf8)
+      lines.append(rendered)
+      added[wanted.key.fingerprint] = rendered
       keptKeys += 1
       labels.append(
         KeyChange(
@@ -246,6 +268,9 @@ public struct Planner: Sendable {
       content += line
       content.append(0x0A)
     }
+    content +=
+      WriteRecord(body: content, keyLines: lines.filter(WriteRecord.isKeyLike), revision: options.revision)
+      .rendered
     if observed.content == nil && keptKeys == 0 && target.entries.isEmpty {
       return result  // nothing to create
     }
@@ -255,6 +280,8 @@ public struct Planner: Sendable {
     let diff = AuthorizedKeysDiff(old: observed.content, new: content)
     result.changes = diff.annotated(with: labels)
     result.lineChanges = diff.lineChanges
+    result.history = labelOrigins(
+      of: &result.changes, file: observed.content == nil ? nil : file, added: added)
 
     // Guards, on the derived changes.
     let loginKeyAtRisk = loginKeyIsGuarded(target, observed)

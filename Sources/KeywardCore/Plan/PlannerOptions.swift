@@ -12,15 +12,18 @@ public struct PlannerOptions: Hashable, Sendable {
   public var allowEmpty: Bool
   /// Refuse the whole plan when it removes more keys than this (`nil`: no limit).
   public var maxRemovals: Int?
+  /// The manifest revision (a git commit) recorded in each file written (`WriteRecord`).
+  public var revision: String?
 
   public init(
     now: Date = Date(), expiryWarning: TimeInterval = 14 * 86_400, allowSelfRemoval: Bool = false,
-    allowEmpty: Bool = false, maxRemovals: Int? = nil
+    allowEmpty: Bool = false, maxRemovals: Int? = nil, revision: String? = nil
   ) {
     self.now = now
     self.expiryWarning = expiryWarning
     self.allowSelfRemoval = allowSelfRemoval
     self.allowEmpty = allowEmpty
     self.maxRemovals = maxRemovals
+    self.revision = revision
   }
 }

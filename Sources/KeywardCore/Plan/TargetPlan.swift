@@ -21,6 +21,8 @@ public struct TargetPlan: Hashable, Sendable {
   public var directoryMode: UInt32?
   /// Follow symlinks (manifest `follow: true`).
   public var follow: Bool
+  /// What the record in the file said about it when read (`nil`: the file could not be read).
+  public var history: FileHistory?
   /// Non-key lines added or removed (keyward's own plans make none; a plan file's bytes may).
   public var lineChanges: [LineChange] = []
   /// The file may be outside the user's home (manifest `outside_home: true`).
@@ -37,7 +39,7 @@ public struct TargetPlan: Hashable, Sendable {
     id: TargetID, mode: ManagementMode, status: TargetStatus, observedDigest: String?,
     error: String? = nil, changes: [KeyChange] = [], fileActions: [FileAction] = [],
     warnings: [String] = [], newContent: [UInt8]? = nil, fileMode: UInt32 = 0o600,
-    directoryMode: UInt32? = nil, follow: Bool = false
+    directoryMode: UInt32? = nil, follow: Bool = false, history: FileHistory? = nil
   ) {
     self.id = id
     self.mode = mode
@@ -51,8 +53,12 @@ public struct TargetPlan: Hashable, Sendable {
     self.fileMode = fileMode
     self.directoryMode = directoryMode
     self.follow = follow
+    self.history = history
   }
 
   /// How many changes of one kind.
   public func count(_ action: ChangeAction) -> Int { changes.count { $0.action == action } }
+
+  /// How many changes have this origin.
+  public func count(_ origin: ChangeOrigin) -> Int { changes.count { $0.origin == origin } }
 }

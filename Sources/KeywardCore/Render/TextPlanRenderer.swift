@@ -33,7 +33,7 @@ public struct TextPlanRenderer: Sendable {
       out +=
         bold(
           "\(Echo.value(target.id.description)) (\(Echo.value(target.id.path)), \(target.mode.rawValue)\(asRoot))"
-        ) + "\n"
+        ) + Self.origins(target) + "\n"
       for action in target.fileActions {
         out += "  * " + Echo.message(action.summary) + "\n"
       }
@@ -63,9 +63,14 @@ public struct TextPlanRenderer: Sendable {
       }
       out += "\n"
     }
-    let warnedOnly = plan.targets.filter { $0.status == .unchanged && !$0.warnings.isEmpty }
+    let warnedOnly = plan.targets.filter {
+      $0.status == .unchanged && (!$0.warnings.isEmpty || $0.history == .changed)
+    }
     for target in warnedOnly {
       out += bold("\(Echo.value(target.id.description)) (no changes)") + "\n"
+      if target.history == .changed {
+        out += "  ! the file changed on the host since keyward last wrote it; the plan keeps those lines\n"
+      }
       for warning in target.warnings { out += "  ! " + Echo.message(warning) + "\n" }
       out += "\n"
     }
@@ -88,6 +93,7 @@ public struct TextPlanRenderer: Sendable {
     if changed.isEmpty && failed.isEmpty && plan.errors.isEmpty {
       out += "No changes. Every target matches the manifests.\n"
     }
+    if let origins = plan.summary.originLine { out += origins + "\n" }
     out += plan.summary.line + "\n"
     return out
   }
@@ -97,7 +103,17 @@ public struct TextPlanRenderer: Sendable {
       "\(Echo.value(change.type)) \(Echo.value(change.fingerprint)) "
       + (change.keyName.map { "'\(Echo.value($0))'" } ?? "(unmanaged)")
     if let line = change.line { text += " line \(line)" }
-    return text + "  # " + Echo.message(change.reason)
+    let origin = change.origin.map { $0.rawValue + ": " } ?? ""
+    return text + "  # " + origin + Echo.message(change.reason)
+  }
+
+  /// ` [2 intent, 1 drift]` for a target header; empty when no change has an origin.
+  static func origins(_ target: TargetPlan) -> String {
+    let parts = ChangeOrigin.allCases.compactMap { origin -> String? in
+      let n = target.count(origin)
+      return n > 0 ? "\(n) \(origin.rawValue)" : nil
+    }
+    return parts.isEmpty ? "" : " [" + parts.joined(separator: ", ") + "]"
   }
 
   private func quoted(_ text: String?) -> String {

@@ -70,7 +70,8 @@ public struct ManagedFiles: Sendable {
     return Resolution(
       managed: DesiredState(
         targets: targets, hosts: desired.hosts, revoked: desired.revoked,
-        protectedFingerprints: desired.protectedFingerprints, maxRemovals: desired.maxRemovals),
+        protectedFingerprints: desired.protectedFingerprints, maxRemovals: desired.maxRemovals,
+        keyNames: desired.keyNames),
       swept: swept, warnings: warnings)
   }
 }
