@@ -33,7 +33,7 @@ enum FileIO {
     var template = Array((directory + "/." + url.lastPathComponent + ".XXXXXX").utf8CString)
     let fd = mkstemp(&template)
     guard fd >= 0 else { throw WriteError(path: path, step: "create a temporary file", code: errno) }
-    let temporary = String(cString: template)
+    let temporary = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     var failure: WriteError?
     var offset = 0
     while offset < bytes.count, failure == nil {
