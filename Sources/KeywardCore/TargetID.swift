@@ -25,24 +25,6 @@ public struct TargetID: Hashable, Comparable, Sendable, Codable, CustomStringCon
   /// The file's absolute path on the host: sshd's `%u`, `%h` and `%%` tokens expanded,
   /// a relative path taken from the home directory (as `AuthorizedKeysFile` does).
   public func absolutePath(home: String) -> String {
-    var out = ""
-    var percent = false
-    for ch in path {
-      if percent {
-        switch ch {
-        case "u": out += user
-        case "h": out += home
-        case "%": out += "%"
-        default: out += "%" + String(ch)
-        }
-        percent = false
-      } else if ch == "%" {
-        percent = true
-      } else {
-        out.append(ch)
-      }
-    }
-    if percent { out += "%" }
-    return out.hasPrefix("/") ? out : home + "/" + out
+    PathTokens.expand(path, user: user, home: home)
   }
 }

@@ -94,26 +94,7 @@ public struct SSHDSettings: Hashable, Sendable, Codable {
 
   /// Expands sshd's path tokens; a relative result is relative to `home`.
   public static func expand(_ pattern: String, user: String, home: String, uid: UInt32) -> String {
-    var out = ""
-    var percent = false
-    for ch in pattern {
-      if percent {
-        switch ch {
-        case "u": out += user
-        case "h": out += home
-        case "U": out += String(uid)
-        case "%": out += "%"
-        default: out += "%" + String(ch)
-        }
-        percent = false
-      } else if ch == "%" {
-        percent = true
-      } else {
-        out.append(ch)
-      }
-    }
-    if percent { out += "%" }
-    return out.hasPrefix("/") ? out : (home == "/" ? "" : home) + "/" + out
+    PathTokens.expand(pattern, user: user, home: home, uid: uid)
   }
 
   /// Why sshd would refuse every public-key login of this user, or nil. `groups` are the
