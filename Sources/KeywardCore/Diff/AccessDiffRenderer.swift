@@ -64,18 +64,5 @@ public struct AccessDiffRenderer: Sendable {
       foot: "_No host was contacted: this is the manifests' access, before and after._\n")
   }
 
-  private func escape(_ text: String) -> String {
-    var out = ""
-    for ch in Echo.message(text) {
-      switch ch {
-      case "|": out += "\\|"
-      case "<": out += "&lt;"
-      case ">": out += "&gt;"
-      case "`": out += "'"
-      case "\n", "\r": out += " "
-      default: out.append(ch)
-      }
-    }
-    return out
-  }
+  private func escape(_ text: String) -> String { MarkdownText.escape(text) }
 }

@@ -116,21 +116,7 @@ public struct MarkdownPlanRenderer: Sendable {
     "`" + plan.summary.line + "`\n"
   }
 
-  /// Markdown table and HTML characters escaped, after `Echo` (control characters, length).
-  private func escape(_ text: String) -> String {
-    var out = ""
-    for ch in Echo.message(text) {
-      switch ch {
-      case "|": out += "\\|"
-      case "<": out += "&lt;"
-      case ">": out += "&gt;"
-      case "`": out += "'"
-      case "\n", "\r": out += " "
-      default: out.append(ch)
-      }
-    }
-    return out
-  }
+  private func escape(_ text: String) -> String { MarkdownText.escape(text) }
 
   private func escapeHTML(_ text: String) -> String {
     Echo.value(text).replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
