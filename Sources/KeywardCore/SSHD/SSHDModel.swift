@@ -92,24 +92,14 @@ public struct SSHDModel: Hashable, Sendable, Codable {
 
   /// One sshd path pattern as a target path (see ``targetPaths(for:)``).
   public static func targetPath(_ pattern: String, user: String, uid: UInt32?) -> String {
-    var out = ""
-    var percent = false
-    for ch in pattern {
-      if percent {
-        switch ch {
-        case "u": out += user
-        case "U": out += uid.map(String.init) ?? "%U"
-        case "%": out += "%%"
-        default: out += "%" + String(ch)
-        }
-        percent = false
-      } else if ch == "%" {
-        percent = true
-      } else {
-        out.append(ch)
+    var out = PathTokens.substitute(pattern) { token in
+      switch token {
+      case "u": user
+      case "U": uid.map(String.init)
+      case "%": "%%"
+      default: nil
       }
     }
-    if percent { out += "%" }
     if out.hasPrefix("%h/") { out.removeFirst(3) }
     return out
   }
