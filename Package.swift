@@ -34,12 +34,14 @@ let package = Package(
     .target(
       name: "KeywardSSH",
       dependencies: ["KeywardCore", "AuthorizedKeys", "CLibSSH2"], exclude: ["README.md"]),
+    // The OpenSSH-client transport: the system's `ssh` (ControlMaster) carrying keyward's SFTP client.
+    .target(name: "KeywardOpenSSH", dependencies: ["KeywardCore", "AuthorizedKeys", "SFTP"], exclude: ["README.md"]),
     // Fetches remote key sources (github:, gitlab:, url:) with Foundation's URLSession.
     .target(name: "KeywardSources", dependencies: ["KeywardCore"], exclude: ["README.md"]),
     .target(
       name: "KeywardCommands",
       dependencies: [
-        "AuthorizedKeys", "KeywardCore", "KeywardSSH", "KeywardSources",
+        "AuthorizedKeys", "KeywardCore", "KeywardSSH", "KeywardOpenSSH", "KeywardSources",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ],
       exclude: ["README.md"]),
@@ -58,7 +60,7 @@ let package = Package(
       name: "KeywardCoreTests", dependencies: ["KeywardCore", "AuthorizedKeys", "KeywardTestSupport"]),
     .testTarget(
       name: "KeywardSSHTests",
-      dependencies: ["KeywardSSH", "KeywardCore", "AuthorizedKeys", "KeywardTestSupport"]),
+      dependencies: ["KeywardSSH", "KeywardOpenSSH", "KeywardCore", "AuthorizedKeys", "KeywardTestSupport"]),
     .testTarget(name: "SFTPTests", dependencies: ["SFTP", "KeywardCore", "KeywardTestSupport"]),
     .testTarget(
       name: "KeywardCommandsTests",

@@ -1,0 +1,149 @@
+import KeywardCore
+import SFTP
+
+/// One host reached as one login user over an `ssh` master: what was learned about its
+/// accounts, and SFTP sessions with each target user's own rights. Used by one thread at a time.
+final class OpenSSHHost: @unchecked Sendable {
+  let master: ControlMaster
+  let commandLine: SSHCommandLine
+  var host: String { commandLine.alias }
+  var loginUser: String { master.user }
+  /// Accounts by user name, from `getent passwd` or the login user's own home.
+  var accounts: [String: PasswdEntry] = [:]
+  /// Where the host keeps `sftp-server` and `setpriv` (probed once, when logged in as root).
+  var helpers: ActAsUser.Helpers?
+  /// Open SFTP sessions by the user whose rights they have, most recently used last.
+  private var sessions: [(user: String, session: SFTPOverSSH)] = []
+
+  /// Each SFTP session is one `ssh` client process and one channel of the master.
+  static let openSessionLimit = 4
+
+  init(master: ControlMaster, commandLine: SSHCommandLine) {
+    self.master = master
+    self.commandLine = commandLine
+  }
+
+  var isAlive: Bool { master.isAlive }
+
+  func close() {
+    for entry in sessions { entry.session.close() }
+    sessions.removeAll()
+    master.close()
+  }
+
+  /// Runs `command` over the master; its standard output, error and exit status.
+  func exec(_ command: String, step: String) throws(TransportError) -> (status: Int32, stdout: [UInt8], stderr: String) {
+    let settings = commandLine.settings
+    let process: ProcessStream
+    do {
+      process = try ProcessStream(
+        arguments: commandLine.exec(user: loginUser, socket: master.socket, command: command),
+        environment: settings.environment, timeout: settings.operationTimeout)
+    } catch {
+      throw OpenSSHErrors.spawn(host, step: step, error)
+    }
+    SSHProcesses.started(process.pid)
+    defer { SSHProcesses.reaped(process.pid) }
+    var output: [UInt8] = []
+    do throws(StreamError) {
+      while true {
+        let chunk = try process.read(maximum: 65_536)
+        if chunk.isEmpty { break }
+        output += chunk
+        if output.count > 64 << 20 {
+          process.close()
+          throw StreamError("'\(command.prefix(40))' wrote more than 64 MiB")
+        }
+      }
+    } catch {
+      process.close()
+      throw OpenSSHErrors.stream(host, step: step, error)
+    }
+    process.close()
+    let raw = process.exitStatus ?? 0
+    let status: Int32 = raw & 0x7f == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f)
+    if status == 255 {
+      throw OpenSSHErrors.exec(host, step: step, command: command, status: status, stderr: process.diagnostics)
+    }
+    return (status, output, process.diagnostics)
+  }
+
+  /// An SFTP session with the rights of `user`: the `sftp` subsystem when logged in as that
+  /// user (or root for root), else the host's `sftp-server` started as the user under `setpriv`.
+  func files(for user: String, account: PasswdEntry?) throws(TransportError) -> SFTPOverSSH {
+    if let index = sessions.firstIndex(where: { $0.user == user }) {
+      let entry = sessions.remove(at: index)
+      if entry.session.isAlive {
+        sessions.append(entry)
+        return entry.session
+      }
+      entry.session.close()
+    }
+    let arguments: [String]
+    if loginUser == "root" && user != "root" {
+      guard let account else { throw OpenSSHErrors.userUnknown(host, user) }
+      let helpers = try probedHelpers()
+      let command: String
+      switch ActAsUser.command(uid: account.uid, gid: account.gid, helpers: helpers) {
+      case .success(let text): command = text
+      case .failure(let missing): throw OpenSSHErrors.cannotActAsUser(host, user, missing: missing.what)
+      }
+      arguments = commandLine.exec(user: loginUser, socket: master.socket, command: command)
+    } else {
+      arguments = commandLine.sftp(user: loginUser, socket: master.socket)
+    }
+    let session = try SFTPOverSSH(host: host, user: user, arguments: arguments, settings: commandLine.settings)
+    sessions.append((user, session))
+    while sessions.count > Self.openSessionLimit { sessions.removeFirst().session.close() }
+    return session
+  }
+
+  private func probedHelpers() throws(TransportError) -> ActAsUser.Helpers {
+    if let helpers { return helpers }
+    let result = try exec(ActAsUser.probeScript, step: "connect")
+    let found = ActAsUser.parse(String(decoding: result.stdout, as: UTF8.self))
+    helpers = found
+    return found
+  }
+}
+
+/// An SFTP client over one `ssh` client process's standard input and output.
+final class SFTPOverSSH {
+  let host: String
+  let user: String
+  let stream: ProcessStream
+  let client: SFTPClient
+  let primitives: SFTPFilePrimitives
+
+  init(host: String, user: String, arguments: [String], settings: OpenSSHSettings) throws(TransportError) {
+    self.host = host
+    self.user = user
+    do {
+      stream = try ProcessStream(
+        arguments: arguments, environment: settings.environment, timeout: settings.operationTimeout)
+    } catch {
+      throw OpenSSHErrors.spawn(host, step: "connect", error)
+    }
+    SSHProcesses.started(stream.pid)
+    do {
+      client = try SFTPClient(stream: stream)
+    } catch {
+      stream.close()
+      SSHProcesses.reaped(stream.pid)
+      throw OpenSSHErrors.sftpStart(host, user: user, error, stderr: stream.diagnostics)
+    }
+    primitives = SFTPFilePrimitives(client: client)
+  }
+
+  /// The `ssh` client process (tests kill it to cut the channel).
+  var pid: Int32 { stream.pid }
+
+  /// One round trip.
+  var isAlive: Bool { (try? client.realpath(".")) != nil }
+
+  func close() {
+    client.close()
+    stream.close()
+    SSHProcesses.reaped(stream.pid)
+  }
+}

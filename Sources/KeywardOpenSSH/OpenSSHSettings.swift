@@ -1,0 +1,56 @@
+import Foundation
+
+/// How the OpenSSH-client transport runs `ssh`: keyward's own options, passed to every `ssh` it
+/// starts (`-F`, `-i`, `-o UserKnownHostsFile=`), and its limits.
+public struct OpenSSHSettings: Sendable {
+  /// The client program (absolute path).
+  public var sshPath: String
+  /// `ssh -F FILE` (default: OpenSSH's own `~/.ssh/config`).
+  public var sshConfigFile: String?
+  /// `-i FILE` each, with `IdentitiesOnly=yes` (as `--identity` means for the libssh2 path).
+  public var identityFiles: [String]
+  /// `-o UserKnownHostsFile=FILE`.
+  public var knownHostsFile: String?
+  /// `-o StrictHostKeyChecking=accept-new` (a changed key is still refused).
+  public var acceptNewHostKeys: Bool
+  /// How many hosts are worked on at once.
+  public var parallelism: Int
+  /// `-o ConnectTimeout=` (seconds, rounded up).
+  public var connectTimeout: Duration
+  /// The longest one read or write on a stream to `ssh` waits.
+  public var operationTimeout: Duration
+  /// The longest the master may take to log in.
+  public var loginTimeout: Duration
+  /// The agent socket handed to `ssh` as `SSH_AUTH_SOCK` (nil: none).
+  public var agentSocket: String?
+
+  public init(
+    sshPath: String = "/usr/bin/ssh", sshConfigFile: String? = nil, identityFiles: [String] = [],
+    knownHostsFile: String? = nil, acceptNewHostKeys: Bool = false, parallelism: Int = 16,
+    connectTimeout: Duration = .seconds(10), operationTimeout: Duration = .seconds(30),
+    loginTimeout: Duration = .seconds(60),
+    agentSocket: String? = ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"]
+  ) {
+    self.sshPath = sshPath
+    self.sshConfigFile = sshConfigFile
+    self.identityFiles = identityFiles
+    self.knownHostsFile = knownHostsFile
+    self.acceptNewHostKeys = acceptNewHostKeys
+    self.parallelism = max(1, parallelism)
+    self.connectTimeout = connectTimeout
+    self.operationTimeout = operationTimeout
+    self.loginTimeout = loginTimeout
+    self.agentSocket = agentSocket
+  }
+
+  /// The environment every `ssh` gets: no inherited variables but these.
+  var environment: [String] {
+    let inherited = ProcessInfo.processInfo.environment
+    var result = ["PATH=/usr/bin:/bin:/usr/sbin:/sbin", "LC_ALL=C"]
+    for name in ["HOME", "USER", "LOGNAME"] {
+      if let value = inherited[name] { result.append("\(name)=\(value)") }
+    }
+    if let agentSocket, !agentSocket.isEmpty { result.append("SSH_AUTH_SOCK=\(agentSocket)") }
+    return result
+  }
+}

@@ -1,0 +1,130 @@
+import AuthorizedKeys
+import KeywardCore
+
+/// Reads and writes one target's file over an `ssh` master, through the core's one fetch
+/// (`TargetReader`) and one write sequence (`SafeReplace`), over an SFTP session with the
+/// target user's own rights (`OpenSSHHost.files(for:account:)`).
+struct OpenSSHTargetOperations {
+  let host: OpenSSHHost
+  /// Every user this host will be asked about, fetched with one `getent` call.
+  var groupUsers: [String] = []
+  var faults: OpenSSHFaults?
+
+  private var name: String { host.host }
+
+  /// Home directory and ids of `user` on the host.
+  func account(for user: String) throws(TransportError) -> PasswdEntry {
+    if let known = host.accounts[user] { return known }
+    if user == host.loginUser {
+      let files = try host.files(for: user, account: nil)
+      let home: String
+      let status: SFTPAttributesView
+      do {
+        home = try files.client.realpath(".")
+        let attributes = try files.client.stat(home)
+        status = SFTPAttributesView(uid: attributes.uid ?? .max, gid: attributes.gid ?? .max)
+      } catch {
+        throw OpenSSHErrors.sftp(name, step: "read", what: "could not find the home of '\(user)'", error)
+      }
+      let entry = PasswdEntry(name: user, uid: status.uid, gid: status.gid, home: home)
+      host.accounts[user] = entry
+      return entry
+    }
+    try lookUpAccounts(Array(Set(groupUsers + [user])).sorted())
+    guard let entry = host.accounts[user] else { throw OpenSSHErrors.userUnknown(name, user) }
+    return entry
+  }
+
+  private struct SFTPAttributesView {
+    var uid: UInt32
+    var gid: UInt32
+  }
+
+  private func lookUpAccounts(_ users: [String]) throws(TransportError) {
+    let valid = users.filter { ActAsUser.isValidUserName($0) && host.accounts[$0] == nil }
+    guard !valid.isEmpty else { return }
+    // As root, the same round trip finds the helpers needed to act as each user.
+    let probe = host.loginUser == "root" && host.helpers == nil
+    let command =
+      "getent passwd " + valid.joined(separator: " ")
+      + (probe ? "; echo \"keyward-getent $?\"; " + ActAsUser.probeScript : "")
+    let result = try host.exec(command, step: "read")
+    let output = String(decoding: result.stdout, as: UTF8.self)
+    var status = result.status
+    if probe {
+      host.helpers = ActAsUser.parse(output)
+      if let line = output.split(separator: "\n").first(where: { $0.hasPrefix("keyward-getent ") }),
+        let code = Int32(line.dropFirst("keyward-getent ".count))
+      {
+        status = code
+      }
+    }
+    if status == 127 || (status != 0 && status != 2) {
+      throw OpenSSHErrors.getent(name, login: host.loginUser, status: status, stderr: result.stderr)
+    }
+    for (user, entry) in PasswdEntry.parse(output) where valid.contains(user) { host.accounts[user] = entry }
+  }
+
+  /// Root only when root acts for root; root-owned files only for root's own targets.
+  private func policy(for user: String) -> AccessPolicy {
+    AccessPolicy(privileged: host.loginUser == "root" && user == "root", rootOwnedAllowed: user == "root")
+  }
+
+  func fetch(_ request: FetchRequest) throws(TransportError) -> ObservedTarget {
+    let user = request.id.user
+    let entry = try account(for: user)
+    let files = try host.files(for: user, account: entry)
+    let result = TargetReader(files: files.primitives, policy: policy(for: user)).read(
+      request, account: entry, loginKeyFingerprint: host.master.loginKeyFingerprint)
+    var observed = try result.get()
+    observed.loginUser = host.loginUser
+    observed.loginHome = try? account(for: host.loginUser).home
+    return observed
+  }
+
+  /// Writes with `SafeReplace`; the login check is a fresh `ssh` without the master.
+  func write(_ request: WriteRequest, verifier: FreshLogin) throws(TransportError) -> WriteResult {
+    let user = request.id.user
+    let entry = try account(for: user)
+    let files = try host.files(for: user, account: entry)
+    let fingerprint = host.master.loginKeyFingerprint
+    let processes = OpenSSHFaults.Processes(master: host.master.pid, channel: files.pid)
+    let faults = self.faults
+    let replace = SafeReplace(
+      files: files.primitives, account: entry, policy: policy(for: user),
+      loginCheck: { request in
+        guard let fingerprint,
+          AuthorizedKeysFile(bytes: request.content).entries.contains(where: { $0.key.fingerprint == fingerprint })
+        else { return nil }
+        return verifier.check(user: request.id.user)
+      },
+      checkpoint: faults.map { faults in { point in faults.hook(point, processes) } })
+    let result = replace.write(request)
+    if case .failed(let error) = result.outcome { throw error }
+    return result
+  }
+}
+
+/// The login check after a write: a new `ssh` connection (`ControlPath=none`), handshake and
+/// authentication as the target user, with the same options as the run's master.
+struct FreshLogin: Sendable {
+  let commandLine: SSHCommandLine
+
+  func check(user: String) -> TransportError? {
+    let settings = commandLine.settings
+    let process: ProcessStream
+    do {
+      process = try ProcessStream(
+        arguments: commandLine.freshLogin(user: user), environment: settings.environment,
+        timeout: settings.loginTimeout)
+    } catch {
+      return OpenSSHErrors.spawn(commandLine.alias, step: "verify", error)
+    }
+    SSHProcesses.started(process.pid)
+    defer { SSHProcesses.reaped(process.pid) }
+    while let chunk = try? process.read(maximum: 4096), !chunk.isEmpty {}
+    process.close()
+    if process.exitStatus == 0 { return nil }
+    return OpenSSHErrors.loginCheck(commandLine.alias, user, stderr: process.diagnostics)
+  }
+}

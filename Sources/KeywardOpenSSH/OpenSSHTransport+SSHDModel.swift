@@ -1,0 +1,63 @@
+import KeywardCore
+
+/// The sshd model over the master keyward already has: one remote command (``SSHDProbe``'s
+/// script, `sshd -T -C` per user when the login user is root); sshd_config read over SFTP
+/// with the login user's rights otherwise.
+extension OpenSSHTransport: SSHDModelSource {
+  public func readSSHDModels(_ requests: [SSHDModelRequest]) async -> [String: Result<SSHDModel, TransportError>] {
+    await withTaskGroup(of: (String, Result<SSHDModel, TransportError>).self) { tasks in
+      for request in requests {
+        tasks.addTask { [self] in
+          await offPool { [self] in (request.host, readSSHDModel(request)) }
+        }
+      }
+      var all: [String: Result<SSHDModel, TransportError>] = [:]
+      for await (host, result) in tasks { all[host] = result }
+      return all
+    }
+  }
+
+  private func readSSHDModel(_ request: SSHDModelRequest) -> Result<SSHDModel, TransportError> {
+    let login = hosts[request.host]?.connectAs ?? request.loginUser ?? request.users.first ?? "root"
+    let key = GroupKey(host: request.host, loginUser: login)
+    do throws(TransportError) {
+      let host = try checkOut(key)
+      do throws(TransportError) {
+        let script = SSHDProbe.script(users: request.users, allAccounts: request.allAccounts, log: request.log)
+        let result = try host.exec(script, step: "sshd-model")
+        let output = SSHDProbe.parse(String(decoding: result.stdout, as: UTF8.self))
+        let reader = SFTPOverSSHConfigReader(files: try? host.files(for: host.loginUser, account: nil))
+        let model = SSHDProbe.model(
+          host: request.host, output: output, users: request.users, allAccounts: request.allAccounts
+        ) {
+          SSHDConfig.load(reader: reader)
+        }
+        checkIn(key, host)
+        return .success(model)
+      } catch {
+        host.close()
+        throw error
+      }
+    } catch {
+      return .failure(error)
+    }
+  }
+}
+
+/// sshd_config files read over SFTP with the login user's rights.
+struct SFTPOverSSHConfigReader: SSHDConfigReader {
+  let files: SFTPOverSSH?
+
+  func read(_ path: String) -> String? {
+    guard let files, let status = try? files.client.stat(path), status.fileType == .regular,
+      (status.size ?? 0) <= AccessPolicy.defaultSizeLimit,
+      let bytes = try? files.client.readFile(path, limit: Int(AccessPolicy.defaultSizeLimit))
+    else { return nil }
+    return String(decoding: bytes, as: UTF8.self)
+  }
+
+  func list(_ directory: String) -> [String]? {
+    guard let names = try? files?.client.listDirectory(directory) else { return nil }
+    return names.map(\.filename).filter { $0 != "." && $0 != ".." }
+  }
+}

@@ -1,0 +1,62 @@
+import KeywardCore
+
+/// The argument vectors of every `ssh` keyward starts for one host: the master, clients over
+/// it, and the fresh login check. Host-key checking is never weakened: keyward adds only
+/// `BatchMode=yes` (never a prompt) and, when asked, `StrictHostKeyChecking=accept-new`.
+struct SSHCommandLine: Sendable {
+  let settings: OpenSSHSettings
+  /// The manifest's name for the host (the ssh_config alias).
+  let alias: String
+  /// The manifest's host fields.
+  let spec: HostSpec?
+
+  /// Options every `ssh` for this host gets, before the destination.
+  var common: [String] {
+    var arguments = [settings.sshPath]
+    if let config = settings.sshConfigFile { arguments += ["-F", config] }
+    arguments += ["-o", "BatchMode=yes"]
+    let seconds = max(1, Int(settings.connectTimeout.components.seconds))
+    arguments += ["-o", "ConnectTimeout=\(seconds)"]
+    if let known = settings.knownHostsFile ?? spec?.knownHosts {
+      arguments += ["-o", "UserKnownHostsFile=\(known)"]
+    }
+    if settings.acceptNewHostKeys { arguments += ["-o", "StrictHostKeyChecking=accept-new"] }
+    if !settings.identityFiles.isEmpty {
+      arguments += ["-o", "IdentitiesOnly=yes"]
+      for identity in settings.identityFiles { arguments += ["-i", identity] }
+    }
+    if let hostname = spec?.hostname { arguments += ["-o", "HostName=\(hostname)"] }
+    if let port = spec?.port { arguments += ["-p", String(port)] }
+    if let jump = spec?.jump { arguments += ["-J", jump] }
+    return arguments
+  }
+
+  /// The master: logs in, then serves clients on `socket` until told to exit. Its log (for the
+  /// key it logged in with, and for errors) goes to `log`.
+  func master(user: String, socket: String, log: String) -> [String] {
+    common + [
+      "-o", "ControlMaster=yes", "-o", "ControlPath=\(socket)", "-o", "ControlPersist=no",
+      "-o", "LogLevel=DEBUG1", "-E", log, "-N", "-l", user, "--", alias,
+    ]
+  }
+
+  /// A client over the master: a remote command.
+  func exec(user: String, socket: String, command: String) -> [String] {
+    common + ["-o", "ControlMaster=no", "-o", "ControlPath=\(socket)", "-l", user, "--", alias, command]
+  }
+
+  /// A client over the master: the `sftp` subsystem.
+  func sftp(user: String, socket: String) -> [String] {
+    common + ["-o", "ControlMaster=no", "-o", "ControlPath=\(socket)", "-s", "-l", user, "--", alias, "sftp"]
+  }
+
+  /// `ssh -O exit`: asks the master to close.
+  func exit(user: String, socket: String) -> [String] {
+    common + ["-o", "ControlPath=\(socket)", "-O", "exit", "-l", user, "--", alias]
+  }
+
+  /// A fresh login without the master (a new connection, handshake and authentication).
+  func freshLogin(user: String) -> [String] {
+    common + ["-o", "ControlMaster=no", "-o", "ControlPath=none", "-l", user, "--", alias, "true"]
+  }
+}
