@@ -35,7 +35,8 @@ final class ControlMaster: @unchecked Sendable {
     let settings = commandLine.settings
     do {
       process = try ProcessStream(
-        arguments: commandLine.master(user: user, socket: socket, log: log), environment: settings.environment,
+        arguments: commandLine.master(user: user, socket: socket, log: log),
+        environment: settings.environment,
         timeout: settings.operationTimeout, exitGrace: .seconds(1))
     } catch {
       throw OpenSSHErrors.spawn(commandLine.alias, step: "connect", error)
@@ -76,9 +77,11 @@ final class ControlMaster: @unchecked Sendable {
   /// `ssh -O exit`, then the process by PID (SIGKILL after a grace), reaped.
   func close() {
     guard !closed else { return }
-    if isAlive, let stopper = try? ProcessStream(
-      arguments: commandLine.exit(user: user, socket: socket), environment: commandLine.settings.environment,
-      timeout: .seconds(5), exitGrace: .seconds(5))
+    if isAlive,
+      let stopper = try? ProcessStream(
+        arguments: commandLine.exit(user: user, socket: socket),
+        environment: commandLine.settings.environment,
+        timeout: .seconds(5), exitGrace: .seconds(5))
     {
       SSHProcesses.started(stopper.pid)
       _ = try? stopper.read(maximum: 1024)
@@ -109,7 +112,9 @@ final class ControlMaster: @unchecked Sendable {
   static func acceptedKey(in log: String) -> String? {
     guard let text = try? String(contentsOfFile: log, encoding: .utf8) else { return nil }
     for line in text.split(whereSeparator: \.isNewline) where line.contains("Server accepts key:") {
-      if let word = line.split(separator: " ").first(where: { $0.hasPrefix("SHA256:") }) { return String(word) }
+      if let word = line.split(separator: " ").first(where: { $0.hasPrefix("SHA256:") }) {
+        return String(word)
+      }
     }
     return nil
   }

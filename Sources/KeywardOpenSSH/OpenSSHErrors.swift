@@ -22,7 +22,9 @@ enum OpenSSHErrors {
   static func noClient(_ host: String) -> TransportError {
     TransportError(
       code: "ssh-missing", host: host, step: "connect",
-      message: "the OpenSSH client ('/usr/bin/ssh') is not installed: install openssh-client or use --transport libssh2")
+      message:
+        "the OpenSSH client ('/usr/bin/ssh') is not installed: install openssh-client or use --transport libssh2"
+    )
   }
 
   static func runtimeDirectory(_ host: String, _ reason: String) -> TransportError {
@@ -40,17 +42,21 @@ enum OpenSSHErrors {
     let lower = stderr.lowercased()
     let code: String
     let step: String
-    if lower.contains("remote host identification has changed") || lower.contains("host key for")
-      && lower.contains("has changed")
+    if lower.contains("remote host identification has changed")
+      || lower.contains("host key for")
+        && lower.contains("has changed")
     {
       (code, step) = ("host-key-changed", "hostkey")
     } else if lower.contains("revoked host key") {
       (code, step) = ("host-key-revoked", "hostkey")
-    } else if lower.contains("host key verification failed") || lower.contains("no ") && lower.contains("host key is known") {
+    } else if lower.contains("host key verification failed")
+      || lower.contains("no ") && lower.contains("host key is known")
+    {
       (code, step) = ("host-key-unknown", "hostkey")
     } else if lower.contains("permission denied") {
       (code, step) = ("auth-failed", "auth")
-    } else if lower.contains("timed out") || lower.contains("connection refused") || lower.contains("no route")
+    } else if lower.contains("timed out") || lower.contains("connection refused")
+      || lower.contains("no route")
       || lower.contains("could not resolve")
     {
       (code, step) = ("unreachable", "connect")
@@ -59,13 +65,16 @@ enum OpenSSHErrors {
     }
     return TransportError(
       code: code, host: host, step: step,
-      message: "ssh could not log in as '\(user)'" + (stderr.isEmpty ? " (it said nothing)" : ": \(SFTPError.sanitize(stderr, limit: 400))"))
+      message: "ssh could not log in as '\(user)'"
+        + (stderr.isEmpty ? " (it said nothing)" : ": \(SFTPError.sanitize(stderr, limit: 400))"))
   }
 
   static func masterTimeout(_ host: String, _ limit: Duration) -> TransportError {
     TransportError(
       code: "deadline-exceeded", host: host, step: "connect",
-      message: "ssh did not finish logging in within \(limit); the host is too slow or ssh is stuck (it was stopped)")
+      message:
+        "ssh did not finish logging in within \(limit); the host is too slow or ssh is stuck (it was stopped)"
+    )
   }
 
   static func masterLost(_ host: String) -> TransportError {
@@ -74,7 +83,9 @@ enum OpenSSHErrors {
       message: "the ssh master connection to '\(host)' ended during the run; run again")
   }
 
-  static func exec(_ host: String, step: String, command: String, status: Int32, stderr: String) -> TransportError {
+  static func exec(_ host: String, step: String, command: String, status: Int32, stderr: String)
+    -> TransportError
+  {
     let code = status == 255 ? "session-lost" : "exec-failed"
     return TransportError(
       code: code, host: host, step: step,
@@ -102,7 +113,8 @@ enum OpenSSHErrors {
   static func userUnknown(_ host: String, _ user: String) -> TransportError {
     TransportError(
       code: "user-unknown", host: host, step: "read",
-      message: "user '\(user)' does not exist on '\(host)' (not in 'getent passwd'); create it or fix the manifest")
+      message:
+        "user '\(user)' does not exist on '\(host)' (not in 'getent passwd'); create it or fix the manifest")
   }
 
   static func homeMissing(_ host: String, _ user: String, _ home: String) -> TransportError {

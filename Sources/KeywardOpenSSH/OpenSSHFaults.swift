@@ -37,7 +37,8 @@ public struct OpenSSHFaults: Sendable {
       let offset = value.hasPrefix("ssh-write-offset:") ? Int(value.split(separator: ":")[1]) : nil
       return OpenSSHFaults { point, _ in
         switch (point, value) {
-        case (.afterLock, "ssh-after-lock"), (.afterTemp, "ssh-after-temp"), (.beforeRename, "ssh-before-rename"):
+        case (.afterLock, "ssh-after-lock"), (.afterTemp, "ssh-after-temp"),
+          (.beforeRename, "ssh-before-rename"):
           _exit(70)
         case (.writing(let at, _), _) where offset.map({ at >= $0 }) == true:
           _exit(70)

@@ -32,7 +32,9 @@ final class OpenSSHHost: @unchecked Sendable {
   }
 
   /// Runs `command` over the master; its standard output, error and exit status.
-  func exec(_ command: String, step: String) throws(TransportError) -> (status: Int32, stdout: [UInt8], stderr: String) {
+  func exec(_ command: String, step: String) throws(TransportError) -> (
+    status: Int32, stdout: [UInt8], stderr: String
+  ) {
     let settings = commandLine.settings
     let process: ProcessStream
     do {
@@ -63,7 +65,8 @@ final class OpenSSHHost: @unchecked Sendable {
     let raw = process.exitStatus ?? 0
     let status: Int32 = raw & 0x7f == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f)
     if status == 255 {
-      throw OpenSSHErrors.exec(host, step: step, command: command, status: status, stderr: process.diagnostics)
+      throw OpenSSHErrors.exec(
+        host, step: step, command: command, status: status, stderr: process.diagnostics)
     }
     return (status, output, process.diagnostics)
   }
@@ -92,7 +95,8 @@ final class OpenSSHHost: @unchecked Sendable {
     } else {
       arguments = commandLine.sftp(user: loginUser, socket: master.socket)
     }
-    let session = try SFTPOverSSH(host: host, user: user, arguments: arguments, settings: commandLine.settings)
+    let session = try SFTPOverSSH(
+      host: host, user: user, arguments: arguments, settings: commandLine.settings)
     sessions.append((user, session))
     while sessions.count > Self.openSessionLimit { sessions.removeFirst().session.close() }
     return session

@@ -94,7 +94,9 @@ struct OpenSSHTargetOperations {
       files: files.primitives, account: entry, policy: policy(for: user),
       loginCheck: { request in
         guard let fingerprint,
-          AuthorizedKeysFile(bytes: request.content).entries.contains(where: { $0.key.fingerprint == fingerprint })
+          AuthorizedKeysFile(bytes: request.content).entries.contains(where: {
+            $0.key.fingerprint == fingerprint
+          })
         else { return nil }
         return verifier.check(user: request.id.user)
       },

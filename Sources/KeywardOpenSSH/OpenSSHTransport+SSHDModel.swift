@@ -4,7 +4,9 @@ import KeywardCore
 /// script, `sshd -T -C` per user when the login user is root); sshd_config read over SFTP
 /// with the login user's rights otherwise.
 extension OpenSSHTransport: SSHDModelSource {
-  public func readSSHDModels(_ requests: [SSHDModelRequest]) async -> [String: Result<SSHDModel, TransportError>] {
+  public func readSSHDModels(_ requests: [SSHDModelRequest]) async -> [String: Result<
+    SSHDModel, TransportError
+  >] {
     await withTaskGroup(of: (String, Result<SSHDModel, TransportError>).self) { tasks in
       for request in requests {
         tasks.addTask { [self] in
@@ -23,7 +25,8 @@ extension OpenSSHTransport: SSHDModelSource {
     do throws(TransportError) {
       let host = try checkOut(key)
       do throws(TransportError) {
-        let script = SSHDProbe.script(users: request.users, allAccounts: request.allAccounts, log: request.log)
+        let script = SSHDProbe.script(
+          users: request.users, allAccounts: request.allAccounts, log: request.log)
         let result = try host.exec(script, step: "sshd-model")
         let output = SSHDProbe.parse(String(decoding: result.stdout, as: UTF8.self))
         let reader = SFTPOverSSHConfigReader(files: try? host.files(for: host.loginUser, account: nil))

@@ -160,7 +160,8 @@ public final class OpenSSHTransport: Transport, @unchecked Sendable {
     let (directory, index) = try runtimeSlot(key.host)
     let commandLine = SSHCommandLine(settings: settings, alias: key.host, spec: hosts[key.host])
     let master = try ControlMaster(
-      commandLine: commandLine, user: key.loginUser, socket: "\(directory)/m\(index)", log: "\(directory)/m\(index).log")
+      commandLine: commandLine, user: key.loginUser, socket: "\(directory)/m\(index)",
+      log: "\(directory)/m\(index).log")
     let host = OpenSSHHost(master: master, commandLine: commandLine)
     let closed = state.withLock { state in
       if !state.closed { state.all.append(host) }
@@ -186,9 +187,10 @@ public final class OpenSSHTransport: Transport, @unchecked Sendable {
   private func runtimeSlot(_ host: String) throws(TransportError) -> (String, Int) {
     let result: Result<(String, Int), TransportError> = state.withLock { state in
       if state.directory == nil {
-        let base = ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"].flatMap {
-          FileManager.default.isWritableFile(atPath: $0) ? $0 : nil
-        } ?? "/tmp"
+        let base =
+          ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"].flatMap {
+            FileManager.default.isWritableFile(atPath: $0) ? $0 : nil
+          } ?? "/tmp"
         var template = Array("\(base)/keyward-ssh.XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else {
           return .failure(OpenSSHErrors.runtimeDirectory(host, String(cString: strerror(errno))))
