@@ -35,7 +35,8 @@ let package = Package(
       name: "KeywardSSH",
       dependencies: ["KeywardCore", "AuthorizedKeys", "CLibSSH2"], exclude: ["README.md"]),
     // The OpenSSH-client transport: the system's `ssh` (ControlMaster) carrying keyward's SFTP client.
-    .target(name: "KeywardOpenSSH", dependencies: ["KeywardCore", "AuthorizedKeys", "SFTP"], exclude: ["README.md"]),
+    .target(
+      name: "KeywardOpenSSH", dependencies: ["KeywardCore", "AuthorizedKeys", "SFTP"], exclude: ["README.md"]),
     // Fetches remote key sources (github:, gitlab:, url:) with Foundation's URLSession.
     .target(name: "KeywardSources", dependencies: ["KeywardCore"], exclude: ["README.md"]),
     .target(

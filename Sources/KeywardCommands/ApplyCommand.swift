@@ -57,18 +57,20 @@ struct ApplyCommand: AsyncParsableCommand {
     let started = Date()
     let plan: Plan
     let channel: any Transport
+    let opened = OpenedTransport()
+    defer { opened.close() }
     var revision: String?
     var staged = try rolloutOptions.applier(applyOptions.applier())
     if let resume = rolloutOptions.resume {
       plan = try PlanInput.load(resume, signature: signature)
-      channel = try transport.makeTransport(hosts: plan.hosts)
+      channel = try opened.make(transport, hosts: plan.hosts)
     } else if paths.count == 1, PlanInput.isPlanFile(paths[0]) {
       plan = try PlanInput.load(paths[0], signature: signature)
       if let refusal = transport.refusal(of: plan) {
         Terminal.error("error: \(paths[0]): \(refusal); nothing was applied")
         throw ExitCode(1)
       }
-      channel = try transport.makeTransport(hosts: plan.hosts)
+      channel = try opened.make(transport, hosts: plan.hosts)
       if format == .text {
         Terminal.out(TextPlanRenderer(color: selection.color).render(plan))
       }
@@ -83,9 +85,11 @@ struct ApplyCommand: AsyncParsableCommand {
           applier: applyOptions.applier(), rollout: rollout,
           maxFailures: try FailureLimit(parsing: rolloutOptions.maxFailures))
       }
+      // One transport for the plan and the writes: the connections that read the targets write them.
+      channel = try opened.make(transport, hosts: desired.hosts)
       plan = try await PlanRunner.plan(
-        desired, transport: transport, guards: guards, filter: selection.filter, revision: revision)
-      channel = try transport.makeTransport(hosts: plan.hosts)
+        desired, transport: transport, channel: channel, guards: guards, filter: selection.filter,
+        revision: revision)
       if format == .text {
         Terminal.out(TextPlanRenderer(color: selection.color).render(plan))
       }

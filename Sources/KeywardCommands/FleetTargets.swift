@@ -72,6 +72,7 @@ struct FleetTargets {
   /// Reads everything sshd reads for these accounts.
   func snapshot(_ transport: TransportOptions, log: SSHDProbe.LogSpec? = nil) async throws -> FleetSnapshot {
     let channel = try transport.makeTransport(hosts: hosts)
+    defer { TransportOptions.close(channel) }
     guard let source = channel as? any SSHDModelSource else {
       throw ValidationError("this transport cannot read sshd's settings")
     }

@@ -1,5 +1,11 @@
 import ArgumentParser
+import Dispatch
 import Foundation
+import KeywardOpenSSH
+
+#if canImport(Glibc)
+  import Glibc
+#endif
 
 extension KeywardCommand {
   /// The program's entry point: parses the arguments and runs the chosen command, awaiting
@@ -9,6 +15,8 @@ extension KeywardCommand {
   /// `ParsableCommand.main()` on Linux, which refuses an asynchronous root command
   /// ("Asynchronous root command needs availability annotation") and runs nothing.
   public static func asyncMain() async {
+    let signals = stopSSHOnSignals()
+    defer { withExtendedLifetime(signals) {} }
     do {
       var command = try parseAsRoot()
       if var asyncCommand = command as? AsyncParsableCommand {
@@ -24,7 +32,24 @@ extension KeywardCommand {
         FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
         Foundation.exit(InspectCommand.usageExitCode)
       }
+      SSHProcesses.stopAll()
       exit(withError: error)
+    }
+    SSHProcesses.stopAll()
+  }
+
+  /// SIGTERM, SIGINT and SIGHUP stop every `ssh` this run started (by PID), then end the
+  /// process with 128 + the signal, as the default action would have.
+  private static func stopSSHOnSignals() -> [any DispatchSourceSignal] {
+    [SIGTERM, SIGINT, SIGHUP].map { number in
+      signal(number, SIG_IGN)
+      let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+      source.setEventHandler {
+        SSHProcesses.stopAll()
+        _exit(128 + number)
+      }
+      source.resume()
+      return source
     }
   }
 }

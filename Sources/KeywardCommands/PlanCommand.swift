@@ -68,8 +68,11 @@ struct PlanCommand: AsyncParsableCommand {
     let loaded = try ManifestInput.loadResult(paths)
     guard let desired = loaded.state else { throw ExitCode(1) }
     let revision = ManifestRevision.detect(paths)
+    let channel = try transport.makeTransport(hosts: desired.hosts)
+    defer { TransportOptions.close(channel) }
     let plan = try await PlanRunner.plan(
-      desired, transport: transport, guards: guards, filter: selection.filter, revision: revision)
+      desired, transport: transport, channel: channel, guards: guards, filter: selection.filter,
+      revision: revision)
     var planDigest: String?
     if let out {
       let bytes = PlanFile.encode(plan)

@@ -4,8 +4,8 @@ import KeywardCore
 /// Plans manifests against the chosen transport: the glue the plan and apply commands share.
 enum PlanRunner {
   static func plan(
-    _ desired: DesiredState, transport: TransportOptions, guards: GuardOptions, filter: [TargetPattern],
-    revision: String? = nil
+    _ desired: DesiredState, transport: TransportOptions, channel: any Transport, guards: GuardOptions,
+    filter: [TargetPattern], revision: String? = nil
   ) async throws -> Plan {
     let scoped = transport.scope(desired)
     if transport.local && scoped.targets.isEmpty {
@@ -14,14 +14,20 @@ enum PlanRunner {
       )
     }
     try checkPatterns(filter, against: scoped)
-    let channel = try transport.makeTransport(hosts: scoped.hosts)
     var options = guards.plannerOptions()
     options.revision = revision
     let planner = Planner(options: options)
+    var plan: Plan
     if !transport.noSSHDModel, let source = channel as? any SSHDModelSource {
-      return await planner.plan(scoped, transport: channel, sshd: source, filter: filter)
+      plan = await planner.plan(scoped, transport: channel, sshd: source, filter: filter)
+    } else {
+      plan = await planner.plan(scoped, transport: channel, filter: filter)
     }
-    return await planner.plan(scoped, transport: channel, filter: filter)
+    if let router = channel as? HostRouter {
+      let hosts = Set(plan.targets.map(\.id.host))
+      plan.transports = router.choices.filter { hosts.contains($0.key) }
+    }
+    return plan
   }
 
   /// A `--target` pattern that matches no target is a typo, not an empty plan: exit 1 naming it.

@@ -47,6 +47,7 @@ struct RollbackCommand: AsyncParsableCommand {
     let ids = try targets.map(Self.parse)
     let desired = try ManifestInput.load(manifests)
     let channel = try transport.makeTransport(hosts: desired.hosts)
+    defer { TransportOptions.close(channel) }
     let settings = Dictionary(desired.targets.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
     var observed: [TargetID: Result<ObservedTarget, TransportError>] = [:]
     var requests: [FetchRequest] = []

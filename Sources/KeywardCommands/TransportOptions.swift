@@ -1,5 +1,7 @@
 import ArgumentParser
 import KeywardCore
+import KeywardOpenSSH
+import KeywardSSH
 
 #if canImport(Glibc)
   import Glibc
@@ -49,6 +51,13 @@ struct TransportOptions: ParsableArguments {
     help: "Do not read sshd's settings: manage the manifest's path as written (see docs/adopting.md).")
   var noSSHDModel = false
 
+  @Option(
+    name: .customLong("transport"),
+    help: ArgumentHelp(
+      "How to reach hosts: auto (libssh2 where it can, the system's ssh where the settings need it), libssh2 or openssh; overrides the manifest's transport.",
+      valueName: "KIND"))
+  var transportKind: TransportKind?
+
   @Option(help: "How many hosts to reach at once.")
   var parallelism: Int = 16
 
@@ -97,7 +106,30 @@ struct TransportOptions: ParsableArguments {
         root: root ?? "/", host: localHostNames().sorted().first ?? "localhost",
         checkpoint: Self.faultHook(Environment.value("KEYWARD_TEST_FAULT")))
     }
-    return try SSHTransportFactory.make(hosts: hosts, options: self)
+    return makeRouter(hosts: hosts)
+  }
+
+  /// Closes what `makeTransport` opened (every OpenSSH master, every libssh2 session).
+  static func close(_ channel: any Transport) {
+    (channel as? HostRouter)?.close()
+  }
+
+  /// The command's one SSH transport: libssh2 and the OpenSSH client behind one router, both
+  /// given keyward's own options (`--ssh-config`, `--identity`, `--known-hosts`, ...).
+  func makeRouter(hosts: [String: HostSpec]) -> HostRouter {
+    let libssh2 = SSHTransport(
+      hosts: hosts,
+      settings: SSHSettings(
+        sshConfigFile: sshConfig, identityFiles: identities, knownHostsFile: knownHosts,
+        acceptNewHostKeys: acceptNewHostKeys, parallelism: parallelism,
+        connectTimeout: .seconds(connectTimeout)))
+    let openssh = OpenSSHTransport(
+      hosts: hosts,
+      settings: OpenSSHSettings(
+        sshConfigFile: sshConfig, identityFiles: identities, knownHostsFile: knownHosts,
+        acceptNewHostKeys: acceptNewHostKeys, parallelism: parallelism,
+        connectTimeout: .seconds(connectTimeout)))
+    return HostRouter(hosts: hosts, override: transportKind, libssh2: libssh2, openssh: openssh)
   }
 
   /// Test-only: `KEYWARD_TEST_FAULT=before-rename` (or `after-lock`, `after-temp`) makes the

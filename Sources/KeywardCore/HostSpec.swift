@@ -15,6 +15,9 @@ public struct HostSpec: Hashable, Sendable, Codable {
   /// read and write that user's files with root's privileges instead of refusing the target
   /// (manifest `act_as_root: true`; plans say which targets run as root).
   public var actAsRoot: Bool?
+  /// How to reach the host (manifest `transport`, else `defaults.transport`); nil: `auto`
+  /// unless `--transport` says otherwise.
+  public var transport: TransportKind?
   public var location: SourceLocation?
 
   public init(

@@ -334,7 +334,7 @@ struct HostConnector: Sendable {
 
   /// IdentityAgent: `none` means no agent, `SSH_AUTH_SOCK` (or unset) the environment's agent,
   /// anything else a socket path.
-  private func agentSocket(_ resolved: ResolvedHost) -> String? {
+  func agentSocket(_ resolved: ResolvedHost) -> String? {
     guard let agent = resolved.identityAgent, agent != "SSH_AUTH_SOCK" else { return settings.agentSocket }
     if agent == "none" { return nil }
     if agent.hasPrefix("$") { return ProcessInfo.processInfo.environment[String(agent.dropFirst())] }

@@ -79,6 +79,7 @@ struct Manifest: Sendable {
     var knownHosts: Located<String>?
     var follow: Located<Bool>?
     var actAsRoot: Located<Bool>?
+    var transport: Located<TransportKind>?
   }
 
   /// `policy:`.

@@ -196,6 +196,21 @@ extension ManifestDecoder {
     return mode
   }
 
+  /// `auto`, `libssh2` or `openssh`.
+  mutating func transportKind(_ node: YAMLNode, _ what: String) -> TransportKind? {
+    guard let value = text(node, what) else { return nil }
+    guard let kind = TransportKind(rawValue: value) else {
+      let names = TransportKind.allCases.map(\.rawValue)
+      diagnostics.error(
+        .invalidValue,
+        "\(what) must be 'auto', 'libssh2' or 'openssh', not '\(value)'"
+          + Suggestion.hint(for: value, in: names),
+        at: location(node))
+      return nil
+    }
+    return kind
+  }
+
   /// A file path for authorized_keys: relative to the user's home or absolute; `%u`, `%h`, `%%`.
   mutating func path(_ node: YAMLNode, _ what: String) -> String? {
     guard let value = text(node, what) else { return nil }

@@ -10,10 +10,14 @@ struct ManifestDecoder {
     "version", "defaults", "policy", "keys", "groups", "hosts", "host_groups", "access", "revoked",
     "rollout",
   ]
-  static let defaultsFields = ["mode", "path", "port", "connect_as", "known_hosts", "follow", "act_as_root"]
+  static let defaultsFields = [
+    "mode", "path", "port", "connect_as", "known_hosts", "follow", "act_as_root", "transport",
+  ]
   static let policyFields = ["allowed_types", "min_rsa_bits", "max_removals"]
   static let keyFields = ["key", "file", "options", "expires", "protected", "comment"]
-  static let hostFields = ["hostname", "port", "connect_as", "jump", "known_hosts", "act_as_root"]
+  static let hostFields = [
+    "hostname", "port", "connect_as", "jump", "known_hosts", "act_as_root", "transport",
+  ]
   static let ruleFields = [
     "name", "hosts", "users", "keys", "mode", "options", "path", "follow", "outside_home",
   ]
@@ -100,6 +104,9 @@ struct ManifestDecoder {
     }
     if let n = f["act_as_root"], let value = bool(n, "'defaults.act_as_root'") {
       defaults.actAsRoot = Located(value, at: location(n))
+    }
+    if let n = f["transport"], let kind = transportKind(n, "'defaults.transport'") {
+      defaults.transport = Located(kind, at: location(n))
     }
     manifest.defaults = defaults
   }
@@ -351,6 +358,7 @@ struct ManifestDecoder {
           host.spec.knownHosts = file
         }
         if let n = f["act_as_root"] { host.spec.actAsRoot = bool(n, "'act_as_root' of host '\(name)'") }
+        if let n = f["transport"] { host.spec.transport = transportKind(n, "'transport' of host '\(name)'") }
       }
       manifest.hosts.append(host)
     }

@@ -163,6 +163,7 @@ public struct ManifestLoader: Sendable {
     setting("defaults.known_hosts", part.defaults.knownHosts, &manifest.defaults.knownHosts)
     setting("defaults.follow", part.defaults.follow, &manifest.defaults.follow)
     setting("defaults.act_as_root", part.defaults.actAsRoot, &manifest.defaults.actAsRoot)
+    setting("defaults.transport", part.defaults.transport, &manifest.defaults.transport)
     setting("policy.allowed_types", part.policy.allowedTypes, &manifest.policy.allowedTypes)
     setting("policy.min_rsa_bits", part.policy.minRSABits, &manifest.policy.minRSABits)
     setting("policy.max_removals", part.policy.maxRemovals, &manifest.policy.maxRemovals)

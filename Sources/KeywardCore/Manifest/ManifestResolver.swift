@@ -52,6 +52,7 @@ struct ManifestResolver {
       spec.connectAs = spec.connectAs ?? defaults.connectAs?.value
       spec.knownHosts = spec.knownHosts ?? defaults.knownHosts?.value
       spec.actAsRoot = spec.actAsRoot ?? defaults.actAsRoot?.value
+      spec.transport = spec.transport ?? defaults.transport?.value
       specs[name] = spec
     }
     var protected: Set<String> = []

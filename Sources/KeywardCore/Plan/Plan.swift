@@ -10,6 +10,8 @@ public struct Plan: Hashable, Sendable {
   public var errors: [String]
   /// The sshd model of each host, when it was read (`plan --format json` shows it).
   public var sshd: [String: SSHDModel] = [:]
+  /// The transport that served each host and why, when the plan was made over SSH.
+  public var transports: [String: TransportChoice] = [:]
 
   public init(targets: [TargetPlan], hosts: [String: HostSpec] = [:], errors: [String] = []) {
     self.targets = targets.sorted { $0.id < $1.id }

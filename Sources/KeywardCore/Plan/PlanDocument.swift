@@ -13,6 +13,8 @@ public struct PlanDocument: Codable, Hashable, Sendable {
   public var errors: [String]
   /// The sshd model of each host, sorted by host, when it was read.
   public var sshd: [SSHDModel]?
+  /// The transport that served each host and why (plans made over SSH).
+  public var transports: [String: TransportChoice]?
 
   public struct Target: Codable, Hashable, Sendable {
     public var target: String
@@ -42,6 +44,7 @@ public struct PlanDocument: Codable, Hashable, Sendable {
     summary = plan.summary
     errors = plan.errors
     sshd = plan.sshd.isEmpty ? nil : plan.sshd.values.sorted { $0.host < $1.host }
+    transports = plan.transports.isEmpty ? nil : plan.transports
     targets = plan.targets.map { t in
       Target(
         target: t.id.user + "@" + t.id.host, user: t.id.user, host: t.id.host, path: t.id.path, mode: t.mode,

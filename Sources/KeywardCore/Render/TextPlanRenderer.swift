@@ -93,6 +93,7 @@ public struct TextPlanRenderer: Sendable {
     if changed.isEmpty && failed.isEmpty && plan.errors.isEmpty {
       out += "No changes. Every target matches the manifests.\n"
     }
+    out += Self.transportLines(plan)
     if let origins = plan.summary.originLine { out += origins + "\n" }
     out += plan.summary.line + "\n"
     return out
@@ -138,5 +139,17 @@ public struct TextPlanRenderer: Sendable {
 
   private func bold(_ text: String) -> String {
     color ? "\u{1B}[1m\(text)\u{1B}[0m" : text
+  }
+
+  /// `Transport: openssh for lab2, lab3 (why)`, one line per transport and reason; nothing for a
+  /// plan made without SSH.
+  static func transportLines(_ plan: Plan) -> String {
+    var groups: [TransportChoice: [String]] = [:]
+    for (host, choice) in plan.transports { groups[choice, default: []].append(host) }
+    let lines = groups.map { choice, hosts in
+      "Transport: \(choice.transport.rawValue) for \(hosts.sorted().map { Echo.value($0) }.joined(separator: ", "))"
+        + " (\(Echo.message(choice.reason)))"
+    }
+    return lines.sorted().map { $0 + "\n" }.joined()
   }
 }
