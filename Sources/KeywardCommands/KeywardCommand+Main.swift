@@ -41,7 +41,12 @@ extension KeywardCommand {
   /// SIGTERM, SIGINT and SIGHUP stop every `ssh` this run started (by PID), then end the
   /// process with 128 + the signal, as the default action would have.
   private static func stopSSHOnSignals() -> [any DispatchSourceSignal] {
-    [SIGTERM, SIGINT, SIGHUP].map { number in
+    // A parent may have blocked these (test runners do): the run must still hear them.
+    var unblock = sigset_t()
+    sigemptyset(&unblock)
+    for number in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&unblock, number) }
+    pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
+    return [SIGTERM, SIGINT, SIGHUP].map { number in
       signal(number, SIG_IGN)
       let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
       source.setEventHandler {

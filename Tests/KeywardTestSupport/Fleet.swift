@@ -46,9 +46,11 @@ public final class Fleet: Sendable {
   }
 
   /// Starts `hosts` hosts on 127.0.`subnet`.x, runs `body`, and always stops them.
-  /// `sshdConfig[i]` is extra sshd configuration for host i (read before the lab's own lines).
+  /// `sshdConfig[i]` is extra sshd configuration for host i (read before the lab's own lines);
+  /// the hosts in `userCA` trust the lab's user CA (`signUserKey`).
   public static func with<T>(
-    hosts: Int, subnet: Int, sshdConfig: [Int: String] = [:], _ body: (Fleet) async throws -> T
+    hosts: Int, subnet: Int, sshdConfig: [Int: String] = [:], userCA: Set<Int> = [],
+    _ body: (Fleet) async throws -> T
   ) async throws -> T {
     if let missing = missingPrerequisite {
       throw FleetError(message: "cannot start a fleet: missing \(missing)")
@@ -60,6 +62,7 @@ public final class Fleet: Sendable {
       try text.write(toFile: file, atomically: true, encoding: .utf8)
       extra += ["--host-config", "\(index)=\(file)"]
     }
+    for index in userCA.sorted() { extra += ["--user-ca", String(index)] }
     do {
       let result = try await start(dir: dir, hosts: hosts, subnet: subnet, extra: extra, body)
       await stop(dir)
@@ -180,14 +183,32 @@ public final class Fleet: Sendable {
     }
   }
 
-  /// Generates an ed25519 key pair in the fleet directory; returns (private key path, public line).
-  public func makeKey(_ name: String) throws -> (path: String, publicLine: String) {
+  /// Generates a key pair (ed25519, or e.g. `rsa` with `bits` 3072) in the fleet directory;
+  /// returns (private key path, public line).
+  public func makeKey(_ name: String, type: String = "ed25519", bits: Int? = nil) throws -> (
+    path: String, publicLine: String
+  ) {
     let path = "\(dir)/\(name)"
+    let size = bits.map { ["-b", String($0)] } ?? []
     let result = try Fleet.run(
-      "/usr/bin/ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", path])
+      "/usr/bin/ssh-keygen", ["-q", "-t", type] + size + ["-N", "", "-C", name, "-f", path])
     guard result.status == 0 else { throw FleetError(message: "ssh-keygen failed: \(result.output)") }
     let line = try String(contentsOfFile: path + ".pub", encoding: .utf8)
     return (path, line.trimmingCharacters(in: .whitespacesAndNewlines))
+  }
+
+  /// Signs the public key of `key` (a path from `makeKey`) with the lab's user CA for
+  /// `principals`: writes `KEY-cert.pub`, which ssh loads beside the key. Returns its path.
+  @discardableResult
+  public func signUserKey(_ key: String, principals: [String]) throws -> String {
+    let result = try Fleet.run(
+      "/usr/bin/ssh-keygen",
+      [
+        "-q", "-s", "\(dir)/keys/user_ca", "-I", "keyward-test", "-n", principals.joined(separator: ","),
+        key + ".pub",
+      ])
+    guard result.status == 0 else { throw FleetError(message: "ssh-keygen -s failed: \(result.output)") }
+    return key + "-cert.pub"
   }
 
   @discardableResult
