@@ -29,7 +29,8 @@ public struct OpenSSHFaults: Sendable {
   }
 
   /// `KEYWARD_TEST_FAULT=ssh-after-lock|ssh-after-temp|ssh-before-rename|ssh-write-offset:N` makes the
-  /// process exit with status 70 there, as on the libssh2 path. Debug builds only.
+  /// process exit with status 70 there, as on the libssh2 path, its `ssh` processes killed first
+  /// (a dying process's connections die with it; its `ssh` children would not). Debug builds only.
   static func fromEnvironment() -> OpenSSHFaults? {
     #if DEBUG
       guard let value = ProcessInfo.processInfo.environment["KEYWARD_TEST_FAULT"], value.hasPrefix("ssh-")
@@ -39,8 +40,10 @@ public struct OpenSSHFaults: Sendable {
         switch (point, value) {
         case (.afterLock, "ssh-after-lock"), (.afterTemp, "ssh-after-temp"),
           (.beforeRename, "ssh-before-rename"):
+          SSHProcesses.stopAll(grace: .zero)
           _exit(70)
         case (.writing(let at, _), _) where offset.map({ at >= $0 }) == true:
+          SSHProcesses.stopAll(grace: .zero)
           _exit(70)
         default:
           break

@@ -10,18 +10,24 @@ import Testing
 /// world-writable, so sshd refuses the key there and the login check after the write fails.
 @Suite(.enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
 struct RolloutFleetTests {
-  func keyward(_ fleet: Fleet, _ arguments: [String]) async throws -> KeywardProcess.Result {
+  func keyward(_ fleet: Fleet, _ kind: LabTransport, _ arguments: [String]) async throws
+    -> KeywardProcess.Result
+  {
     let (config, dir) = (fleet.sshConfig, fleet.dir)
     return try await Fleet.offPool {
       try KeywardProcess.run(
-        arguments + ["--ssh-config", config, "--parallelism", "8"], environment: ["SSH_AUTH_SOCK": ""],
+        arguments + ["--ssh-config", config, "--parallelism", "8", "--transport", kind.rawValue],
+        environment: ["SSH_AUTH_SOCK": ""],
         directory: dir)
     }
   }
 
-  @Test("rollout 1,3,100% stops after the wave whose login check fails; --resume finishes it")
-  func rolloutStopsAtTheGateAndResumes() async throws {
-    try await Fleet.with(hosts: 10, subnet: 164) { fleet in
+  @Test(
+    "rollout 1,3,100% stops after the wave whose login check fails (StrictModes); --resume finishes it",
+    arguments: LabTransport.allCases)
+  func rolloutStopsAtTheGateAndResumes(_ kind: LabTransport) async throws {
+    defer { kind.count(1, "StrictModes rollout gate") }
+    try await Fleet.with(hosts: 10, subnet: kind.subnet(164)) { fleet in
       let ann = try fleet.makeKey("ann")
       let original = fleet.adminPublicKey
       for index in 1...10 {
@@ -49,7 +55,8 @@ struct RolloutFleetTests {
       try text.write(toFile: manifest, atomically: true, encoding: .utf8)
       let planFile = fleet.dir + "/rollout.plan"
 
-      let plan = try await keyward(fleet, ["plan", manifest, "--out", planFile, "--rollout", "1,3,100%"])
+      let plan = try await keyward(
+        fleet, kind, ["plan", manifest, "--out", planFile, "--rollout", "1,3,100%"])
       #expect(plan.status == 0, "\(plan.stdout)\(plan.stderr)")
       #expect(plan.stdout.contains("Rollout 1,3,100%: 3 waves over 10 hosts with changes"), "\(plan.stdout)")
       #expect(
@@ -59,7 +66,7 @@ struct RolloutFleetTests {
       chmod(fleet.home(3, "alice"), 0o777)
       let untouched = (5...10).map { fleet.bytes(fleet.authorizedKeys($0, "alice")) }
 
-      let first = try await keyward(fleet, ["apply", planFile, "--rollout", "1,3,100%"])
+      let first = try await keyward(fleet, kind, ["apply", planFile, "--rollout", "1,3,100%"])
       #expect(first.status == 1, "\(first.stdout)\(first.stderr)")
       #expect(first.stdout.contains("Wave 1 of 3 (lab1): 1 applied; gate passed"), "\(first.stdout)")
       #expect(
@@ -78,7 +85,7 @@ struct RolloutFleetTests {
       for index in [3, 5, 10] { #expect(try await fleet.ssh("alice", index, identity: ann.path).status != 0) }
 
       chmod(fleet.home(3, "alice"), 0o755)
-      let resumed = try await keyward(fleet, ["apply", "--resume", planFile, "--rollout", "1,3,100%"])
+      let resumed = try await keyward(fleet, kind, ["apply", "--resume", planFile, "--rollout", "1,3,100%"])
       #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
       #expect(resumed.stdout.contains("Wave 1 of 3 (lab1): 1 unchanged; gate passed"), "\(resumed.stdout)")
       #expect(resumed.stdout.contains("Wave 2 of 3 (lab2, lab3, lab4): 1 applied, 2 unchanged; gate passed"))
@@ -87,7 +94,7 @@ struct RolloutFleetTests {
       for index in 1...10 {
         #expect(try await fleet.ssh("alice", index, identity: ann.path).status == 0, "ann on lab\(index)")
       }
-      let again = try await keyward(fleet, ["plan", manifest, "--detailed-exitcode"])
+      let again = try await keyward(fleet, kind, ["plan", manifest, "--detailed-exitcode"])
       #expect(again.status == 0, "\(again.stdout)")
     }
   }

@@ -32,10 +32,11 @@ struct SafetyCLITests {
   }
 
   @Test(
-    "two concurrent applies: every target ends in one of the two planned states; a stale saved plan is refused"
-  )
-  func concurrentApplies() async throws {
-    try await Fleet.with(hosts: 3, subnet: 159) { fleet in
+    "two concurrent applies: every target ends in one of the two planned states; a stale saved plan is refused",
+    arguments: LabTransport.allCases)
+  func concurrentApplies(_ kind: LabTransport) async throws {
+    defer { kind.count(1, "concurrentApplies") }
+    try await Fleet.with(hosts: 3, subnet: kind.subnet(159)) { fleet in
       let a = try fleet.makeKey("keya")
       let b = try fleet.makeKey("keyb")
       let admin = try PublicKey(parsing: fleet.adminPublicKey.trimmingCharacters(in: .whitespacesAndNewlines))
@@ -53,10 +54,14 @@ struct SafetyCLITests {
               fleet.adminPublicKey, at: fleet.authorizedKeys(index, user), uid: Fleet.uids[user]!)
           }
         }
-        async let first = Task.detached { try await fleet.keyward(["apply", manifestA, "--auto-approve"]) }
-          .value
-        async let second = Task.detached { try await fleet.keyward(["apply", manifestB, "--auto-approve"]) }
-          .value
+        async let first = Task.detached {
+          try await fleet.keyward(["apply", manifestA, "--auto-approve"], transport: kind)
+        }
+        .value
+        async let second = Task.detached {
+          try await fleet.keyward(["apply", manifestB, "--auto-approve"], transport: kind)
+        }
+        .value
         let (ra, rb) = try await (first, second)
         for index in 1...3 {
           for user in ["alice", "bob"] {
@@ -91,13 +96,13 @@ struct SafetyCLITests {
         }
       }
       let saved = fleet.dir + "/a.plan.json"
-      let plan = try await fleet.keyward(["plan", manifestA, "--out", saved])
+      let plan = try await fleet.keyward(["plan", manifestA, "--out", saved], transport: kind)
       #expect(FileManager.default.fileExists(atPath: saved), "\(plan.stdout)\(plan.stderr)")
       let c = try fleet.makeKey("keyc")
       let manifestC = try Self.manifest(fleet, name: "c", keys: ["keyc"])
-      #expect(try await fleet.keyward(["apply", manifestC, "--auto-approve"]).status == 0)
+      #expect(try await fleet.keyward(["apply", manifestC, "--auto-approve"], transport: kind).status == 0)
       let before = fleet.bytes(fleet.authorizedKeys(2, "bob"))
-      let stale = try await fleet.keyward(["apply", saved, "--auto-approve"])
+      let stale = try await fleet.keyward(["apply", saved, "--auto-approve"], transport: kind)
       #expect(stale.status != 0)
       #expect(stale.stdout.contains("bob@lab2: stale"), "\(stale.stdout)\(stale.stderr)")
       #expect(fleet.bytes(fleet.authorizedKeys(2, "bob")) == before)
@@ -106,10 +111,11 @@ struct SafetyCLITests {
   }
 
   @Test(
-    "lock-out: dropping the login key is refused without --allow-self-removal; access remains; rollback over SSH"
-  )
-  func lockOut() async throws {
-    try await Fleet.with(hosts: 1, subnet: 148) { fleet in
+    "lock-out: dropping the login key is refused without --allow-self-removal; access remains; rollback over SSH",
+    arguments: LabTransport.allCases)
+  func lockOut(_ kind: LabTransport) async throws {
+    defer { kind.count(1, "lockOut") }
+    try await Fleet.with(hosts: 1, subnet: kind.subnet(148)) { fleet in
       let other = try fleet.makeKey("other")
       let manifest = fleet.dir + "/drop.yaml"
       try """
@@ -125,10 +131,10 @@ struct SafetyCLITests {
       """.write(toFile: manifest, atomically: true, encoding: .utf8)
       let path = fleet.authorizedKeys(1, "alice")
       let before = fleet.bytes(path)
-      let plan = try await fleet.keyward(["plan", manifest])
+      let plan = try await fleet.keyward(["plan", manifest], transport: kind)
       #expect(plan.status != 0)
       #expect((plan.stdout + plan.stderr).contains("--allow-self-removal"), "\(plan.stdout)\(plan.stderr)")
-      let apply = try await fleet.keyward(["apply", manifest, "--auto-approve"])
+      let apply = try await fleet.keyward(["apply", manifest, "--auto-approve"], transport: kind)
       #expect(apply.status != 0)
       #expect(fleet.bytes(path) == before)
       #expect(try await fleet.ssh("alice", 1).status == 0)
@@ -139,10 +145,11 @@ struct SafetyCLITests {
         of: "keys: [other]", with: "keys: [other, admin]"
       ).replacingOccurrences(of: "keys:\n", with: "keys:\n  admin: { file: admin_ed25519.pub }\n")
         .write(toFile: keep, atomically: true, encoding: .utf8)
-      let applied = try await fleet.keyward(["apply", keep, "--auto-approve"])
+      let applied = try await fleet.keyward(["apply", keep, "--auto-approve"], transport: kind)
       #expect(applied.status == 0, "\(applied.stdout)\(applied.stderr)")
       #expect(try await fleet.ssh("alice", 1, identity: other.path).status == 0)
-      let rollback = try await fleet.keyward(["rollback", "alice@lab1", "--manifest", keep, "--auto-approve"])
+      let rollback = try await fleet.keyward(
+        ["rollback", "alice@lab1", "--manifest", keep, "--auto-approve"], transport: kind)
       #expect(rollback.status == 0, "\(rollback.stdout)\(rollback.stderr)")
       // Rollback writes through the planner, so the file ends in a fresh record line.
       #expect(WriteRecord.strip(fleet.bytes(path) ?? []) == WriteRecord.strip(before ?? []))

@@ -17,7 +17,7 @@ struct SafetyTests {
   static let alice = TargetID(user: "alice", host: "lab1")
 
   func write(
-    _ ssh: SSHTransport, _ id: TargetID, from old: [UInt8]?, to new: [UInt8], verify: Bool = true,
+    _ ssh: any Transport, _ id: TargetID, from old: [UInt8]?, to new: [UInt8], verify: Bool = true,
     backups: Int = 5
   )
     async -> WriteOutcome?
@@ -29,9 +29,12 @@ struct SafetyTests {
     ])[id]
   }
 
-  @Test("a live lock fails the target with its holder; a stale one is broken; backups are kept and pruned")
-  func lockingAndBackups() async throws {
-    try await Fleet.with(hosts: 1, subnet: 155) { fleet in
+  @Test(
+    "a live lock fails the target with its holder; a stale one is broken; backups are kept and pruned",
+    arguments: LabTransport.allCases)
+  func lockingAndBackups(_ kind: LabTransport) async throws {
+    defer { kind.count(1, "lockingAndBackups") }
+    try await Fleet.with(hosts: 1, subnet: kind.subnet(155)) { fleet in
       let path = fleet.authorizedKeys(1, "alice")
       let lock = path + ".keyward-lock"
       let original = try #require(fleet.bytes(path))
@@ -42,7 +45,7 @@ struct SafetyTests {
         uid: 2001, mode: 0o644)
       let next = Array((fleet.adminPublicKey + "# one\n").utf8)
       let start = ContinuousClock.now
-      let locked = await write(fleet.transport(), Self.alice, from: original, to: next)
+      let locked = await write(fleet.transport(kind), Self.alice, from: original, to: next)
       guard case .failed(let error) = locked else {
         Issue.record("expected a lock failure, got \(String(describing: locked))")
         return
@@ -58,7 +61,7 @@ struct SafetyTests {
       ]
       #expect(utimensat(AT_FDCWD, lock, &times, 0) == 0)
       #expect(
-        await write(fleet.transport(), Self.alice, from: original, to: next)
+        await write(fleet.transport(kind), Self.alice, from: original, to: next)
           == .written(digest: ContentDigest.of(next)))
       #expect(!FileManager.default.fileExists(atPath: lock))
 
@@ -69,8 +72,8 @@ struct SafetyTests {
         let x = Array((fleet.adminPublicKey + "# x\(round)\n").utf8)
         let y = Array((fleet.adminPublicKey + "# y\(round)\n").utf8)
         let from = base
-        async let first = write(fleet.transport(), Self.alice, from: from, to: x)
-        async let second = write(fleet.transport(), Self.alice, from: from, to: y)
+        async let first = write(fleet.transport(kind), Self.alice, from: from, to: x)
+        async let second = write(fleet.transport(kind), Self.alice, from: from, to: y)
         let outcomes = await [first, second]
         let winners = outcomes.filter { if case .written = $0 { true } else { false } }
         // The loser is told the file changed, or (on a very slow machine) that it stayed locked.
@@ -89,7 +92,7 @@ struct SafetyTests {
       var contents = [original, base]
       for n in 2...5 {
         let content = Array((fleet.adminPublicKey + "# \(n)\n").utf8)
-        #expect(await write(fleet.transport(), Self.alice, from: current, to: content, backups: 3) != nil)
+        #expect(await write(fleet.transport(kind), Self.alice, from: current, to: content, backups: 3) != nil)
         current = content
         contents.append(content)
         sleep(1)  // backup names have one-second resolution; keep them distinct in time
@@ -99,7 +102,8 @@ struct SafetyTests {
       #expect(backups.count == 3)
       // The newest backup is the file before the last write; fetch reports it.
       let observed = try #require(
-        try await fleet.transport().fetch([FetchRequest(id: Self.alice, includeBackup: true)])[Self.alice]?
+        try await fleet.transport(kind).fetch([FetchRequest(id: Self.alice, includeBackup: true)])[
+          Self.alice]?
           .get())
       #expect(observed.latestBackup?.name == backups.last)
       #expect(observed.latestBackup?.content == contents[contents.count - 2])
@@ -108,16 +112,19 @@ struct SafetyTests {
     }
   }
 
-  @Test("a write that breaks login (world-writable home) is detected by the fresh login and rolled back")
-  func rollbackOnFailedLogin() async throws {
-    try await Fleet.with(hosts: 1, subnet: 156) { fleet in
+  @Test(
+    "a write that breaks login (world-writable home) is detected by the fresh login and rolled back",
+    arguments: LabTransport.allCases)
+  func rollbackOnFailedLogin(_ kind: LabTransport) async throws {
+    defer { kind.count(1, "rollbackOnFailedLogin") }
+    try await Fleet.with(hosts: 1, subnet: kind.subnet(156)) { fleet in
       let asRoot = ["lab1": HostSpec(name: "lab1", connectAs: "root")]
       let path = fleet.authorizedKeys(1, "alice")
       let original = try #require(fleet.bytes(path))
       let granted = try fleet.makeKey("granted")
       let next = Array((fleet.adminPublicKey + granted.publicLine + "\n").utf8)
       chmod(fleet.home(1, "alice"), 0o707)
-      let outcome = await write(fleet.transport(hosts: asRoot), Self.alice, from: original, to: next)
+      let outcome = await write(fleet.transport(kind, hosts: asRoot), Self.alice, from: original, to: next)
       guard case .rolledBack(let error) = outcome else {
         Issue.record("expected a rollback, got \(String(describing: outcome))")
         return
@@ -131,32 +138,37 @@ struct SafetyTests {
       #expect(try await fleet.ssh("alice", 1, identity: granted.path).status != 0)
       // --no-verify: the same write stays.
       let unverified = await write(
-        fleet.transport(hosts: asRoot), Self.alice, from: original, to: next, verify: false)
+        fleet.transport(kind, hosts: asRoot), Self.alice, from: original, to: next, verify: false)
       #expect(unverified == .written(digest: ContentDigest.of(next)))
       // Fixed home: the check passes and the write stays.
       chmod(fleet.home(1, "alice"), 0o700)
       let fixed = Array((fleet.adminPublicKey + "# fixed\n").utf8)
       #expect(
-        await write(fleet.transport(hosts: asRoot), Self.alice, from: next, to: fixed)
+        await write(fleet.transport(kind, hosts: asRoot), Self.alice, from: next, to: fixed)
           == .written(digest: ContentDigest.of(fixed)))
       #expect(try await fleet.ssh("alice", 1).status == 0)
     }
   }
 
-  @Test("as root: another user's ~/.ssh or file is refused; symlinked ~/.ssh is refused")
-  func ownershipAndSymlinks() async throws {
-    try await Fleet.with(hosts: 1, subnet: 157) { fleet in
+  @Test(
+    "as root: another user's ~/.ssh or file is refused; symlinked ~/.ssh is refused",
+    arguments: LabTransport.allCases)
+  func ownershipAndSymlinks(_ kind: LabTransport) async throws {
+    defer { kind.count(1, "ownershipAndSymlinks") }
+    try await Fleet.with(hosts: 1, subnet: kind.subnet(157)) { fleet in
       let asRoot = ["lab1": HostSpec(name: "lab1", connectAs: "root")]
       let path = fleet.authorizedKeys(1, "alice")
       let original = try #require(fleet.bytes(path))
       let next = Array((fleet.adminPublicKey + "# x\n").utf8)
       chown(fleet.home(1, "alice") + "/.ssh", 2002, 2002)
-      let foreignDirectory = await write(fleet.transport(hosts: asRoot), Self.alice, from: original, to: next)
+      let foreignDirectory = await write(
+        fleet.transport(kind, hosts: asRoot), Self.alice, from: original, to: next)
       // Acting as alice, bob's 0700 directory is closed to her before keyward's own check runs.
       #expect(["ownership-refused", "permission-denied"].contains(foreignDirectory?.failureCode))
       chown(fleet.home(1, "alice") + "/.ssh", 2001, 2001)
       chown(path, 2002, 2002)
-      let foreignFile = await write(fleet.transport(hosts: asRoot), Self.alice, from: original, to: next)
+      let foreignFile = await write(
+        fleet.transport(kind, hosts: asRoot), Self.alice, from: original, to: next)
       #expect(["ownership-refused", "permission-denied"].contains(foreignFile?.failureCode))
       chown(path, 2001, 2001)
       #expect(fleet.bytes(path) == original)
@@ -166,17 +178,20 @@ struct SafetyTests {
         atPath: fleet.home(1, "alice") + "/.ssh", toPath: fleet.home(1, "alice") + "/ssh.real")
       try FileManager.default.createSymbolicLink(
         atPath: fleet.home(1, "alice") + "/.ssh", withDestinationPath: "/home/bob/.ssh")
-      let fetched = await fleet.transport(hosts: asRoot).fetch([FetchRequest(id: Self.alice)])
+      let fetched = await fleet.transport(kind, hosts: asRoot).fetch([FetchRequest(id: Self.alice)])
       #expect(fetched[Self.alice]?.failure?.code == "symlink-refused")
-      let written = await write(fleet.transport(hosts: asRoot), Self.alice, from: bobFile, to: next)
+      let written = await write(fleet.transport(kind, hosts: asRoot), Self.alice, from: bobFile, to: next)
       #expect(written?.failureCode == "symlink-refused")
       #expect(fleet.bytes(fleet.authorizedKeys(1, "bob")) == bobFile)
     }
   }
 
-  @Test("hostile files: huge, binary, invalid lines, CRLF, a symlink to another file; nothing else changes")
-  func hostileFiles() async throws {
-    try await Fleet.with(hosts: 1, subnet: 158) { fleet in
+  @Test(
+    "hostile files: huge, binary, invalid lines, CRLF, a symlink to another file; nothing else changes",
+    arguments: LabTransport.allCases)
+  func hostileFiles(_ kind: LabTransport) async throws {
+    defer { kind.count(1, "hostileFiles") }
+    try await Fleet.with(hosts: 1, subnet: kind.subnet(158)) { fleet in
       let granted = try fleet.makeKey("granted")
       let manifest = fleet.dir + "/keys.yaml"
       try """
@@ -212,7 +227,7 @@ struct SafetyTests {
         try fleet.install("", at: path, uid: 2001)
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         let others = fleet.snapshot(1, excluding: ["home/alice/.ssh"])
-        let result = try await fleet.keyward(["apply", manifest, "--auto-approve"])
+        let result = try await fleet.keyward(["apply", manifest, "--auto-approve"], transport: kind)
         let after = fleet.bytes(path) ?? []
         if result.status == 0 {
           // Applied: the file now holds exactly the declared keys, and they log in.
@@ -235,7 +250,7 @@ struct SafetyTests {
       try FileManager.default.createSymbolicLink(
         atPath: path, withDestinationPath: "/home/bob/.ssh/authorized_keys")
       let others = fleet.snapshot(1, excluding: ["home/alice/.ssh"])
-      let result = try await fleet.keyward(["apply", manifest, "--auto-approve"])
+      let result = try await fleet.keyward(["apply", manifest, "--auto-approve"], transport: kind)
       #expect(result.status != 0)
       #expect((result.stdout + result.stderr).contains("symlink"), "\(result.stdout)\(result.stderr)")
       #expect(fleet.snapshot(1, excluding: ["home/alice/.ssh"]) == others)

@@ -97,12 +97,14 @@ extension Fleet {
   }
 
   /// Runs the built keyward binary with this lab's ssh_config; `environment` adds variables.
-  func keyward(_ arguments: [String], environment: [String: String] = [:]) async throws
+  func keyward(_ arguments: [String], environment: [String: String] = [:], transport: LabTransport? = nil)
+    async throws
     -> KeywardProcess.Result
   {
     var extra = environment
     extra["SSH_AUTH_SOCK"] = ""
-    let (all, env, dir) = (arguments + ["--ssh-config", sshConfig], extra, dir)
+    let chosen = transport.map { ["--transport", $0.rawValue] } ?? []
+    let (all, env, dir) = (arguments + ["--ssh-config", sshConfig] + chosen, extra, dir)
     return try await Fleet.offPool {
       try KeywardProcess.run(all, environment: env, directory: dir)
     }
