@@ -44,11 +44,21 @@ public struct DocTranscriptRunner {
   }
 
   /// Runs the document at `path` (relative to the package) and reports what did not match.
+  ///
+  /// The document's setup, each transcript's `before` and its commands run in one shell (so
+  /// `echo $?` sees the previous command) in a private mount namespace with an empty `/var/lib`,
+  /// so a document may show the paths a real deployment uses without touching this machine's.
   public func run(document path: String) throws -> Outcome {
     let text = try String(contentsOfFile: Fleet.packageRoot + "/" + path, encoding: .utf8)
     let (setup, transcripts) = DocTranscript.parse(text, file: path)
     var outcome = Outcome()
-    if let setup { try shell(setup, what: "\(path): doc-test setup") }
+    var script = "cd \"$LAB\"\n__status=0\n"
+    var run: [DocTranscript] = []
+    func guarded(_ shell: String, _ what: String) -> String {
+      "( set -e\n\(shell)\n) >\"$LAB/.doc-test-hook.log\" 2>&1 || { printf '\\n%s\\n' '\(Self.marker)'; "
+        + "echo \(Self.quoted(what + " failed:")); cat \"$LAB/.doc-test-hook.log\"; exit 97; }\n"
+    }
+    if let setup { script += guarded(setup, "\(path): doc-test setup") }
     for transcript in transcripts {
       if let reason = transcript.skipReason {
         outcome.skipped.append("\(path):\(transcript.line): \(reason)")
@@ -64,44 +74,53 @@ public struct DocTranscriptRunner {
         continue
       }
       if let before = transcript.before {
-        try shell(before, what: "\(path):\(transcript.line): doc-test before")
+        script += guarded(before, "\(path):\(transcript.line): doc-test before")
       }
-      let outputs = try runSteps(transcript.steps)
-      outcome.transcriptsRun += 1
-      for (step, output) in zip(transcript.steps, outputs) {
-        outcome.commandsRun += 1
-        let actual = output.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: lab, with: "$LAB")
-        var lines = actual.components(separatedBy: "\n")
-        while lines.last?.trimmingCharacters(in: .whitespaces).isEmpty == true { lines.removeLast() }
-        if let reason = TranscriptMatcher.mismatch(expected: step.expected, actual: lines) {
-          outcome.failures.append(
-            Failure(file: path, line: step.line, command: step.command, reason: reason, output: actual))
-        }
+      for step in transcript.steps {
+        // The marker's printf would reset `$?`: the previous status is restored after it.
+        script += "printf '\\n%s\\n' '\(Self.marker)'\n(exit $__status)\n\(step.command)\n__status=$?\n"
+      }
+      run.append(transcript)
+    }
+    guard !run.isEmpty else { return outcome }
+    let result = try Fleet.run(
+      "/usr/bin/unshare",
+      [
+        "--mount", "--propagation", "private", "/bin/bash", "-c",
+        "mount -t tmpfs -o mode=0755 keyward-doc-test /var/lib && exec /bin/bash -c \"$1\"", "bash",
+        script + "printf '\\n'\n",
+      ], environment: environment)
+    var parts = result.output.replacingOccurrences(of: "\r\n", with: "\n")
+      .replacingOccurrences(of: lab, with: "$LAB")
+      .components(separatedBy: "\n" + Self.marker + "\n")
+    parts.removeFirst()
+    if result.status == 97 { throw FleetError(message: parts.last ?? "a doc-test hook failed") }
+    let steps = run.flatMap { transcript in transcript.steps.map { (transcript, $0) } }
+    outcome.transcriptsRun = run.count
+    if parts.count != steps.count {
+      outcome.failures.append(
+        Failure(
+          file: path, line: run[0].line, command: "",
+          reason:
+            "\(steps.count) commands, but the shell printed \(parts.count) outputs (did one end the shell?)",
+          output: parts.last ?? ""))
+    }
+    for ((_, step), actual) in zip(steps, parts) {
+      outcome.commandsRun += 1
+      var lines = actual.components(separatedBy: "\n")
+      while lines.last?.trimmingCharacters(in: .whitespaces).isEmpty == true { lines.removeLast() }
+      if let reason = TranscriptMatcher.mismatch(expected: step.expected, actual: lines) {
+        outcome.failures.append(
+          Failure(file: path, line: step.line, command: step.command, reason: reason, output: actual))
       }
     }
     return outcome
   }
 
-  /// Runs the steps in one shell (so `echo $?` sees the previous command), standard error with
-  /// standard output, and splits the output at markers printed between the commands.
-  func runSteps(_ steps: [DocTranscript.Step]) throws -> [String] {
-    let marker = "\u{1E}keyward-doc-step\u{1E}"
-    var script = "cd \"$LAB\"\n"
-    for step in steps {
-      script += "printf '\\n%s\\n' '\(marker)'\n\(step.command)\n__status=$?\n(exit $__status)\n"
-    }
-    let output = try Fleet.run("/bin/bash", ["-c", script + "printf '\\n'\n"], environment: environment)
-      .output
-    var parts = output.components(separatedBy: "\n" + marker + "\n")
-    parts.removeFirst()
-    return parts
-  }
+  static let marker = "\u{1E}keyward-doc-step\u{1E}"
 
-  /// Runs shell with `set -e` in the lab; throws with its output when it fails.
-  func shell(_ text: String, what: String) throws {
-    let result = try Fleet.run("/bin/bash", ["-ec", "cd \"$LAB\"\n" + text], environment: environment)
-    guard result.status == 0 else {
-      throw FleetError(message: "\(what) failed (exit \(result.status)):\n\(result.output)")
-    }
+  /// Single-quoted for the shell.
+  static func quoted(_ text: String) -> String {
+    "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
   }
 }
