@@ -191,6 +191,43 @@ struct DocumentationCommandTests {
     #expect(unknown.isEmpty, "\n\(unknown.joined(separator: "\n"))")
   }
 
+  /// A line of a command's overview and discussion (the text before `USAGE:`) that ends
+  /// although the next line's first word would still have fit (ArgumentParser fills lines up to
+  /// `columns - 1`): a hard line break in the source text, which shows as a ragged wrap. Lines
+  /// laid out as a table (two spaces inside) are meant as they are.
+  static func forcedBreaks(in help: String, columns: Int) -> [String] {
+    let overview = help.components(separatedBy: "\nUSAGE:")[0]
+    let lines = overview.components(separatedBy: "\n").filter {
+      !$0.trimmingCharacters(in: .whitespaces).contains("  ")
+    }
+    var found: [String] = []
+    for (line, next) in zip(lines, lines.dropFirst()) {
+      let indent = next.prefix { $0 == " " }.count
+      guard !line.trimmingCharacters(in: .whitespaces).isEmpty,
+        indent == line.prefix(while: { $0 == " " }).count,
+        let first = next.dropFirst(indent).split(separator: " ").first,
+        let start = first.first, start.isLowercase || start.isNumber
+      else { continue }
+      if line.count + 1 + first.count < columns { found.append(line) }
+    }
+    return found
+  }
+
+  @Test func helpTextWrapsCleanly() {
+    var pending: [ParsableCommand.Type] = [KeywardCommand.self]
+    var broken: [String] = []
+    var commands = 0
+    while let command = pending.popLast() {
+      pending += command.configuration.subcommands
+      commands += 1
+      for line in Self.forcedBreaks(in: command.helpMessage(columns: 80), columns: 80) {
+        broken.append("\(command.configuration.commandName ?? "?"): '\(line)'")
+      }
+    }
+    print("help of \(commands) commands checked at 80 columns: \(broken.count) forced line breaks")
+    #expect(broken.isEmpty, "\n\(broken.joined(separator: "\n"))")
+  }
+
   @Test(arguments: [
     (
       "keyward plan keys.yaml --ssh-config $LAB/ssh_config",
