@@ -54,7 +54,7 @@ struct RollbackCommand: AsyncParsableCommand {
       let outside = settings[id]?.allowOutsideHome ?? false
       if let problem = PathConfinement.problem(inPath: id.path, allowOutsideHome: outside) {
         observed[id] = .failure(
-          TransportError(code: "path-refused", host: id.host, step: "plan", message: problem))
+          TransportError(code: .pathRefused, host: id.host, step: .plan, message: problem))
         continue
       }
       requests.append(

@@ -26,7 +26,7 @@ public struct Applier: Sendable {
       // Defence in depth: whatever made this plan, only modes and paths keyward plans are written.
       if let problem = Self.refusal(target) {
         refused[target.id] = TransportError(
-          code: "plan-refused", host: target.id.host, step: "plan", message: problem)
+          code: .planRefused, host: target.id.host, step: .plan, message: problem)
         continue
       }
       var request = WriteRequest(
