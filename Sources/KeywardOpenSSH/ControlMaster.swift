@@ -39,7 +39,7 @@ final class ControlMaster: @unchecked Sendable {
         environment: settings.environment,
         timeout: settings.operationTimeout, exitGrace: .seconds(1))
     } catch {
-      throw OpenSSHErrors.spawn(commandLine.alias, step: "connect", error)
+      throw OpenSSHErrors.spawn(commandLine.alias, step: .connect, error)
     }
     SSHProcesses.started(process.pid)
     let deadline = ContinuousClock.now + settings.loginTimeout

@@ -5,13 +5,7 @@ import SFTP
 /// step, with ssh's own words (sanitised) where it said something.
 enum OpenSSHErrors {
   /// Errors that concern one target only: the master stays usable for the others.
-  static let targetOnlyCodes: Set<String> = [
-    "symlink-refused", "user-unknown", "not-a-file", "invalid-path", "verify-failed", "locked",
-    "ownership-refused", "cannot-act-as-user", "permission-denied", "not-a-directory", "no-home",
-    "too-large", "symlink-dangling", "mode-refused", "login-check-failed", "path-refused",
-  ]
-
-  static func keepsMaster(_ error: TransportError) -> Bool { targetOnlyCodes.contains(error.code) }
+  static func keepsMaster(_ error: TransportError) -> Bool { error.code.keepsSession }
 
   /// ssh's stderr as a clause for a message: control characters replaced, bounded.
   static func said(_ stderr: String) -> String {
@@ -21,7 +15,7 @@ enum OpenSSHErrors {
 
   static func noClient(_ host: String) -> TransportError {
     TransportError(
-      code: "ssh-missing", host: host, step: "connect",
+      code: .connectFailed, host: host, step: .connect,
       message:
         "the OpenSSH client ('/usr/bin/ssh') is not installed: install openssh-client or use --transport libssh2"
     )
@@ -29,39 +23,40 @@ enum OpenSSHErrors {
 
   static func runtimeDirectory(_ host: String, _ reason: String) -> TransportError {
     TransportError(
-      code: "ssh-failed", host: host, step: "connect",
+      code: .connectFailed, host: host, step: .connect,
       message: "cannot create a private directory for ssh's control sockets: \(reason)")
   }
 
-  static func spawn(_ host: String, step: String, _ error: StreamError) -> TransportError {
-    TransportError(code: "ssh-failed", host: host, step: step, message: "cannot start ssh: \(error.message)")
+  static func spawn(_ host: String, step: TransportError.Step, _ error: StreamError) -> TransportError {
+    TransportError(
+      code: .connectFailed, host: host, step: step, message: "cannot start ssh: \(error.message)")
   }
 
   /// The master exited before its control socket appeared: ssh's last words decide the code.
   static func masterFailed(_ host: String, user: String, stderr: String) -> TransportError {
     let lower = stderr.lowercased()
-    let code: String
-    let step: String
+    let code: TransportError.Code
+    let step: TransportError.Step
     if lower.contains("remote host identification has changed")
       || lower.contains("host key for")
         && lower.contains("has changed")
     {
-      (code, step) = ("host-key-changed", "hostkey")
+      (code, step) = (.hostKeyChanged, .hostkey)
     } else if lower.contains("revoked host key") {
-      (code, step) = ("host-key-revoked", "hostkey")
+      (code, step) = (.hostKeyRevoked, .hostkey)
     } else if lower.contains("host key verification failed")
       || lower.contains("no ") && lower.contains("host key is known")
     {
-      (code, step) = ("host-key-unknown", "hostkey")
+      (code, step) = (.hostKeyUnknown, .hostkey)
     } else if lower.contains("permission denied") {
-      (code, step) = ("auth-failed", "auth")
+      (code, step) = (.authFailed, .auth)
     } else if lower.contains("timed out") || lower.contains("connection refused")
       || lower.contains("no route")
       || lower.contains("could not resolve")
     {
-      (code, step) = ("unreachable", "connect")
+      (code, step) = (.unreachable, .connect)
     } else {
-      (code, step) = ("ssh-failed", "connect")
+      (code, step) = (.connectFailed, .connect)
     }
     return TransportError(
       code: code, host: host, step: step,
@@ -71,7 +66,7 @@ enum OpenSSHErrors {
 
   static func masterTimeout(_ host: String, _ limit: Duration) -> TransportError {
     TransportError(
-      code: "deadline-exceeded", host: host, step: "connect",
+      code: .deadlineExceeded, host: host, step: .connect,
       message:
         "ssh did not finish logging in within \(limit); the host is too slow or ssh is stuck (it was stopped)"
     )
@@ -79,53 +74,55 @@ enum OpenSSHErrors {
 
   static func masterLost(_ host: String) -> TransportError {
     TransportError(
-      code: "session-lost", host: host, step: "connect",
+      code: .sessionLost, host: host, step: .connect,
       message: "the ssh master connection to '\(host)' ended during the run; run again")
   }
 
-  static func exec(_ host: String, step: String, command: String, status: Int32, stderr: String)
+  static func exec(_ host: String, step: TransportError.Step, command: String, status: Int32, stderr: String)
     -> TransportError
   {
-    let code = status == 255 ? "session-lost" : "exec-failed"
+    let code: TransportError.Code = status == 255 ? .sessionLost : .execFailed
     return TransportError(
       code: code, host: host, step: step,
       message: "'\(SFTPError.sanitize(command, limit: 60))' failed with status \(status)" + said(stderr))
   }
 
-  static func stream(_ host: String, step: String, _ error: StreamError) -> TransportError {
+  static func stream(_ host: String, step: TransportError.Step, _ error: StreamError) -> TransportError {
     TransportError(
-      code: error.timedOut ? "deadline-exceeded" : "session-lost", host: host, step: step,
+      code: error.timedOut ? .deadlineExceeded : .sessionLost, host: host, step: step,
       message: error.message)
   }
 
   static func sftpStart(_ host: String, user: String, _ error: SFTPError, stderr: String) -> TransportError {
     TransportError(
-      code: "sftp-failed", host: host, step: "connect",
+      code: .sftpFailed, host: host, step: .connect,
       message: "could not start sftp as '\(user)' over ssh: \(error.message)" + said(stderr))
   }
 
-  static func sftp(_ host: String, step: String, what: String, _ error: SFTPError) -> TransportError {
+  static func sftp(_ host: String, step: TransportError.Step, what: String, _ error: SFTPError)
+    -> TransportError
+  {
     TransportError(
-      code: error.status == .permissionDenied ? "permission-denied" : "sftp-failed", host: host, step: step,
+      code: error.status == .permissionDenied ? .permissionDenied : .sftpFailed, host: host, step: step,
       message: "\(what): \(error.message)")
   }
 
   static func userUnknown(_ host: String, _ user: String) -> TransportError {
     TransportError(
-      code: "user-unknown", host: host, step: "read",
+      code: .userUnknown, host: host, step: .read,
       message:
         "user '\(user)' does not exist on '\(host)' (not in 'getent passwd'); create it or fix the manifest")
   }
 
   static func homeMissing(_ host: String, _ user: String, _ home: String) -> TransportError {
     TransportError(
-      code: "user-unknown", host: host, step: "read",
+      code: .userUnknown, host: host, step: .read,
       message: "the home directory '\(home)' of '\(user)' is missing")
   }
 
   static func getent(_ host: String, login: String, status: Int32, stderr: String) -> TransportError {
     TransportError(
-      code: "getent-failed", host: host, step: "read",
+      code: .getentFailed, host: host, step: .read,
       message:
         "'getent passwd' failed with status \(status) as '\(login)'\(said(stderr));"
         + " connect_as needs a shell account with getent")
@@ -133,7 +130,7 @@ enum OpenSSHErrors {
 
   static func cannotActAsUser(_ host: String, _ user: String, missing: String) -> TransportError {
     TransportError(
-      code: "cannot-act-as-user", host: host, step: "connect",
+      code: .cannotActAsUser, host: host, step: .connect,
       message:
         "'\(host)' has no \(missing), so keyward cannot act with the rights of '\(user)'; it will not touch"
         + " that user's files as root: install it or connect as the user")
@@ -141,13 +138,13 @@ enum OpenSSHErrors {
 
   static func loginCheck(_ host: String, _ user: String, stderr: String) -> TransportError {
     TransportError(
-      code: "login-check-failed", host: host, step: "verify",
+      code: .loginCheckFailed, host: host, step: .verify,
       message: "a fresh ssh login as '\(user)' failed after the write" + said(stderr))
   }
 
-  static func deadline(_ host: String, step: String, _ limit: Duration) -> TransportError {
+  static func deadline(_ host: String, step: TransportError.Step, _ limit: Duration) -> TransportError {
     TransportError(
-      code: "deadline-exceeded", host: host, step: step,
+      code: .deadlineExceeded, host: host, step: step,
       message: "gave up after \(limit) (the per-target deadline); the host is too slow or ssh is stuck")
   }
 }

@@ -32,7 +32,7 @@ final class OpenSSHHost: @unchecked Sendable {
   }
 
   /// Runs `command` over the master; its standard output, error and exit status.
-  func exec(_ command: String, step: String) throws(TransportError) -> (
+  func exec(_ command: String, step: TransportError.Step) throws(TransportError) -> (
     status: Int32, stdout: [UInt8], stderr: String
   ) {
     let settings = commandLine.settings
@@ -104,7 +104,7 @@ final class OpenSSHHost: @unchecked Sendable {
 
   private func probedHelpers() throws(TransportError) -> ActAsUser.Helpers {
     if let helpers { return helpers }
-    let result = try exec(ActAsUser.probeScript, step: "connect")
+    let result = try exec(ActAsUser.probeScript, step: .connect)
     let found = ActAsUser.parse(String(decoding: result.stdout, as: UTF8.self))
     helpers = found
     return found
@@ -126,7 +126,7 @@ final class SFTPOverSSH {
       stream = try ProcessStream(
         arguments: arguments, environment: settings.environment, timeout: settings.operationTimeout)
     } catch {
-      throw OpenSSHErrors.spawn(host, step: "connect", error)
+      throw OpenSSHErrors.spawn(host, step: .connect, error)
     }
     SSHProcesses.started(stream.pid)
     do {

@@ -24,7 +24,7 @@ struct OpenSSHTargetOperations {
         let attributes = try files.client.stat(home)
         status = SFTPAttributesView(uid: attributes.uid ?? .max, gid: attributes.gid ?? .max)
       } catch {
-        throw OpenSSHErrors.sftp(name, step: "read", what: "could not find the home of '\(user)'", error)
+        throw OpenSSHErrors.sftp(name, step: .read, what: "could not find the home of '\(user)'", error)
       }
       let entry = PasswdEntry(name: user, uid: status.uid, gid: status.gid, home: home)
       host.accounts[user] = entry
@@ -48,7 +48,7 @@ struct OpenSSHTargetOperations {
     let command =
       "getent passwd " + valid.joined(separator: " ")
       + (probe ? "; echo \"keyward-getent $?\"; " + ActAsUser.probeScript : "")
-    let result = try host.exec(command, step: "read")
+    let result = try host.exec(command, step: .read)
     let output = String(decoding: result.stdout, as: UTF8.self)
     var status = result.status
     if probe {
@@ -120,7 +120,7 @@ struct FreshLogin: Sendable {
         arguments: commandLine.freshLogin(user: user), environment: settings.environment,
         timeout: settings.loginTimeout)
     } catch {
-      return OpenSSHErrors.spawn(commandLine.alias, step: "verify", error)
+      return OpenSSHErrors.spawn(commandLine.alias, step: .verify, error)
     }
     SSHProcesses.started(process.pid)
     defer { SSHProcesses.reaped(process.pid) }

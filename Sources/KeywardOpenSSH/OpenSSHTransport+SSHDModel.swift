@@ -27,7 +27,7 @@ extension OpenSSHTransport: SSHDModelSource {
       do throws(TransportError) {
         let script = SSHDProbe.script(
           users: request.users, allAccounts: request.allAccounts, log: request.log)
-        let result = try host.exec(script, step: "sshd-model")
+        let result = try host.exec(script, step: .sshdModel)
         let output = SSHDProbe.parse(String(decoding: result.stdout, as: UTF8.self))
         let reader = SFTPOverSSHConfigReader(files: try? host.files(for: host.loginUser, account: nil))
         let model = SSHDProbe.model(
