@@ -113,7 +113,12 @@ struct ApplyCommand: AsyncParsableCommand {
         staged ?? RolloutApplier(applier: applyOptions.applier(), rollout: Rollout(sizes: [.percent(100)]))
       try await applyInWaves(plan, rollout: rollout, channel: channel, started: started, revision: revision)
     }
-    let report = await applyOptions.applier().apply(plan, transport: channel)
+    var report = await applyOptions.applier().apply(plan, transport: channel)
+    if let router = channel as? HostRouter {
+      let hosts = Set(plan.targets.map(\.id.host))
+      let served = router.choices.filter { hosts.contains($0.key) }
+      if !served.isEmpty { report.transports = served }
+    }
     Terminal.out(format == .json ? report.renderJSON() : "\n" + report.renderText())
     try finish(plan, report, started: started, revision: revision)
   }

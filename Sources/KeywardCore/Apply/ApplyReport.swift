@@ -5,6 +5,8 @@ public struct ApplyReport: Hashable, Sendable, Codable {
   public var results: [TargetApplyResult]
   /// Why the whole plan was refused, if it was.
   public var refused: [String]
+  /// The transport that served each host and why (applies over SSH).
+  public var transports: [String: TransportChoice]?
 
   public init(results: [TargetApplyResult], refused: [String] = []) {
     self.results = results
@@ -36,6 +38,11 @@ public struct ApplyReport: Hashable, Sendable, Codable {
     }
     for result in results {
       for warning in result.warnings ?? [] { out += "\(result.target): warning: \(warning)\n" }
+    }
+    if let transports {
+      var plan = Plan(targets: [])
+      plan.transports = transports
+      out += TextPlanRenderer.transportLines(plan)
     }
     return out + summaryLine + "\n"
   }
