@@ -7,15 +7,21 @@ import SFTP
 #endif
 
 /// One `ssh` master connection (ControlMaster) to one host as one login user, with its control
-/// socket in the transport's private runtime directory. Clients over it (exec, sftp) share its
-/// one authenticated connection. `close()` asks it to exit (`ssh -O exit`), then stops it by
-/// PID: it is never left behind.
+/// socket in the transport's private runtime directory. Its own session is the login user's
+/// `sftp` subsystem (its standard input and output carry keyward's SFTP client), so reaching a
+/// user's own file costs one `ssh`, as `ssh host cat` does; clients over the socket (remote
+/// commands, `sftp-server` as another user) share its one authenticated connection.
+///
+/// `close()` ends its session (EOF), then asks it to exit (`ssh -O exit`) if it is still there,
+/// then stops it by PID (SIGKILL) and reaps it: it is never left behind.
 final class ControlMaster: @unchecked Sendable {
   let commandLine: SSHCommandLine
   let user: String
   let socket: String
   let log: String
   private let process: ProcessStream
+  /// The login user's SFTP session, over the master's own standard input and output.
+  let files: SFTPOverSSH
   /// `SHA256:...` of the key the master logged in with, from its log.
   private(set) var loginKeyFingerprint: String?
   private var closed = false
@@ -25,39 +31,42 @@ final class ControlMaster: @unchecked Sendable {
   var host: String { commandLine.alias }
   var pid: pid_t { process.pid }
 
-  /// Starts the master and waits until it has logged in (its control socket exists), it exits
-  /// (the error carries what ssh said), or `loginTimeout` passes (it is stopped).
+  /// Starts the master and waits until its SFTP session answers (it has logged in and its
+  /// control socket exists), it exits (the error carries what ssh said), or `loginTimeout`
+  /// passes (it is stopped).
   init(commandLine: SSHCommandLine, user: String, socket: String, log: String) throws(TransportError) {
     self.commandLine = commandLine
     self.user = user
     self.socket = socket
     self.log = log
     let settings = commandLine.settings
+    let process: ProcessStream
     do {
       process = try ProcessStream(
         arguments: commandLine.master(user: user, socket: socket, log: log),
-        environment: settings.environment,
-        timeout: settings.operationTimeout, exitGrace: .seconds(1))
+        environment: settings.environment, timeout: settings.loginTimeout, exitGrace: .milliseconds(500))
     } catch {
       throw OpenSSHErrors.spawn(commandLine.alias, step: .connect, error)
     }
+    self.process = process
     SSHProcesses.started(process.pid)
-    let deadline = ContinuousClock.now + settings.loginTimeout
-    while true {
-      if Self.isSocket(socket) { break }
-      var status: Int32 = 0
-      if waitpid(process.pid, &status, WNOHANG) == process.pid {
-        SSHProcesses.reaped(process.pid)
-        closed = true
-        process.close()
-        throw OpenSSHErrors.masterFailed(commandLine.alias, user: user, stderr: Self.problems(in: log))
+    do throws(TransportError) {
+      files = try SFTPOverSSH(host: commandLine.alias, user: user, stream: process)
+    } catch {
+      process.close()
+      SSHProcesses.reaped(process.pid)
+      closed = true
+      exited = true
+      unlink(socket)
+      let problems = Self.problems(in: log)
+      if problems.isEmpty && error.code == .sftpFailed, process.exitStatus == nil || process.exitStatus == 0 {
+        throw error
       }
-      if ContinuousClock.now >= deadline {
-        stop()
-        throw OpenSSHErrors.masterTimeout(commandLine.alias, settings.loginTimeout)
-      }
-      usleep(5_000)
+      throw OpenSSHErrors.masterFailed(commandLine.alias, user: user, stderr: problems)
     }
+    process.timeout = settings.operationTimeout
+    // The socket is made before the session opens; wait briefly in case it lags.
+    for _ in 0..<200 where !Self.isSocket(socket) { usleep(5_000) }
     loginKeyFingerprint = Self.acceptedKey(in: log)
   }
 
@@ -65,7 +74,7 @@ final class ControlMaster: @unchecked Sendable {
 
   /// True while the master process runs and its socket exists.
   var isAlive: Bool {
-    guard !closed, Self.isSocket(socket) else { return false }
+    guard !closed, !exited, Self.isSocket(socket) else { return false }
     var status: Int32 = 0
     guard waitpid(process.pid, &status, WNOHANG) == 0 else {
       exited = true
@@ -74,10 +83,17 @@ final class ControlMaster: @unchecked Sendable {
     return true
   }
 
-  /// `ssh -O exit`, then the process by PID (SIGKILL after a grace), reaped.
+  /// EOF on its session, `ssh -O exit` if it is still running, then the PID (SIGKILL), reaped.
   func close() {
     guard !closed else { return }
-    if isAlive,
+    closed = true
+    process.closeInput()
+    let deadline = ContinuousClock.now + .milliseconds(200)
+    var status: Int32 = 0
+    while !exited && ContinuousClock.now < deadline {
+      if waitpid(process.pid, &status, WNOHANG) == process.pid { exited = true } else { usleep(2_000) }
+    }
+    if !exited,
       let stopper = try? ProcessStream(
         arguments: commandLine.exit(user: user, socket: socket),
         environment: commandLine.settings.environment,
@@ -88,18 +104,15 @@ final class ControlMaster: @unchecked Sendable {
       stopper.close()
       SSHProcesses.reaped(stopper.pid)
     }
-    stop()
-  }
-
-  /// Kills the master without asking (tests, and when it hangs).
-  func abort() { if !exited { kill(process.pid, SIGKILL) } }
-
-  private func stop() {
-    closed = true
+    // ProcessStream.close waits its grace, then SIGKILLs the PID (unless it was reaped above).
+    files.client.close()
     process.close()
     SSHProcesses.reaped(process.pid)
     unlink(socket)
   }
+
+  /// Kills the master without asking (tests, and when it hangs).
+  func abort() { if !exited && !closed { kill(process.pid, SIGKILL) } }
 
   /// What ssh wrote that is not a debug line: its errors and warnings.
   static func problems(in log: String) -> String {

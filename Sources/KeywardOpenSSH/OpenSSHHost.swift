@@ -71,9 +71,14 @@ final class OpenSSHHost: @unchecked Sendable {
     return (status, output, process.diagnostics)
   }
 
-  /// An SFTP session with the rights of `user`: the `sftp` subsystem when logged in as that
-  /// user (or root for root), else the host's `sftp-server` started as the user under `setpriv`.
+  /// An SFTP session with the rights of `user`: the master's own `sftp` session when logged in
+  /// as that user (or as another user than root: its rights, as on the libssh2 path), else, as
+  /// root, the host's `sftp-server` started as the user under `setpriv` over the master.
   func files(for user: String, account: PasswdEntry?) throws(TransportError) -> SFTPOverSSH {
+    if user == loginUser || loginUser != "root" {
+      guard master.isAlive else { throw OpenSSHErrors.masterLost(host) }
+      return master.files
+    }
     if let index = sessions.firstIndex(where: { $0.user == user }) {
       let entry = sessions.remove(at: index)
       if entry.session.isAlive {
@@ -82,19 +87,15 @@ final class OpenSSHHost: @unchecked Sendable {
       }
       entry.session.close()
     }
-    let arguments: [String]
-    if loginUser == "root" && user != "root" {
-      guard let account else { throw OpenSSHErrors.userUnknown(host, user) }
-      let helpers = try probedHelpers()
-      let command: String
-      switch ActAsUser.command(uid: account.uid, gid: account.gid, helpers: helpers) {
-      case .success(let text): command = text
-      case .failure(let missing): throw OpenSSHErrors.cannotActAsUser(host, user, missing: missing.what)
-      }
-      arguments = commandLine.exec(user: loginUser, socket: master.socket, command: command)
-    } else {
-      arguments = commandLine.sftp(user: loginUser, socket: master.socket)
+    // Root acting for another user: the host's sftp-server with that user's own rights.
+    guard let account else { throw OpenSSHErrors.userUnknown(host, user) }
+    let helpers = try probedHelpers()
+    let command: String
+    switch ActAsUser.command(uid: account.uid, gid: account.gid, helpers: helpers) {
+    case .success(let text): command = text
+    case .failure(let missing): throw OpenSSHErrors.cannotActAsUser(host, user, missing: missing.what)
     }
+    let arguments = commandLine.exec(user: loginUser, socket: master.socket, command: command)
     let session = try SFTPOverSSH(
       host: host, user: user, arguments: arguments, settings: commandLine.settings)
     sessions.append((user, session))
@@ -119,9 +120,10 @@ final class SFTPOverSSH {
   let client: SFTPClient
   let primitives: SFTPFilePrimitives
 
-  init(host: String, user: String, arguments: [String], settings: OpenSSHSettings) throws(TransportError) {
-    self.host = host
-    self.user = user
+  convenience init(host: String, user: String, arguments: [String], settings: OpenSSHSettings)
+    throws(TransportError)
+  {
+    let stream: ProcessStream
     do {
       stream = try ProcessStream(
         arguments: arguments, environment: settings.environment, timeout: settings.operationTimeout)
@@ -129,6 +131,14 @@ final class SFTPOverSSH {
       throw OpenSSHErrors.spawn(host, step: .connect, error)
     }
     SSHProcesses.started(stream.pid)
+    try self.init(host: host, user: user, stream: stream)
+  }
+
+  /// SFTP over an `ssh` already started (a client, or the master itself).
+  init(host: String, user: String, stream: ProcessStream) throws(TransportError) {
+    self.host = host
+    self.user = user
+    self.stream = stream
     do {
       client = try SFTPClient(stream: stream)
     } catch {

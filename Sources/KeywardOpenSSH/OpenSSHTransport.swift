@@ -59,7 +59,8 @@ public final class OpenSSHTransport: Transport, @unchecked Sendable {
       }
       return (state.all, state.directory)
     }
-    for host in open { host.close() }
+    // In parallel: each close may wait for its master to end.
+    DispatchQueue.concurrentPerform(iterations: open.count) { open[$0].close() }
     if let directory { try? FileManager.default.removeItem(atPath: directory) }
   }
 

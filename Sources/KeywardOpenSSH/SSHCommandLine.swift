@@ -31,23 +31,19 @@ struct SSHCommandLine: Sendable {
     return arguments
   }
 
-  /// The master: logs in, then serves clients on `socket` until told to exit. Its log (for the
-  /// key it logged in with, and for errors) goes to `log`.
+  /// The master: logs in, serves clients on `socket`, and carries the login user's `sftp`
+  /// subsystem on its own standard input and output. Its log (for the key it logged in with,
+  /// and for errors) goes to `log`.
   func master(user: String, socket: String, log: String) -> [String] {
     common + [
       "-o", "ControlMaster=yes", "-o", "ControlPath=\(socket)", "-o", "ControlPersist=no",
-      "-o", "LogLevel=DEBUG1", "-E", log, "-N", "-l", user, "--", alias,
+      "-o", "LogLevel=DEBUG1", "-E", log, "-s", "-l", user, "--", alias, "sftp",
     ]
   }
 
   /// A client over the master: a remote command.
   func exec(user: String, socket: String, command: String) -> [String] {
     common + ["-o", "ControlMaster=no", "-o", "ControlPath=\(socket)", "-l", user, "--", alias, command]
-  }
-
-  /// A client over the master: the `sftp` subsystem.
-  func sftp(user: String, socket: String) -> [String] {
-    common + ["-o", "ControlMaster=no", "-o", "ControlPath=\(socket)", "-s", "-l", user, "--", alias, "sftp"]
   }
 
   /// `ssh -O exit`: asks the master to close.

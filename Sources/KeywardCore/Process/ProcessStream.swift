@@ -176,11 +176,19 @@ public final class ProcessStream: ByteStream {
     }
   }
 
+  /// Closes the child's standard input only (it reads EOF); reading goes on. For a child that
+  /// ends its work at EOF (an `ssh` carrying a session).
+  public func closeInput() {
+    guard !closed, input >= 0 else { return }
+    _ = Glibc.close(input)
+    input = -1
+  }
+
   /// Closes the pipes, gives the child `exitGrace` to exit, then kills and reaps it.
   public func close() {
     guard !closed else { return }
     closed = true
-    _ = Glibc.close(input)
+    if input >= 0 { _ = Glibc.close(input) }
     _ = Glibc.close(output)
     let deadline = ContinuousClock.now + exitGrace
     var status: Int32 = 0
