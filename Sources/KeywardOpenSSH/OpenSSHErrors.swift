@@ -95,7 +95,7 @@ enum OpenSSHErrors {
 
   static func sftpStart(_ host: String, user: String, _ error: SFTPError, stderr: String) -> TransportError {
     TransportError(
-      code: .sftpFailed, host: host, step: .connect,
+      code: error.kind == .timedOut ? .deadlineExceeded : .sftpFailed, host: host, step: .connect,
       message: "could not start sftp as '\(user)' over ssh: \(error.message)" + said(stderr))
   }
 

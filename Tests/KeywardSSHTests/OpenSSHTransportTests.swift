@@ -55,4 +55,68 @@ struct OpenSSHTransportTests {
       }
     }
   }
+
+  @Test(
+    "a host that never answers, a master that dies between reading and writing, a session that hangs mid-write: those targets fail with a reason or converge, the file is whole, the others converge"
+  )
+  func hungAndDyingConnections() async throws {
+    try await Fleet.with(hosts: 3, subnet: 111) { fleet in
+      let asRoot = Dictionary(
+        uniqueKeysWithValues: fleet.names.map { ($0, HostSpec(name: $0, connectAs: "root")) })
+      let ids = fleet.names.map { TargetID(user: "alice", host: $0) }
+      let ssh = try #require(fleet.transport(.openssh, hosts: asRoot) as? OpenSSHTransport)
+      defer { ssh.close() }
+      // lab2's sshd is stopped: the TCP connection is accepted, no banner ever comes.
+      let listener = try fleet.listenerPID(2)
+      kill(listener, SIGSTOP)
+      let start = ContinuousClock.now
+      let observed = await ssh.fetch(ids.map { FetchRequest(id: $0) })
+      kill(listener, SIGCONT)
+      #expect(ContinuousClock.now - start < .seconds(25))
+      let hung = try #require(observed[ids[1]]?.failure, "\(String(describing: observed[ids[1]]))")
+      #expect(
+        hung.message.contains("ssh could not log in") && hung.message.lowercased().contains("timed out"),
+        "\(hung)")
+      print("hung host: \(hung)")
+      for id in [ids[0], ids[2]] {
+        #expect((try? observed[id]?.get()) != nil, "\(id): \(String(describing: observed[id]))")
+      }
+
+      // Every master dies before the writes: the next write logs in again.
+      let masters = ssh.masterPIDs
+      #expect(masters.count == 2)
+      for pid in masters { kill(pid, SIGKILL) }
+      let granted = try fleet.makeKey("granted")
+      let content = Array((fleet.adminPublicKey + granted.publicLine + "\n").utf8)
+      let original = Array(fleet.adminPublicKey.utf8)
+      let requests = [ids[0], ids[2]].map {
+        WriteRequest(id: $0, expectedDigest: ContentDigest.of(original), content: content)
+      }
+      let written = await ssh.write(requests)
+      for id in [ids[0], ids[2]] {
+        #expect(written[id] == .written(digest: ContentDigest.of(content)), "\(id)")
+      }
+      #expect(try await fleet.ssh("alice", 1, identity: granted.path).status == 0)
+
+      // lab3's sessions hang mid-run (SIGSTOP): the write there fails within the operation
+      // timeout with a reason; lab1's converges; lab3's file is unchanged or complete.
+      let next = Array((fleet.adminPublicKey + granted.publicLine + "\n# next\n").utf8)
+      let stopped = fleet.sessionPIDs(3)
+      #expect(!stopped.isEmpty)
+      for pid in stopped { kill(pid, SIGSTOP) }
+      let again = await ssh.write(
+        [ids[0], ids[2]].map {
+          WriteRequest(id: $0, expectedDigest: ContentDigest.of(content), content: next)
+        })
+      for pid in stopped { kill(pid, SIGCONT) }
+      #expect(again[ids[0]] == .written(digest: ContentDigest.of(next)))
+      #expect(again[ids[2]]?.failureCode == "deadline-exceeded", "\(String(describing: again[ids[2]]))")
+      let stuck = again[ids[2]].map { String(describing: $0) } ?? ""
+      print("hung session: \(stuck)")
+      let now = fleet.bytes(fleet.authorizedKeys(3, "alice"))
+      #expect(now == content || now == next)
+      ssh.close()
+      #expect(SSHProcesses.running.isEmpty, "\(SSHProcesses.running)")
+    }
+  }
 }
