@@ -151,6 +151,10 @@ struct OpenSSHFleetTests {
           transports[host]?["reason"]?.contains(want.because) == true,
           "\(host): \(String(describing: transports[host]))")
       }
+      #expect(
+        try JSONSchemaChecker.check(schema: Schemas.path("plan.schema.json"), [("plan", plan.stdout)]) == [
+          "ok plan"
+        ])
       let targets = try #require(json["targets"] as? [[String: Any]])
       #expect(targets.count == 5)
       #expect(targets.allSatisfy { $0["status"] as? String == "changes" }, "\(plan.stdout)")
