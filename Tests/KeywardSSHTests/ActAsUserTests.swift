@@ -54,15 +54,17 @@ struct ActAsUserTests {
 
   @Test(
     "as root for alice: symlinks at root's files are refused, with and without follow",
-    arguments: zip(attacks, [171, 172, 173]))
-  func symlinkAttacks(_ attack: Attack, subnet: Int) async throws {
-    try await Fleet.with(hosts: 1, subnet: subnet) { fleet in
+    arguments: Array(zip(attacks, [171, 172, 173])), LabTransport.allCases)
+  func symlinkAttacks(_ attackAndSubnet: (Attack, Int), _ kind: LabTransport) async throws {
+    let (attack, subnet) = attackAndSubnet
+    defer { kind.count(1, "symlink attack '\(attack)'") }
+    try await Fleet.with(hosts: 1, subnet: kind.subnet(subnet)) { fleet in
       let before = rootFiles(fleet)
       #expect(before["root/.ssh/authorized_keys"] != nil)
       try attack.plant(fleet)
       var tried = 0
       for follow in [false, true] {
-        let transport = fleet.transport(hosts: Self.asRoot)
+        let transport = fleet.transport(kind, hosts: Self.asRoot)
         let fetched = await transport.fetch([FetchRequest(id: Self.alice, follow: follow)])
         let next = Array((fleet.adminPublicKey + "# alice owns root now\n").utf8)
         // Whatever the fetch said, a write that expects root's current file must fail too.
@@ -93,9 +95,12 @@ struct ActAsUserTests {
     }
   }
 
-  @Test("as root: a backup planted as a symlink to root's secret is never restored by 'keyward rollback'")
-  func plantedBackupRollback() async throws {
-    try await Fleet.with(hosts: 1, subnet: 174) { fleet in
+  @Test(
+    "as root: a backup planted as a symlink to root's secret is never restored by 'keyward rollback'",
+    arguments: LabTransport.allCases)
+  func plantedBackupRollback(_ kind: LabTransport) async throws {
+    defer { kind.count(1, "planted backup") }
+    try await Fleet.with(hosts: 1, subnet: kind.subnet(174)) { fleet in
       let secret = "\(fleet.dir)/hosts/host1/root/secret"
       try "root's secret\n".write(toFile: secret, atomically: true, encoding: .utf8)
       chmod(secret, 0o600)
@@ -109,9 +114,10 @@ struct ActAsUserTests {
       let before = fleet.bytes(path)
       let rootBefore = rootFiles(fleet)
 
-      let rollback = try await fleet.keyward([
-        "rollback", "alice@lab1", "--manifest", manifest, "--auto-approve",
-      ])
+      let rollback = try await fleet.keyward(
+        [
+          "rollback", "alice@lab1", "--manifest", manifest, "--auto-approve",
+        ], transport: kind)
       let output = rollback.stdout + rollback.stderr
       #expect(rollback.status != 0, "\(output)")
       // The planted link is skipped (not a regular file of alice's): nothing to roll back to.
@@ -125,14 +131,17 @@ struct ActAsUserTests {
     }
   }
 
-  @Test("as root: alice's files are written by alice (owner, mode), and the helper runs as her")
-  func writesAsTheUser() async throws {
-    try await Fleet.with(hosts: 1, subnet: 175) { fleet in
+  @Test(
+    "as root: alice's files are written by alice (owner, mode), and the helper runs as her",
+    arguments: LabTransport.allCases)
+  func writesAsTheUser(_ kind: LabTransport) async throws {
+    defer { kind.count(1, "writes as the user") }
+    try await Fleet.with(hosts: 1, subnet: kind.subnet(175)) { fleet in
       let path = fleet.authorizedKeys(1, "alice")
       let original = try #require(fleet.bytes(path))
       try FileManager.default.removeItem(atPath: path)
       let next = Array((fleet.adminPublicKey + "# written as alice\n").utf8)
-      let transport = fleet.transport(hosts: Self.asRoot)
+      let transport = fleet.transport(kind, hosts: Self.asRoot)
       let outcome = await transport.write([
         WriteRequest(id: Self.alice, expectedDigest: ContentDigest.absent, content: next)
       ])[Self.alice]
