@@ -46,13 +46,14 @@ final class HostRouter: Transport, SSHDModelSource, @unchecked Sendable {
       let source =
         override != nil
         ? "--transport \(requested.rawValue)" : "the manifest sets transport: \(requested.rawValue)"
-      choice = TransportChoice(transport: requested, reason: source)
+      choice = TransportChoice(transport: requested, requested: requested, reason: source)
     case .auto:
       if let reason = libssh2.openSSHReason(for: host, user: hosts[host]?.connectAs ?? "") {
-        choice = TransportChoice(transport: .openssh, reason: "auto: " + reason)
+        choice = TransportChoice(transport: .openssh, requested: .auto, reason: "auto: " + reason)
       } else {
         choice = TransportChoice(
-          transport: .libssh2, reason: "auto: libssh2 can log in with the resolved settings")
+          transport: .libssh2, requested: .auto, reason: "auto: libssh2 can log in with the resolved settings"
+        )
       }
     }
     decided.withLock { $0[host] = choice }

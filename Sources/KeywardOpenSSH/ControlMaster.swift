@@ -59,9 +59,10 @@ final class ControlMaster: @unchecked Sendable {
       exited = true
       unlink(socket)
       let problems = Self.problems(in: log)
-      if problems.isEmpty && error.code == .sftpFailed, process.exitStatus == nil || process.exitStatus == 0 {
-        throw error
+      if error.code == .deadlineExceeded {
+        throw OpenSSHErrors.masterTimeout(commandLine.alias, settings.loginTimeout, stderr: problems)
       }
+      if problems.isEmpty && process.exitStatus == 0 { throw error }
       throw OpenSSHErrors.masterFailed(commandLine.alias, user: user, stderr: problems)
     }
     process.timeout = settings.operationTimeout

@@ -64,12 +64,12 @@ enum OpenSSHErrors {
         + (stderr.isEmpty ? " (it said nothing)" : ": \(SFTPError.sanitize(stderr, limit: 400))"))
   }
 
-  static func masterTimeout(_ host: String, _ limit: Duration) -> TransportError {
+  static func masterTimeout(_ host: String, _ limit: Duration, stderr: String) -> TransportError {
     TransportError(
       code: .deadlineExceeded, host: host, step: .connect,
       message:
         "ssh did not finish logging in within \(limit); the host is too slow or ssh is stuck (it was stopped)"
-    )
+        + said(stderr))
   }
 
   static func masterLost(_ host: String) -> TransportError {

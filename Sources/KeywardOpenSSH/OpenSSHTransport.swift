@@ -61,7 +61,10 @@ public final class OpenSSHTransport: Transport, @unchecked Sendable {
     }
     // In parallel: each close may wait for its master to end.
     DispatchQueue.concurrentPerform(iterations: open.count) { open[$0].close() }
-    if let directory { try? FileManager.default.removeItem(atPath: directory) }
+    if let directory {
+      try? FileManager.default.removeItem(atPath: directory)
+      SSHProcesses.removed(directory: directory)
+    }
   }
 
   /// The PIDs of the masters open now (for tests).
@@ -201,6 +204,7 @@ public final class OpenSSHTransport: Transport, @unchecked Sendable {
           return .failure(OpenSSHErrors.runtimeDirectory(host, String(cString: strerror(errno))))
         }
         state.directory = path
+        SSHProcesses.made(directory: path)
       }
       state.counter += 1
       return .success((state.directory!, state.counter))

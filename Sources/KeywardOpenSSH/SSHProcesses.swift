@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 #if canImport(Glibc)
@@ -9,6 +10,11 @@ import Synchronization
 /// processes: never by name, never another process.
 public enum SSHProcesses {
   private static let live = Mutex<Set<pid_t>>([])
+  /// The private runtime directories (control sockets, logs) not yet removed.
+  private static let directories = Mutex<Set<String>>([])
+
+  static func made(directory: String) { directories.withLock { _ = $0.insert(directory) } }
+  static func removed(directory: String) { directories.withLock { _ = $0.remove(directory) } }
 
   static func started(_ pid: pid_t) { live.withLock { _ = $0.insert(pid) } }
   static func reaped(_ pid: pid_t) { live.withLock { _ = $0.remove(pid) } }
@@ -22,6 +28,13 @@ public enum SSHProcesses {
     let pids = live.withLock { pids in
       defer { pids.removeAll() }
       return Array(pids)
+    }
+    defer {
+      let left = directories.withLock { dirs in
+        defer { dirs.removeAll() }
+        return Array(dirs)
+      }
+      for directory in left { try? FileManager.default.removeItem(atPath: directory) }
     }
     guard !pids.isEmpty else { return }
     for pid in pids { kill(pid, SIGTERM) }

@@ -39,15 +39,23 @@ struct OpenSSHFleetTests {
       }
     }
 
-    /// PIDs of the `ssh` processes started with this lab's ssh_config (argv names it).
-    func sshProcesses() -> [Int32] {
-      let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-      return entries.compactMap(Int32.init).filter { pid in
-        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
-        let argv = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
-        return argv.first == "/usr/bin/ssh" && argv.contains(config)
+    /// The directories of the control sockets those processes name (`ControlPath=DIR/mN`).
+    func controlDirectories() -> Set<String> {
+      var found: Set<String> = []
+      for pid in sshProcesses() {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { continue }
+        for word in data.split(separator: 0).map({ String(decoding: $0, as: UTF8.self) })
+        where word.hasPrefix("ControlPath=/") {
+          found.insert(
+            String(word.dropFirst("ControlPath=".count)).split(separator: "/").dropLast().joined(
+              separator: "/"))
+        }
       }
+      return Set(found.map { "/" + $0 })
     }
+
+    /// PIDs of the `ssh` processes started with this lab's ssh_config (argv names it).
+    func sshProcesses() -> [Int32] { fleet.sshProcesses(config: config) }
   }
 
   static func withLab(subnet: Int, _ body: (Lab) async throws -> Void) async throws {
@@ -155,6 +163,11 @@ struct OpenSSHFleetTests {
         try JSONSchemaChecker.check(schema: Schemas.path("plan.schema.json"), [("plan", plan.stdout)]) == [
           "ok plan"
         ])
+      // The sshd model came from `sshd -T` on every host, run over the master on the ssh hosts.
+      let models = try #require(json["sshd"] as? [[String: Any]], "\(plan.stdout)")
+      #expect(models.count == 5)
+      #expect(
+        models.allSatisfy { $0["source"] as? String == "sshd -T" }, "\(models.map { $0["source"] ?? "" })")
       let targets = try #require(json["targets"] as? [[String: Any]])
       #expect(targets.count == 5)
       #expect(targets.allSatisfy { $0["status"] as? String == "changes" }, "\(plan.stdout)")
@@ -223,6 +236,8 @@ struct OpenSSHFleetTests {
       }
       #expect(lab.sshProcesses().count >= 4, "masters seen: \(seen)")
       let during = lab.sshProcesses()
+      let directories = lab.controlDirectories()
+      #expect(!directories.isEmpty)
       kill(process.processIdentifier, SIGTERM)
       process.waitUntilExit()
       #expect(process.terminationStatus == 128 + SIGTERM)
@@ -234,6 +249,10 @@ struct OpenSSHFleetTests {
         "ssh processes of the run seen before SIGTERM: \(during.count), left after: \(lab.sshProcesses().count)"
       )
       #expect(lab.fleet.bytes(path) == original)
+      // The private directory of the control sockets and logs is gone too.
+      for directory in directories {
+        #expect(!FileManager.default.fileExists(atPath: directory), "\(directory)")
+      }
       try FileManager.default.removeItem(atPath: path + ".keyward-lock")
     }
   }

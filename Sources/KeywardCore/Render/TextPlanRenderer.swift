@@ -142,8 +142,10 @@ public struct TextPlanRenderer: Sendable {
   }
 
   /// `Transport: openssh for lab2, lab3 (why)`, one line per transport and reason; nothing for a
-  /// plan made without SSH.
+  /// plan made without SSH, or when every host is served by libssh2 as `auto` chose (JSON
+  /// always lists every host).
   static func transportLines(_ plan: Plan) -> String {
+    guard plan.transports.values.contains(where: { !$0.isDefault }) else { return "" }
     var groups: [TransportChoice: [String]] = [:]
     for (host, choice) in plan.transports { groups[choice, default: []].append(host) }
     let lines = groups.map { choice, hosts in

@@ -14,11 +14,17 @@ public enum TransportKind: String, Codable, CaseIterable, Hashable, Sendable {
 public struct TransportChoice: Codable, Hashable, Sendable {
   /// `libssh2` or `openssh` (never `auto`).
   public var transport: TransportKind
+  /// What was asked for: `auto`, or the kind `--transport` or the manifest named.
+  public var requested: TransportKind
   /// Why: the option that chose it, or what the resolved settings need.
   public var reason: String
 
-  public init(transport: TransportKind, reason: String) {
+  public init(transport: TransportKind, requested: TransportKind, reason: String) {
     self.transport = transport
+    self.requested = requested
     self.reason = reason
   }
+
+  /// libssh2 chosen by `auto`: the usual case, which text output does not spell out.
+  public var isDefault: Bool { requested == .auto && transport == .libssh2 }
 }

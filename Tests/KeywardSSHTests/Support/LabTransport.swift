@@ -54,6 +54,18 @@ extension OpenSSHTransport: LabChannel {
 }
 
 extension Fleet {
+  /// PIDs of the `ssh` processes started with `config` (default: this lab's ssh_config) on
+  /// their command line: the processes a transport or a keyward run started for this lab.
+  func sshProcesses(config: String? = nil) -> [Int32] {
+    let wanted = config ?? sshConfig
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    return entries.compactMap(Int32.init).filter { pid in
+      guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
+      let argv = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+      return argv.first == "/usr/bin/ssh" && argv.contains(wanted)
+    }
+  }
+
   /// A transport of `kind` for this lab (keyward's options as the CLI would pass them).
   func transport(
     _ kind: LabTransport, hosts: [String: HostSpec] = [:], identity: String? = nil,
