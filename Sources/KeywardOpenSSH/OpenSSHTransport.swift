@@ -130,14 +130,30 @@ public final class OpenSSHTransport: Transport, @unchecked Sendable {
   ) -> [TargetID: Result<Value, TransportError>] {
     var results: [TargetID: Result<Value, TransportError>] = [:]
     var current: OpenSSHHost?
+    // A failed login is never retried within the call (each try costs one of the host's
+    // MaxAuthTries and can trip fail2ban); a master lost mid-group is replaced once.
+    var loginFailure: TransportError?
+    var logins = 0
     for request in requests {
       let target = request[keyPath: id]
+      if let loginFailure {
+        results[target] = .failure(loginFailure)
+        continue
+      }
       do throws(TransportError) {
         let host: OpenSSHHost
         if let current {
           host = current
+        } else if logins < 2 {
+          logins += 1
+          do throws(TransportError) {
+            host = try checkOut(key)
+          } catch {
+            loginFailure = error
+            throw error
+          }
         } else {
-          host = try checkOut(key)
+          throw OpenSSHErrors.masterLost(key.host)
         }
         current = host
         let value = try operation(host, request)
