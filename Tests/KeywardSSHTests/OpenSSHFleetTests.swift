@@ -206,8 +206,10 @@ struct OpenSSHFleetTests {
     }
   }
 
-  @Test("SIGTERM to keyward mid-apply: every ssh it started is gone (by PID), the files are whole")
-  func sigtermLeavesNoSSH() async throws {
+  @Test(
+    "SIGTERM to keyward mid-apply: every ssh it started is gone (by PID) and its socket directory too; after SIGKILL the masters end by themselves (their session reads EOF); files whole"
+  )
+  func killedKeywardLeavesNoSSH() async throws {
     try await Self.withLab(subnet: 121) { lab in
       // A live lock on lab2 holds the run for 20 s while its masters are up.
       let path = lab.fleet.authorizedKeys(2, "alice")
@@ -215,43 +217,46 @@ struct OpenSSHFleetTests {
       try lab.fleet.install(
         "keyward-lock v1\nhost ci-runner-7\nboot x\npid 4242\nstarted 2026-11-23T22:00:00Z\ntoken t\n",
         at: path + ".keyward-lock", uid: 2001, mode: 0o644)
-      let process = Process()
-      process.executableURL = KeywardProcess.executable
-      process.arguments = ["apply", "--auto-approve", lab.manifest, "--ssh-config", lab.config]
-      var environment = ProcessInfo.processInfo.environment
-      environment["SSH_AUTH_SOCK"] = ""
-      process.environment = environment
-      process.currentDirectoryURL = URL(fileURLWithPath: lab.fleet.dir)
-      process.standardOutput = FileHandle.nullDevice
-      process.standardError = FileHandle.nullDevice
-      process.standardInput = FileHandle.nullDevice
-      try process.run()
-      var seen: Set<Int32> = []
-      let deadline = ContinuousClock.now + .seconds(15)
-      // Wait until the masters of the four ssh hosts are up.
-      while ContinuousClock.now < deadline {
-        seen.formUnion(lab.sshProcesses())
-        if lab.sshProcesses().count >= 4 { break }
-        usleep(50_000)
-      }
-      #expect(lab.sshProcesses().count >= 4, "masters seen: \(seen)")
-      let during = lab.sshProcesses()
-      let directories = lab.controlDirectories()
-      #expect(!directories.isEmpty)
-      kill(process.processIdentifier, SIGTERM)
-      process.waitUntilExit()
-      #expect(process.terminationStatus == 128 + SIGTERM)
-      // Every ssh seen is gone: no process with its PID runs ssh with this lab's config.
-      for _ in 0..<40 where !lab.sshProcesses().isEmpty { usleep(50_000) }
-      #expect(
-        lab.sshProcesses().isEmpty, "left behind: \(lab.sshProcesses()) (seen during the run: \(during))")
-      print(
-        "ssh processes of the run seen before SIGTERM: \(during.count), left after: \(lab.sshProcesses().count)"
-      )
-      #expect(lab.fleet.bytes(path) == original)
-      // The private directory of the control sockets and logs is gone too.
-      for directory in directories {
-        #expect(!FileManager.default.fileExists(atPath: directory), "\(directory)")
+      for signal in [SIGTERM, SIGKILL] {
+        let process = Process()
+        process.executableURL = KeywardProcess.executable
+        process.arguments = ["apply", "--auto-approve", lab.manifest, "--ssh-config", lab.config]
+        var environment = ProcessInfo.processInfo.environment
+        environment["SSH_AUTH_SOCK"] = ""
+        process.environment = environment
+        process.currentDirectoryURL = URL(fileURLWithPath: lab.fleet.dir)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        // Wait until the masters of the four ssh hosts are up.
+        let deadline = ContinuousClock.now + .seconds(15)
+        while ContinuousClock.now < deadline && lab.sshProcesses().count < 4 { usleep(50_000) }
+        let during = lab.sshProcesses()
+        let directories = lab.controlDirectories()
+        #expect(during.count >= 4 && !directories.isEmpty, "signal \(signal): \(during) \(directories)")
+        kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+        if signal == SIGTERM { #expect(process.terminationStatus == 128 + SIGTERM) }
+        // Every ssh seen is gone: no process with its PID runs ssh with this lab's config.
+        for _ in 0..<200 where !lab.sshProcesses().isEmpty { usleep(50_000) }
+        #expect(
+          lab.sshProcesses().isEmpty,
+          "signal \(signal): left behind: \(lab.sshProcesses()) (seen during the run: \(during))")
+        for pid in during { #expect(!lab.sshProcesses().contains(pid)) }
+        print(
+          "signal \(signal): ssh processes of the run seen: \(during.count), left after: \(lab.sshProcesses().count)"
+        )
+        #expect(lab.fleet.bytes(path) == original)
+        if signal == SIGTERM {
+          // The private directory of the control sockets and logs is gone too.
+          for directory in directories {
+            #expect(!FileManager.default.fileExists(atPath: directory), "\(directory)")
+          }
+        } else {
+          // A killed process cannot clean up: its directory (logs, no sockets) is left; remove it.
+          for directory in directories { try? FileManager.default.removeItem(atPath: directory) }
+        }
       }
       try FileManager.default.removeItem(atPath: path + ".keyward-lock")
     }
