@@ -64,11 +64,14 @@ struct SSHStateTableTests {
     return path
   }
 
-  func keyward(_ fleet: Fleet, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+  func keyward(_ fleet: Fleet, _ kind: LabTransport, _ arguments: [String]) async throws -> (
+    status: Int32, output: String
+  ) {
     let (config, dir) = (fleet.sshConfig, fleet.dir)
     return try await Fleet.offPool {
       let result = try KeywardProcess.run(
-        arguments + ["--ssh-config", config, "--no-color"], environment: ["SSH_AUTH_SOCK": ""], directory: dir
+        arguments + ["--ssh-config", config, "--no-color", "--transport", kind.rawValue],
+        environment: ["SSH_AUTH_SOCK": ""], directory: dir
       )
       return (result.status, result.stdout + result.stderr)
     }
@@ -84,10 +87,13 @@ struct SSHStateTableTests {
     ]
   }
 
-  @Test("every starting state converges or is refused; repaired hosts log in, then plan and apply are no-ops")
-  func stateTable() async throws {
+  @Test(
+    "every starting state converges or is refused; repaired hosts log in, then plan and apply are no-ops",
+    arguments: LabTransport.allCases)
+  func stateTable(_ kind: LabTransport) async throws {
     let count = Self.repairable.count + Self.refused.count
-    try await Fleet.with(hosts: count, subnet: 141) { fleet in
+    defer { kind.count(count, "ssh state table") }
+    try await Fleet.with(hosts: count, subnet: kind.subnet(141)) { fleet in
       let ann = try fleet.makeKey("ann")
       for (index, state) in (Self.repairable + Self.refused).enumerated() {
         let home = fleet.home(index + 1, "alice")
@@ -99,7 +105,7 @@ struct SSHStateTableTests {
       let badManifest = try manifest(fleet, hosts: bad, name: "bad")
 
       // Repairable: one apply fixes modes, creates what is missing, and grants ann.
-      let apply = try await keyward(fleet, ["apply", goodManifest, "--auto-approve"])
+      let apply = try await keyward(fleet, kind, ["apply", goodManifest, "--auto-approve"])
       #expect(apply.status == 0, "\(apply.output)")
       var after: [String: [Int]] = [:]
       for (index, state) in Self.repairable.enumerated() {
@@ -113,9 +119,9 @@ struct SSHStateTableTests {
         after[ssh] = facts(ssh)
         after[file] = facts(file)
       }
-      let plan = try await keyward(fleet, ["plan", goodManifest, "--detailed-exitcode"])
+      let plan = try await keyward(fleet, kind, ["plan", goodManifest, "--detailed-exitcode"])
       #expect(plan.status == 0, "the plan after apply is not empty: \(plan.output)")
-      let again = try await keyward(fleet, ["apply", goodManifest, "--auto-approve"])
+      let again = try await keyward(fleet, kind, ["apply", goodManifest, "--auto-approve"])
       #expect(again.status == 0, "\(again.output)")
       for (path, before) in after {
         #expect(facts(path) == before, "the second apply touched '\(path)'")
@@ -131,7 +137,7 @@ struct SSHStateTableTests {
         untouched[fleet.home(index, "alice") + "/.ssh"] = facts(fleet.home(index, "alice") + "/.ssh")
         contents[file] = fleet.bytes(file)
       }
-      let refusedApply = try await keyward(fleet, ["apply", badManifest, "--auto-approve"])
+      let refusedApply = try await keyward(fleet, kind, ["apply", badManifest, "--auto-approve"])
       #expect(refusedApply.status != 0, "\(refusedApply.output)")
       for (offset, state) in Self.refused.enumerated() {
         let host = bad[offset]
@@ -143,7 +149,9 @@ struct SSHStateTableTests {
       }
       for (path, before) in untouched { #expect(facts(path) == before, "'\(path)' changed") }
       for (path, bytes) in contents { #expect(fleet.bytes(path) == bytes, "'\(path)' was rewritten") }
-      print("ssh state table: \(Self.repairable.count) states repaired, \(Self.refused.count) refused")
+      print(
+        "[\(kind.rawValue)] ssh state table: \(Self.repairable.count) states repaired, \(Self.refused.count) refused"
+      )
     }
   }
 }
