@@ -103,6 +103,36 @@ final class OpenSSHHost: @unchecked Sendable {
     return session
   }
 
+  /// As root, starts the SFTP sessions of up to `openSessionLimit` of these accounts at once
+  /// (their `ssh` clients, the remote `setpriv` and `sftp-server` start side by side instead of
+  /// one after the other). A session that fails to start is dropped here: `files(for:account:)`
+  /// starts it again and reports why.
+  func prepareFiles(for accounts: [PasswdEntry]) {
+    guard loginUser == "root", let helpers = try? probedHelpers() else { return }
+    let wanted = accounts.filter { account in
+      account.name != loginUser && !sessions.contains { $0.user == account.name }
+    }.prefix(max(0, Self.openSessionLimit - sessions.count))
+    var started: [(PasswdEntry, ProcessStream)] = []
+    for account in wanted {
+      guard
+        case .success(let command) = ActAsUser.command(uid: account.uid, gid: account.gid, helpers: helpers),
+        let stream = try? ProcessStream(
+          arguments: commandLine.exec(user: loginUser, socket: master.socket, command: command),
+          environment: commandLine.settings.environment, timeout: commandLine.settings.operationTimeout)
+      else { continue }
+      SSHProcesses.started(stream.pid)
+      started.append((account, stream))
+    }
+    for (account, stream) in started {
+      if let session = try? SFTPOverSSH(host: host, user: account.name, stream: stream) {
+        sessions.append((account.name, session))
+      } else {
+        stream.close()
+        SSHProcesses.reaped(stream.pid)
+      }
+    }
+  }
+
   private func probedHelpers() throws(TransportError) -> ActAsUser.Helpers {
     if let helpers { return helpers }
     let result = try exec(ActAsUser.probeScript, step: .connect)

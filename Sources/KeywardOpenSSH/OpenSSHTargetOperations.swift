@@ -30,8 +30,10 @@ struct OpenSSHTargetOperations {
       host.accounts[user] = entry
       return entry
     }
-    try lookUpAccounts(Array(Set(groupUsers + [user])).sorted())
+    let wanted = Array(Set(groupUsers + [user])).sorted()
+    try lookUpAccounts(wanted)
     guard let entry = host.accounts[user] else { throw OpenSSHErrors.userUnknown(name, user) }
+    host.prepareFiles(for: wanted.compactMap { host.accounts[$0] })
     return entry
   }
 
