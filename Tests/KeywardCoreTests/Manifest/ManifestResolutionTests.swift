@@ -321,6 +321,30 @@ struct ManifestResolutionTests {
     #expect(state.hosts["h1"]?.hostname == "10.0.0.1")
   }
 
+  @Test func transportFromDefaultsAndHosts() throws {
+    let state = try state(
+      """
+      version: 1
+      defaults: { transport: openssh }
+      keys: { alice: \(Self.a) }
+      hosts:
+        h1: {}
+        h2: { transport: libssh2 }
+        h3: { transport: auto }
+      access:
+        - { hosts: [h1, h2, h3], users: [u], keys: [alice] }
+      """)
+    #expect(state.hosts["h1"]?.transport == .openssh)
+    #expect(state.hosts["h2"]?.transport == .libssh2)
+    #expect(state.hosts["h3"]?.transport == .auto)
+    let bad = load(["version: 1\ndefaults:\n  transport: ssh2\n"])
+    #expect(bad.diagnostics.map(\.code) == [.invalidValue])
+    #expect(
+      bad.diagnostics.first?.message.contains(
+        "'defaults.transport' must be 'auto', 'libssh2' or 'openssh', not 'ssh2'") == true)
+    #expect(bad.diagnostics.first?.location?.line == 3)
+  }
+
   @Test func hostGroupAndJumpLoopsAreCycles() {
     let result = load([
       """
