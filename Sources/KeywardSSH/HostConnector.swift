@@ -376,7 +376,7 @@ struct HostConnector: Sendable {
       }
       if identity.keyType == "ssh-rsa" { sawRSA = true }
       var result = session.authenticateWithFile(user: user, path: identity.path, passphrase: nil)
-      if case .unreadable = result, let passphrase = settings.passphrase.passphrase(for: identity.path) {
+      if case .unreadable = result, let passphrase = settings.passphrase(for: identity.path) {
         result = session.authenticateWithFile(user: user, path: identity.path, passphrase: passphrase)
       }
       switch result {

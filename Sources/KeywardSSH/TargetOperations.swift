@@ -114,8 +114,9 @@ struct TargetOperations {
   }
 
   /// Writes one target with the user's own rights (`SafeReplace`), with the fresh-login check
-  /// when the new file authorizes the key this run logged in with.
-  func write(_ request: WriteRequest) throws(TransportError) -> WriteOutcome {
+  /// when the new file authorizes the key this run logged in with. A failed write is returned
+  /// (`.failed`) with its warnings, not thrown.
+  func write(_ request: WriteRequest) throws(TransportError) -> WriteResult {
     let user = request.id.user
     let (entry, account) = try entry(user)
     let files = try host.files(for: user, account: account)
@@ -141,14 +142,6 @@ struct TargetOperations {
           }
         }
       })
-    let result = replace.write(request)
-    for warning in result.warnings { Self.warn("\(name): \(warning)") }
-    if case .failed(let error) = result.outcome { throw error }
-    return result.outcome
-  }
-
-  /// Prints a warning on stderr (never secrets: host, path and lock holder only).
-  static func warn(_ text: String) {
-    FileHandle.standardError.write(Data(("keyward: warning: " + text + "\n").utf8))
+    return replace.write(request)
   }
 }

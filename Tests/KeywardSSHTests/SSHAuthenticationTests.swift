@@ -16,7 +16,7 @@ struct SSHAuthenticationTests {
     SSHSettings(
       sshConfigFile: fleet.sshConfig, identityFiles: [identity], parallelism: 4, connectTimeout: .seconds(5),
       operationTimeout: .seconds(30), targetDeadline: .seconds(90), passphrase: passphrase,
-      useAgent: agent != nil, agentSocket: agent, showProgress: false)
+      useAgent: agent != nil, agentSocket: agent)
   }
 
   @Test("an RSA identity rejected by sshd is explained: libssh2 1.10 signs with SHA-1 only")
