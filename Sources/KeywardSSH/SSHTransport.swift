@@ -26,9 +26,6 @@ public struct SSHTransport: Transport {
     self.cache = SessionCache()
   }
 
-  /// The libssh2 version in use.
-  public static var libraryVersion: String { LibSSH2.version }
-
   /// Closes the sessions kept open between calls.
   public func closeSessions() {
     cache.closeAll()
@@ -44,7 +41,7 @@ public struct SSHTransport: Transport {
           await pool.run { [self] in
             let users = requests.map(\.id.user)
             let results = runGroup(key, requests) { (host, request) throws(TransportError) in
-              try TargetOperations(host: host, settings: settings, groupUsers: users).fetch(request)
+              try TargetOperations(host: host, groupUsers: users).fetch(request)
             } failure: { error in
               Result<ObservedTarget, TransportError>.failure(error)
             } success: {
@@ -77,7 +74,7 @@ public struct SSHTransport: Transport {
             let users = batch.map(\.id.user)
             let results = runGroup(key, batch) { (host, request) throws(TransportError) in
               try TargetOperations(
-                host: host, settings: settings, groupUsers: users,
+                host: host, groupUsers: users,
                 verifier: LoginVerifier(connector: connector),
                 faults: faults
               ).write(request)
