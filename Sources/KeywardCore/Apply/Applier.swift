@@ -62,7 +62,7 @@ public struct Applier: Sendable {
       case .stale(let current):
         return TargetApplyResult(
           target: name, status: .stale,
-          message: "stale plan: \(name) changed since the plan was made; run plan again", digest: current)
+          message: "\(name) changed since the plan was made; run plan again", digest: current)
       case .failed(let error):
         return TargetApplyResult(target: name, status: .failed, message: error.description)
       case .rolledBack(let error):
