@@ -64,9 +64,13 @@ extension HostConnector {
       }
     }
     var message =
-      tried.isEmpty && notes.isEmpty
-      ? "no identity to offer for '\(user)': none of \(resolved.identityFiles.map { "'\($0)'" }.joined(separator: ", ")) exists; pass --identity FILE"
-      : "the server refused every key for '\(user)' (tried \(tried.joined(separator: ", ")))"
+      if !tried.isEmpty {
+        "the server refused every key for '\(user)' (tried \(tried.joined(separator: ", ")))"
+      } else if !notes.isEmpty {
+        "no key could be offered for '\(user)'"
+      } else {
+        "no identity to offer for '\(user)': none of \(resolved.identityFiles.map { "'\($0)'" }.joined(separator: ", ")) exists; pass --identity FILE"
+      }
     if !notes.isEmpty { message += "; " + notes.joined(separator: "; ") }
     if sawRSA {
       message +=

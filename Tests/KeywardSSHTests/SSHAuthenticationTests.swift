@@ -63,6 +63,10 @@ struct SSHAuthenticationTests {
       let failure = try #require(await without.fetch([FetchRequest(id: id)])[id]?.failure)
       #expect(failure.code == .authFailed)
       #expect(failure.message.contains("KEYWARD_SSH_PASSPHRASE"))
+      // Nothing reached the server: the message does not say it refused an empty list.
+      #expect(
+        failure.message.hasPrefix("no key could be offered for 'deploy'; '\(path)' could not be loaded"))
+      #expect(!failure.message.contains("(tried )"))
     }
   }
 
