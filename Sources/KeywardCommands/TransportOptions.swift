@@ -122,7 +122,8 @@ struct TransportOptions: ParsableArguments {
       settings: SSHSettings(
         sshConfigFile: sshConfig, identityFiles: identities, knownHostsFile: knownHosts,
         acceptNewHostKeys: acceptNewHostKeys, parallelism: parallelism,
-        connectTimeout: .seconds(connectTimeout)))
+        connectTimeout: .seconds(connectTimeout), progress: Terminal.progress,
+        askPassphrase: PassphrasePrompt.shared.ask(for:)))
     let openssh = OpenSSHTransport(
       hosts: hosts,
       settings: OpenSSHSettings(

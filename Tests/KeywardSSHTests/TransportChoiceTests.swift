@@ -101,7 +101,7 @@ import Testing
     let transport = SSHTransport(
       hosts: [:],
       settings: SSHSettings(
-        sshConfigFile: "\(dir)/ssh_config", useAgent: false, agentSocket: nil, showProgress: false))
+        sshConfigFile: "\(dir)/ssh_config", useAgent: false, agentSocket: nil))
     let reason = transport.openSSHReason(for: "h", user: "root")
     if let needs = item.needs {
       #expect(reason?.contains(needs) == true, "\(item.name): \(String(describing: reason))")

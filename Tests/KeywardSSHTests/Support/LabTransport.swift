@@ -78,7 +78,7 @@ extension Fleet {
         settings: SSHSettings(
           sshConfigFile: sshConfig, identityFiles: [identity ?? adminKey], knownHostsFile: knownHosts,
           parallelism: 8, connectTimeout: .seconds(3), operationTimeout: .seconds(10),
-          targetDeadline: .seconds(30), passphrase: .none, useAgent: false, showProgress: false))
+          targetDeadline: .seconds(30), passphrase: .none, useAgent: false))
       ssh.faults = fault.map { fault in
         FaultInjection { point, fd in
           let checkpoint: SafeReplace.Checkpoint =
