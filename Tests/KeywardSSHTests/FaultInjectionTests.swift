@@ -153,6 +153,7 @@ struct FaultInjectionTests {
           keys: [admin, extra]
       """.write(toFile: manifest, atomically: true, encoding: .utf8)
       let faults = ["ssh-after-lock", "ssh-write-offset:1", "ssh-after-temp", "ssh-before-rename"]
+      defer { kind.count(6, "keyward process dies") }
       for run in 0..<6 {
         let fault = faults[run % faults.count]
         let result = try await fleet.keyward(
