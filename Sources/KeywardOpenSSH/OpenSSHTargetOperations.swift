@@ -43,28 +43,39 @@ struct OpenSSHTargetOperations {
   }
 
   private func lookUpAccounts(_ users: [String]) throws(TransportError) {
+    guard let command = Self.accountsCommand(users, host: host) else { return }
+    let result = try host.exec(command.text, step: .read)
+    try Self.absorb(
+      String(decoding: result.stdout, as: UTF8.self), stderr: result.stderr, users: command.users, into: host)
+  }
+
+  /// `getent passwd USERS; echo "keyward-getent $?"` (and, as root without helpers yet, the
+  /// helper probe: one round trip); nil when every user is known already.
+  static func accountsCommand(_ users: [String], host: OpenSSHHost) -> (text: String, users: [String])? {
     let valid = users.filter { ActAsUser.isValidUserName($0) && host.accounts[$0] == nil }
-    guard !valid.isEmpty else { return }
-    // As root, the same round trip finds the helpers needed to act as each user.
+    guard !valid.isEmpty else { return nil }
     let probe = host.loginUser == "root" && host.helpers == nil
-    let command =
-      "getent passwd " + valid.joined(separator: " ")
-      + (probe ? "; echo \"keyward-getent $?\"; " + ActAsUser.probeScript : "")
-    let result = try host.exec(command, step: .read)
-    let output = String(decoding: result.stdout, as: UTF8.self)
-    var status = result.status
-    if probe {
-      host.helpers = ActAsUser.parse(output)
-      if let line = output.split(separator: "\n").first(where: { $0.hasPrefix("keyward-getent ") }),
-        let code = Int32(line.dropFirst("keyward-getent ".count))
-      {
-        status = code
-      }
+    let text =
+      "getent passwd " + valid.joined(separator: " ") + "; echo \"keyward-getent $?\""
+      + (probe ? "; " + ActAsUser.probeScript : "")
+    return (text, valid)
+  }
+
+  /// Reads what `accountsCommand` printed into the host's accounts (and helpers).
+  static func absorb(_ output: String, stderr: String, users: [String], into host: OpenSSHHost)
+    throws(TransportError)
+  {
+    if host.loginUser == "root" && host.helpers == nil { host.helpers = ActAsUser.parse(output) }
+    var status: Int32 = 127
+    if let line = output.split(separator: "\n").first(where: { $0.hasPrefix("keyward-getent ") }),
+      let code = Int32(line.dropFirst("keyward-getent ".count))
+    {
+      status = code
     }
     if status == 127 || (status != 0 && status != 2) {
-      throw OpenSSHErrors.getent(name, login: host.loginUser, status: status, stderr: result.stderr)
+      throw OpenSSHErrors.getent(host.host, login: host.loginUser, status: status, stderr: stderr)
     }
-    for (user, entry) in PasswdEntry.parse(output) where valid.contains(user) { host.accounts[user] = entry }
+    for (user, entry) in PasswdEntry.parse(output) where users.contains(user) { host.accounts[user] = entry }
   }
 
   /// Root only when root acts for root; root-owned files only for root's own targets.

@@ -1,3 +1,4 @@
+import Foundation
 import KeywardCore
 
 /// The sshd model over the master keyward already has: one remote command (``SSHDProbe``'s
@@ -19,16 +20,31 @@ extension OpenSSHTransport: SSHDModelSource {
     }
   }
 
+  static let accountsMarker = "keyward-accounts-follow"
+
   private func readSSHDModel(_ request: SSHDModelRequest) -> Result<SSHDModel, TransportError> {
     let login = hosts[request.host]?.connectAs ?? request.loginUser ?? request.users.first ?? "root"
     let key = GroupKey(host: request.host, loginUser: login)
     do throws(TransportError) {
       let host = try checkOut(key)
       do throws(TransportError) {
-        let script = SSHDProbe.script(
+        var script = SSHDProbe.script(
           users: request.users, allAccounts: request.allAccounts, log: request.log)
+        // As root, the accounts (and the helpers) the reads will need come in the same round
+        // trip: one process less per host. If that part fails, the read asks again and says why.
+        let accounts =
+          login == "root" ? OpenSSHTargetOperations.accountsCommand(request.users, host: host) : nil
+        if let accounts {
+          script = "{\n" + script + "\n}; echo; echo \(Self.accountsMarker); " + accounts.text
+        }
         let result = try host.exec(script, step: .sshdModel)
-        let output = SSHDProbe.parse(String(decoding: result.stdout, as: UTF8.self))
+        var text = String(decoding: result.stdout, as: UTF8.self)
+        if let accounts, let range = text.range(of: "\n\(Self.accountsMarker)\n", options: .backwards) {
+          try? OpenSSHTargetOperations.absorb(
+            String(text[range.upperBound...]), stderr: "", users: accounts.users, into: host)
+          text = String(text[..<range.lowerBound])
+        }
+        let output = SSHDProbe.parse(text)
         let reader = SFTPOverSSHConfigReader(files: try? host.files(for: host.loginUser, account: nil))
         let model = SSHDProbe.model(
           host: request.host, output: output, users: request.users, allAccounts: request.allAccounts
