@@ -19,7 +19,7 @@ public struct ValidateCommand: ParsableCommand {
   var paths: [String] = []
 
   @Option(help: "Output format: text or json.")
-  var format: ManifestValidation.Format = .text
+  var format: ValidationReport.Format = .text
 
   public init() {}
 
@@ -31,11 +31,15 @@ public struct ValidateCommand: ParsableCommand {
   }
 
   public func run() throws {
-    let output = ManifestValidation.run(paths: paths, format: format, loader: ManifestInput.loader)
-    FileHandle.standardError.write(Data(output.standardError.utf8))
-    FileHandle.standardOutput.write(Data(output.standardOutput.utf8))
-    if output.exitCode != 0 { throw ExitCode(output.exitCode) }
+    let validation = ManifestValidation(paths: paths, loader: ManifestInput.loader)
+    switch format {
+    case .text:
+      FileHandle.standardError.write(Data(DiagnosticRenderer.text(validation.diagnostics).utf8))
+      FileHandle.standardOutput.write(Data(ValidationReport.text(validation).utf8))
+    case .json:
+      FileHandle.standardOutput.write(Data(ValidationReport.json(validation).utf8))
+    }
+    let code = ValidationReport.exitCode(validation)
+    if code != 0 { throw ExitCode(code) }
   }
 }
-
-extension ManifestValidation.Format: ExpressibleByArgument {}
