@@ -1,5 +1,6 @@
 import AuthorizedKeys
 import Foundation
+import KeywardCore
 import KeywardTestSupport
 import Testing
 
@@ -175,9 +176,9 @@ extension InspectCommandTests {
     let records = InspectRecord.records(in: bytes)
     #expect(records.count == number)
     let (json, status) = InspectCommand.report(bytes, format: .json)
-    #expect(json == InspectFormatter.json(records))
+    #expect(json == InspectRenderer.json(records))
     #expect(status == 1)
     let (table, _) = InspectCommand.report(bytes, format: .text)
-    #expect(table == InspectFormatter.text(records))
+    #expect(table == InspectRenderer.text(records))
   }
 }
