@@ -64,7 +64,7 @@ struct ApplyCommand: AsyncParsableCommand {
       channel = try transport.makeTransport(hosts: plan.hosts)
     } else if paths.count == 1, PlanInput.isPlanFile(paths[0]) {
       plan = try PlanInput.load(paths[0], signature: signature)
-      if let refusal = transport.refusal(of: plan) {
+      if let refusal = transport.selection().refusal(of: plan) {
         Terminal.error("error: \(paths[0]): \(refusal); nothing was applied")
         throw ExitCode(1)
       }

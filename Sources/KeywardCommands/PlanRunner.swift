@@ -7,26 +7,25 @@ enum PlanRunner {
     _ desired: DesiredState, transport: TransportOptions, guards: GuardOptions, filter: [TargetPattern],
     revision: String? = nil
   ) async throws -> Plan {
-    let scoped = transport.scope(desired)
-    if transport.local && scoped.targets.isEmpty {
+    let selection = transport.selection(filter)
+    if let names = selection.localHostNames, selection.reachable(desired).targets.isEmpty {
       Terminal.error(
-        "warning: no target in the manifests is on host \(transport.localHostNames().sorted().map { "'\($0)'" }.joined(separator: " or ")); use --host NAME"
+        "warning: no target in the manifests is on host \(names.sorted().map { "'\($0)'" }.joined(separator: " or ")); use --host NAME"
       )
     }
-    try checkPatterns(filter, against: scoped)
-    let channel = try transport.makeTransport(hosts: scoped.hosts)
+    try checkPatterns(selection.unmatchedPatterns(in: desired))
+    let channel = try transport.makeTransport(hosts: desired.hosts)
     var options = guards.plannerOptions()
     options.revision = revision
     let planner = Planner(options: options)
     if !transport.noSSHDModel, let source = channel as? any SSHDModelSource {
-      return await planner.plan(scoped, transport: channel, sshd: source, filter: filter)
+      return await planner.plan(desired, transport: channel, sshd: source, selection: selection)
     }
-    return await planner.plan(scoped, transport: channel, filter: filter)
+    return await planner.plan(desired, transport: channel, selection: selection)
   }
 
   /// A `--target` pattern that matches no target is a typo, not an empty plan: exit 1 naming it.
-  static func checkPatterns(_ filter: [TargetPattern], against desired: DesiredState) throws {
-    let unmatched = filter.filter { pattern in !desired.targets.contains { pattern.matches($0.id) } }
+  static func checkPatterns(_ unmatched: [TargetPattern]) throws {
     guard !unmatched.isEmpty else { return }
     let names = unmatched.map { "'\($0.pattern)'" }.joined(separator: ", ")
     let noun = unmatched.count == 1 ? "pattern" : "patterns"
