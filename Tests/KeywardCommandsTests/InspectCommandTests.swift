@@ -7,7 +7,7 @@ import Testing
 @testable import KeywardCommands
 
 /// `keyward inspect`: records, JSON and text forms, exit codes.
-@Suite("keyward inspect")
+@Suite("keyward inspect", .tags(.processes))
 struct InspectCommandTests {
   static let ed25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJHQhxcEnrhJVcAC2WBo6A1Sd/3EIKL7GuPX1cv61AIh"
   static let ecdsa =

@@ -3,7 +3,7 @@ import KeywardTestSupport
 import Testing
 
 /// End to end through the real `keyward` binary, on a `--root` tree (pull mode).
-@Suite("plan and apply --local --root")
+@Suite("plan and apply --local --root", .tags(.processes))
 struct LocalApplyTests {
   let root: TemporaryRoot
   let manifest: String
@@ -196,7 +196,7 @@ struct LocalApplyTests {
 
 /// Saved plans through the real binary: signatures with the real ssh-keygen, tampered files,
 /// the local host check, and the guards rollback goes through.
-@Suite("saved plans: signatures, tampering, guards")
+@Suite("saved plans: signatures, tampering, guards", .tags(.processes))
 struct SavedPlanTests {
   let root: TemporaryRoot
   let manifest: String
@@ -361,7 +361,7 @@ struct SavedPlanTests {
 
 /// Paths a rule might use to reach beyond its user, through the real binary on a `--root`
 /// tree: each is refused with its reason, and no file outside the target user's reach changes.
-@Suite("hostile paths --local --root")
+@Suite("hostile paths --local --root", .tags(.processes))
 struct HostilePathTests {
   struct Attack: Sendable, CustomTestStringConvertible {
     var name: String

@@ -5,7 +5,7 @@ import Testing
 /// A hostile user's attacks on `keyward --local --root`, through the real binary, as root: each
 /// one must leave every file on the watch list (root's and bob's files inside the root, a file
 /// outside the root) with the same bytes, owner and mode, and keyward must say why it refused.
-@Suite("hostile files under --local --root")
+@Suite("hostile files under --local --root", .tags(.processes))
 struct LocalAttackTests {
   /// One attack: how alice prepares the tree, the access rule's extra fields, the command, and
   /// words one of which the refusal must contain.

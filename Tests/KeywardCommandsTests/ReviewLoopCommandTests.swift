@@ -4,7 +4,7 @@ import Testing
 
 /// The review loop's command-line pieces, through the real binary: `--target` that matches
 /// nothing, Markdown parts in `--out-dir` without stale leftovers, and `diff --base`.
-@Suite("review loop commands")
+@Suite("review loop commands", .tags(.processes))
 struct ReviewLoopCommandTests {
   let root: TemporaryRoot
   let manifest: String

@@ -7,7 +7,8 @@ import Testing
 @testable import KeywardSSH
 
 /// Integration tests of the libssh2 transport against a fleet of real sshd hosts.
-@Suite(.enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
+@Suite(
+  .tags(.fleet), .enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
 struct SSHTransportTests {
   static let users = ["alice", "bob", "deploy"]
 
