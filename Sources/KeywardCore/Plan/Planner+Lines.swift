@@ -68,7 +68,7 @@ extension Planner {
         if let expires = wanted.expires, expires <= now {
           remove(
             entry, line: line, number: lineNumber, name: wanted.keyName,
-            reason: "expired on \(Self.day(expires))")
+            reason: "expired on \(UTCTime.day(expires))")
           continue
         }
         flagExpiry(wanted, warnings: &warnings)
@@ -130,7 +130,7 @@ extension Planner {
     guard let expires = entry.expires, expires > options.now,
       expires.timeIntervalSince(options.now) <= options.expiryWarning
     else { return }
-    warnings.append("key '\(entry.keyName)' expires on \(Self.day(expires))")
+    warnings.append("key '\(entry.keyName)' expires on \(UTCTime.day(expires))")
   }
 
   private func name(of key: PublicKey, in target: DesiredTarget) -> String? {

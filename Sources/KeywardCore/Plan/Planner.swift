@@ -96,13 +96,4 @@ public struct Planner: Sendable {
     return change.fingerprint
   }
 
-  /// `YYYY-MM-DD` in UTC.
-  static func day(_ date: Date) -> String {
-    let seconds = Int(date.timeIntervalSince1970)
-    var time = time_t(seconds)
-    var parts = tm()
-    gmtime_r(&time, &parts)
-    return String(
-      format: "%04d-%02d-%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday))
-  }
 }
