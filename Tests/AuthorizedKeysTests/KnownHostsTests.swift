@@ -44,8 +44,8 @@ struct KnownHostsTests {
     #expect(HostPattern.matchHostname(Array("x".utf8), list: Array("x,\(shorter)".utf8)) == .positive)
   }
 
-  static let key = try! PublicKey(
-    parsing: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBht7mpK8yFMCddrfJzmXKZSv+4iCySjViGk47WC9b5m")
+  static let key = TestKeys.key(
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBht7mpK8yFMCddrfJzmXKZSv+4iCySjViGk47WC9b5m")
 
   func file(_ text: String) -> KnownHostsFile {
     KnownHostsFile(path: "kh", bytes: Array(text.utf8))

@@ -54,11 +54,6 @@ public struct PlanDocument: Codable, Hashable, Sendable {
 
   /// Deterministic pretty JSON (sorted keys, snake_case).
   public func encoded() -> [UInt8] {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    encoder.keyEncodingStrategy = .convertToSnakeCase
-    // Encoding plain value types cannot fail.
-    let data = try! encoder.encode(self)
-    return Array(data) + [0x0A]
+    DeterministicJSON.encode(self) + [0x0A]
   }
 }

@@ -90,8 +90,7 @@ public enum PlanFile {
       hosts: plan.hosts.values.sorted { $0.name < $1.name }, errors: plan.errors,
       targets: plan.targets.map(target))
     let envelope = Envelope(formatVersion: formatVersion, kind: kind, digest: digest(of: body), body: body)
-    // Encoding plain value types cannot fail.
-    return Array(try! encoder(pretty: true).encode(envelope)) + [0x0A]
+    return DeterministicJSON.encode(envelope) + [0x0A]
   }
 
   static func target(_ t: TargetPlan) -> Target {
@@ -116,17 +115,8 @@ public enum PlanFile {
       })
   }
 
-  static func encoder(pretty: Bool) -> JSONEncoder {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting =
-      pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys]
-    encoder.keyEncodingStrategy = .convertToSnakeCase
-    return encoder
-  }
-
   static func digest(of body: Body) -> String {
-    let data = try! encoder(pretty: false).encode(body)
-    return "sha256:" + ContentDigest.of(Array(data))
+    "sha256:" + ContentDigest.of(DeterministicJSON.encode(body, pretty: false))
   }
 
   // MARK: - Reading

@@ -113,12 +113,7 @@ public struct RunRecord: Codable, Hashable, Sendable {
 
   /// Deterministic pretty JSON (sorted keys, snake_case), newline-terminated.
   public func json() -> [UInt8] {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    encoder.keyEncodingStrategy = .convertToSnakeCase
-    // Encoding plain value types cannot fail.
-    let data = try! encoder.encode(self)
-    return Array(data) + [0x0A]
+    DeterministicJSON.encode(self) + [0x0A]
   }
 
   /// Seconds since 1970 of `finishedAt` (for metrics).
