@@ -10,12 +10,12 @@ struct LocalApplyTests {
 
   init() throws {
     root = try TemporaryRoot()
-    manifest = root.path + "/keys.yaml"
-    try Self.manifestText(keys: ["alice"]).write(toFile: manifest, atomically: true, encoding: .utf8)
+    manifest = try Self.writeManifest(keys: ["alice"], in: root)
   }
 
-  static func manifestText(keys: [String], mode: String = "exclusive") -> String {
-    """
+  /// The start of every manifest of the `--local --root` tests: keys alice and bob, host
+  /// img, and `access:` with its rules to follow.
+  static let manifestHeader = """
     version: 1
     keys:
       alice: \(TestKeys.alice)
@@ -23,12 +23,24 @@ struct LocalApplyTests {
     hosts:
       img: {}
     access:
-      - hosts: [img]
-        users: [alice, bob]
-        keys: [\(keys.joined(separator: ", "))]
-        mode: \(mode)
 
     """
+
+  static func manifestText(keys: [String], mode: String = "exclusive") -> String {
+    manifestHeader + """
+        - hosts: [img]
+          users: [alice, bob]
+          keys: [\(keys.joined(separator: ", "))]
+          mode: \(mode)
+
+      """
+  }
+
+  /// A `keys.yaml` in `root` granting `keys` (``manifestText(keys:mode:)``); its path.
+  static func writeManifest(keys: [String], in root: TemporaryRoot) throws -> String {
+    let path = root.path + "/keys.yaml"
+    try manifestText(keys: keys).write(toFile: path, atomically: true, encoding: .utf8)
+    return path
   }
 
   func keyward(_ args: [String], env: [String: String] = [:]) throws -> KeywardProcess.Result {
@@ -203,9 +215,7 @@ struct SavedPlanTests {
 
   init() throws {
     root = try TemporaryRoot()
-    manifest = root.path + "/keys.yaml"
-    try LocalApplyTests.manifestText(keys: ["alice"]).write(
-      toFile: manifest, atomically: true, encoding: .utf8)
+    manifest = try LocalApplyTests.writeManifest(keys: ["alice"], in: root)
   }
 
   func keyward(_ args: [String], host: String = "img") throws -> KeywardProcess.Result {
@@ -393,24 +403,18 @@ struct HostilePathTests {
     let watch = [root.file("bob"), root.path + "/etc/passwd", root.path + "/root/.ssh/authorized_keys"]
     let before = watch.map { FileManager.default.contents(atPath: $0) }
     let manifest = root.path + "/keys.yaml"
-    try """
-    version: 1
-    keys:
-      alice: \(TestKeys.alice)
-      bob: \(TestKeys.bob)
-    hosts:
-      img: {}
-    access:
-      - hosts: [img]
-        users: [alice]
-        keys: [alice]
-        path: '\(attack.path)'
-        outside_home: \(attack.outsideHome)
-      - hosts: [img]
-        users: [bob]
-        keys: [bob]
+    try
+      (LocalApplyTests.manifestHeader + """
+          - hosts: [img]
+            users: [alice]
+            keys: [alice]
+            path: '\(attack.path)'
+            outside_home: \(attack.outsideHome)
+          - hosts: [img]
+            users: [bob]
+            keys: [bob]
 
-    """.write(toFile: manifest, atomically: true, encoding: .utf8)
+        """).write(toFile: manifest, atomically: true, encoding: .utf8)
     let apply = try KeywardProcess.run([
       "apply", manifest, "--auto-approve", "--local", "--root", root.path, "--host", "img",
     ])

@@ -175,20 +175,13 @@ struct LocalAttackTests {
   ]
 
   static func manifest(_ rule: String) -> String {
-    """
-    version: 1
-    keys:
-      alice: \(TestKeys.alice)
-      bob: \(TestKeys.bob)
-    hosts:
-      img: {}
-    access:
-      - hosts: [img]
-        users: [alice]
-        keys: [alice, bob]
-        mode: exclusive
-    \(rule.isEmpty ? "" : "    " + rule + "\n")
-    """
+    LocalApplyTests.manifestHeader + """
+        - hosts: [img]
+          users: [alice]
+          keys: [alice, bob]
+          mode: exclusive
+      \(rule.isEmpty ? "" : "    " + rule + "\n")
+      """
   }
 
   /// Runs the binary under `timeout`, so that a blocking open fails the test instead of hanging it.

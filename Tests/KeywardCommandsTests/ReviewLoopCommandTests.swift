@@ -11,9 +11,7 @@ struct ReviewLoopCommandTests {
 
   init() throws {
     root = try TemporaryRoot()
-    manifest = root.path + "/keys.yaml"
-    try LocalApplyTests.manifestText(keys: ["alice"]).write(
-      toFile: manifest, atomically: true, encoding: .utf8)
+    manifest = try LocalApplyTests.writeManifest(keys: ["alice"], in: root)
   }
 
   func keyward(_ args: [String], directory: String? = nil) throws -> KeywardProcess.Result {
