@@ -32,16 +32,16 @@ extension SafeReplace.Run {
     } catch  where [.unsupported, .permissionDenied, .failed].contains(error.kind) {
       // A copy: hard links not offered, or refused (protected_hardlinks on a root-owned file).
     } catch {
-      throw target.error(error, step: "backup")
+      throw target.error(error, step: .backup)
     }
-    let handle = try io("backup") { () throws(FileSystemError) in
+    let handle = try io(.backup) { () throws(FileSystemError) in
       try fs.createExclusive(path, mode: 0o600)
     }
     restorePoint = (path, isBackup, false)  // removed again if the copy fails
     defer { fs.close(handle) }
-    try io("backup") { () throws(FileSystemError) in try fs.write(handle, offset: 0, bytes: content) }
-    let made = try io("backup") { () throws(FileSystemError) in try fs.status(of: handle) }
-    try io("backup") { () throws(FileSystemError) in
+    try io(.backup) { () throws(FileSystemError) in try fs.write(handle, offset: 0, bytes: content) }
+    let made = try io(.backup) { () throws(FileSystemError) in try fs.status(of: handle) }
+    try io(.backup) { () throws(FileSystemError) in
       try fs.setAttributes(of: handle, mode: status.mode, owner: nil)
     }
     if made.uid != status.uid || made.gid != status.gid {
@@ -53,30 +53,30 @@ extension SafeReplace.Run {
             + " as the old file was (\(error.detail))")
       }
     }
-    try io("backup") { () throws(FileSystemError) in try fs.sync(handle) }
+    try io(.backup) { () throws(FileSystemError) in try fs.sync(handle) }
     return (path, isBackup, false)
   }
 
   /// The file and directory must now be exactly what the plan said.
   func reobserve(_ place: TargetLocation, directoryMode: UInt32) throws(TransportError) {
     let owner = target.account
-    let file = try io("verify") { () throws(FileSystemError) in try fs.status(place.path, follow: false) }
+    let file = try io(.verify) { () throws(FileSystemError) in try fs.status(place.path, follow: false) }
     guard let file, file.kind == .regular, file.mode == request.fileMode, file.uid == owner.uid,
       file.gid == owner.gid
     else {
       throw target.error(
-        "verify-failed", "verify",
+        .verifyFailed, .verify,
         "'\(place.path)' is not a regular file with mode \(FileAction.octal(request.fileMode)) owned by"
           + " '\(owner.name)' after the write")
     }
-    let directory = try io("verify") { () throws(FileSystemError) in
+    let directory = try io(.verify) { () throws(FileSystemError) in
       try fs.status(place.directory, follow: false)
     }
     guard let directory, directory.kind == .directory, directory.mode == directoryMode,
       config.policy.accepts(owner: directory.uid, for: owner)
     else {
       throw target.error(
-        "verify-failed", "verify",
+        .verifyFailed, .verify,
         "'\(place.directory)' is not a directory with mode \(FileAction.octal(directoryMode)) after the write"
       )
     }

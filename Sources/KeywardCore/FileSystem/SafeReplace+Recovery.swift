@@ -15,39 +15,39 @@ extension SafeReplace.Run {
       if replaced {
         if old != nil {
           guard let point = restorePoint else {
-            throw target.error("rollback-failed", "rollback", "no copy of the previous file was kept")
+            throw target.error(.rollbackFailed, .rollback, "no copy of the previous file was kept")
           }
-          try io("rollback") { () throws(FileSystemError) in try fs.rename(point.path, to: place.path) }
+          try io(.rollback) { () throws(FileSystemError) in try fs.rename(point.path, to: place.path) }
           restorePoint = nil
           if !point.isLink {
             warnings.append(
               "'\(place.path)' was restored from a copy: same content and mode, owner as the copy's")
           }
         } else {
-          try io("rollback") { () throws(FileSystemError) in try fs.unlink(place.path) }
+          try io(.rollback) { () throws(FileSystemError) in try fs.unlink(place.path) }
         }
         replaced = false
       }
       if let mode = oldDirectoryMode {
-        try io("rollback") { () throws(FileSystemError) in
+        try io(.rollback) { () throws(FileSystemError) in
           try fs.setAttributes(place.directory, mode: mode, owner: nil)
         }
         oldDirectoryMode = nil
       }
-      try io("rollback") { () throws(FileSystemError) in try fs.syncDirectory(place.directory) }
+      try io(.rollback) { () throws(FileSystemError) in try fs.syncDirectory(place.directory) }
       // The file itself was not touched when the rename never happened (someone else's edit
       // may be there now: it stays).
       guard fileReplaced else { return nil }
-      let now = try target.read(place.path, step: "rollback")
+      let now = try target.read(place.path, step: .rollback)
       guard ContentDigest.of(now?.content) == oldDigest else {
-        throw target.error("rollback-failed", "rollback", "it does not read back as the previous file")
+        throw target.error(.rollbackFailed, .rollback, "it does not read back as the previous file")
       }
       return nil
     } catch {
       let backup =
         restorePoint.map { " the previous file is kept as '\($0.path)';" } ?? ""
       return target.error(
-        "rollback-failed", "rollback",
+        .rollbackFailed, .rollback,
         "\(cause.message); putting the previous file back also failed (\(error.message));\(backup)"
           + " restore it with 'keyward rollback \(request.id.user)@\(request.id.host)' or by hand")
     }

@@ -101,7 +101,9 @@ public struct SafeReplace {
         fs: config.files, id: request.id, account: config.account, policy: config.policy)
     }
 
-    func io<T>(_ step: String, _ body: () throws(FileSystemError) -> T) throws(TransportError) -> T {
+    func io<T>(_ step: TransportError.Step, _ body: () throws(FileSystemError) -> T) throws(TransportError)
+      -> T
+    {
       try target.io(step, body)
     }
 
@@ -118,7 +120,7 @@ public struct SafeReplace {
         case .failed(let error):
           if let failure = restore(after: error) { outcome = .failed(failure) }
         case .stale:
-          let cause = target.error("stale", "compare", "the file changed while it was being replaced")
+          let cause = target.error(.stale, .compare, "the file changed while it was being replaced")
           if let failure = restore(after: cause) { outcome = .failed(failure) }
         case .written, .rolledBack:
           break
@@ -133,15 +135,15 @@ public struct SafeReplace {
     mutating func replace() throws(TransportError) -> WriteOutcome {
       guard SafeReplace.allowedFileMode(request.fileMode) else {
         throw target.error(
-          "mode-refused", "preflight",
+          .modeRefused, .preflight,
           "file mode \(FileAction.octal(request.fileMode)) is not one keyward gives an authorized_keys file")
       }
       if let mode = request.directoryMode, !SafeReplace.allowedDirectoryMode(mode) {
         throw target.error(
-          "mode-refused", "preflight", "directory mode \(FileAction.octal(mode)) is not one keyward sets")
+          .modeRefused, .preflight, "directory mode \(FileAction.octal(mode)) is not one keyward sets")
       }
       // Preflight.
-      let resolved = try target.resolve(follow: request.follow, step: "preflight")
+      let resolved = try target.resolve(follow: request.follow, step: .preflight)
       let place = resolved.location
       location = place
       var directory: FileStatus
@@ -160,11 +162,11 @@ public struct SafeReplace {
       self.lock = lock
       if let warning { warnings.append(warning) }
       config.checkpoint?(.afterLock)
-      let names = try io("list") { () throws(FileSystemError) in try fs.list(place.directory) }
+      let names = try io(.list) { () throws(FileSystemError) in try fs.list(place.directory) }
       removeLeftovers(names, place)
 
       // Compare.
-      let current = try target.read(place.path, step: "compare")
+      let current = try target.read(place.path, step: .compare)
       let currentDigest = ContentDigest.of(current?.content)
       guard currentDigest == request.expectedDigest else { return .stale(currentDigest: currentDigest) }
       old = current?.status
@@ -173,7 +175,7 @@ public struct SafeReplace {
       // The planned directory mode, before anything is written into the directory.
       if let mode = request.directoryMode, directory.mode != mode {
         oldDirectoryMode = directory.mode
-        try io("chmod") { () throws(FileSystemError) in
+        try io(.chmod) { () throws(FileSystemError) in
           try fs.setAttributes(place.directory, mode: mode, owner: nil)
         }
         directory.mode = mode
@@ -181,7 +183,7 @@ public struct SafeReplace {
 
       // Temp file, write, modes, fsync.
       let tempPath = place.directory + "/." + place.name + ".keyward-tmp-" + Self.random()
-      let handle = try io("temp") { () throws(FileSystemError) in
+      let handle = try io(.temp) { () throws(FileSystemError) in
         try fs.createExclusive(tempPath, mode: 0o600)
       }
       temp = tempPath
@@ -192,7 +194,7 @@ public struct SafeReplace {
       config.checkpoint?(.afterTemp)
 
       // Compare again, right before the replace.
-      let again = try target.read(place.path, step: "compare")
+      let again = try target.read(place.path, step: .compare)
       let againDigest = ContentDigest.of(again?.content)
       guard againDigest == request.expectedDigest else { return .stale(currentDigest: againDigest) }
       old = again?.status
@@ -204,18 +206,18 @@ public struct SafeReplace {
       config.checkpoint?(.beforeRename)
 
       // Replace.
-      try io("rename") { () throws(FileSystemError) in try fs.rename(tempPath, to: place.path) }
+      try io(.rename) { () throws(FileSystemError) in try fs.rename(tempPath, to: place.path) }
       temp = nil
       replaced = true
-      try io("fsync") { () throws(FileSystemError) in try fs.syncDirectory(place.directory) }
+      try io(.fsync) { () throws(FileSystemError) in try fs.syncDirectory(place.directory) }
 
       // Read back, and re-observe every planned action.
       let wanted = ContentDigest.of(request.content)
-      let back = try target.read(place.path, step: "verify")
+      let back = try target.read(place.path, step: .verify)
       let backDigest = ContentDigest.of(back?.content)
       guard backDigest == wanted else {
         throw target.error(
-          "verify-failed", "verify",
+          .verifyFailed, .verify,
           "'\(place.path)' reads back with digest \(backDigest), not the \(wanted) just written")
       }
       try reobserve(place, directoryMode: request.directoryMode ?? directory.mode)
@@ -224,11 +226,11 @@ public struct SafeReplace {
       if request.verifyLogin, let check = config.loginCheck, let failure = check(request) {
         let reason =
           "a fresh login as '\(request.id.user)' failed after the write (\(failure.step): \(failure.message))"
-        if let restoreFailure = restore(after: target.error("login-check-failed", "verify", reason)) {
+        if let restoreFailure = restore(after: target.error(.loginCheckFailed, .verify, reason)) {
           throw restoreFailure
         }
         return .rolledBack(
-          target.error("login-check-failed", "verify", reason + "; the previous file was restored"))
+          target.error(.loginCheckFailed, .verify, reason + "; the previous file was restored"))
       }
 
       // Prune, only now that the new file is in place for good.
@@ -242,7 +244,7 @@ public struct SafeReplace {
     mutating func makeDirectory(_ path: String) throws(TransportError) -> FileStatus {
       let mode = request.directoryMode ?? 0o700
       guard let place = TargetLocation.of(absolute: path) else {
-        throw target.error("invalid-path", "mkdir", "cannot create '\(path)'")
+        throw target.error(.invalidPath, .mkdir, "cannot create '\(path)'")
       }
       // Directories an interrupted run left (rmdir removes only empty ones).
       let prefix = "." + place.name + ".keyward-tmp-"
@@ -252,28 +254,28 @@ public struct SafeReplace {
         }
       }
       let temporary = place.directory + "/" + prefix + Self.random()
-      try io("mkdir") { () throws(FileSystemError) in try fs.makeDirectory(temporary, mode: mode) }
+      try io(.mkdir) { () throws(FileSystemError) in try fs.makeDirectory(temporary, mode: mode) }
       do throws(TransportError) {
         guard
           let made = try io(
-            "mkdir", { () throws(FileSystemError) in try fs.status(temporary, follow: false) })
-        else { throw target.error("mkdir-failed", "mkdir", "'\(temporary)' vanished after it was created") }
+            .mkdir, { () throws(FileSystemError) in try fs.status(temporary, follow: false) })
+        else { throw target.error(.mkdirFailed, .mkdir, "'\(temporary)' vanished after it was created") }
         let owner = FileOwner(uid: target.account.uid, gid: target.account.gid)
         let needsOwner = made.uid != owner.uid || made.gid != owner.gid
         if made.mode != mode || needsOwner {
-          try io("mkdir") { () throws(FileSystemError) in
+          try io(.mkdir) { () throws(FileSystemError) in
             try fs.setAttributes(temporary, mode: mode, owner: needsOwner ? owner : nil)
           }
         }
-        try io("mkdir") { () throws(FileSystemError) in try fs.rename(temporary, to: path) }
+        try io(.mkdir) { () throws(FileSystemError) in try fs.rename(temporary, to: path) }
       } catch {
         try? fs.removeDirectory(temporary)
         throw error
       }
       createdDirectory = true
-      guard let status = try io("mkdir", { () throws(FileSystemError) in try fs.status(path, follow: false) })
-      else { throw target.error("mkdir-failed", "mkdir", "'\(path)' vanished after it was created") }
-      try target.checkDirectory(status, path, step: "mkdir")
+      guard let status = try io(.mkdir, { () throws(FileSystemError) in try fs.status(path, follow: false) })
+      else { throw target.error(.mkdirFailed, .mkdir, "'\(path)' vanished after it was created") }
+      try target.checkDirectory(status, path, step: .mkdir)
       return status
     }
 
@@ -286,23 +288,23 @@ public struct SafeReplace {
         let end = min(offset + SafeReplace.chunk, content.count)
         let slice = Array(content[offset..<end])
         let at = UInt64(offset)
-        try io("write") { () throws(FileSystemError) in try fs.write(handle, offset: at, bytes: slice) }
+        try io(.write) { () throws(FileSystemError) in try fs.write(handle, offset: at, bytes: slice) }
         offset = end
         config.checkpoint?(.writing(offset: offset, total: content.count))
       }
       let owner = FileOwner(uid: target.account.uid, gid: target.account.gid)
-      let made = try io("write") { () throws(FileSystemError) in try fs.status(of: handle) }
+      let made = try io(.write) { () throws(FileSystemError) in try fs.status(of: handle) }
       let needsOwner = made.uid != owner.uid || made.gid != owner.gid
-      try io("chmod") { () throws(FileSystemError) in
+      try io(.chmod) { () throws(FileSystemError) in
         try fs.setAttributes(of: handle, mode: request.fileMode, owner: needsOwner ? owner : nil)
       }
-      try io("fsync") { () throws(FileSystemError) in try fs.sync(handle) }
-      let written = try io("write") { () throws(FileSystemError) in try fs.status(of: handle) }
+      try io(.fsync) { () throws(FileSystemError) in try fs.sync(handle) }
+      let written = try io(.write) { () throws(FileSystemError) in try fs.status(of: handle) }
       guard written.kind == .regular, written.mode == request.fileMode, written.uid == owner.uid,
         written.gid == owner.gid, written.size == UInt64(content.count)
       else {
         throw target.error(
-          "write-failed", "write",
+          .writeFailed, .write,
           "the temp file '\(path)' is not what was written (mode \(FileAction.octal(written.mode)),"
             + " owner \(written.uid):\(written.gid), \(written.size) bytes)")
       }
