@@ -26,7 +26,7 @@ public struct InspectCommand: ParsableCommand {
   public static let usageExitCode: Int32 = 2
 
   /// The authorized_keys file to read, or '-' for standard input.
-  public var file: String { arguments.first ?? "-" }
+  public var file: String { operands.files.first ?? "-" }
 
   @Option(
     name: .customLong("format"), help: ArgumentHelp("Output format: text or json.", valueName: "format"))
@@ -41,13 +41,22 @@ public struct InspectCommand: ParsableCommand {
       "The authorized_keys file to read, or '-' for standard input. (default: -)", valueName: "file"))
   var arguments: [String] = []
 
+  /// The operands taken: files (after `--`, anything is a file), and the first word that is
+  /// an option this command does not know.
+  var operands: (files: [String], unexpected: String?) {
+    let end = arguments.firstIndex(of: "--") ?? arguments.endIndex
+    let before = arguments[..<end]
+    let files = before.filter { !$0.hasPrefix("-") || $0 == "-" } + arguments[end...].dropFirst()
+    return (files, before.first { $0.hasPrefix("-") && $0 != "-" })
+  }
+
   /// The output format chosen.
   public var format: Format { Format(rawValue: formatName) ?? .text }
 
   public init() {}
 
   public func validate() throws {
-    if let first = arguments.first(where: { $0.hasPrefix("-") && $0 != "-" }) ?? arguments.dropFirst().first {
+    if let first = operands.unexpected ?? operands.files.dropFirst().first {
       throw Self.usageError("Unexpected argument '\(first)'")
     }
     if Format(rawValue: formatName) == nil {

@@ -127,6 +127,8 @@ struct InspectCommandTests {
     (["inspect", "/"], "cannot read '/': is a directory"),
     (["inspect", "--format", "yaml", "-"], "format"),
     (["inspect", "a", "b"], "Unexpected argument"),
+    (["inspect", "-x"], "Unexpected argument '-x'"),
+    (["inspect", "--", "-x"], "cannot read '-x': no such file"),
   ])
   func usageErrorsAndUnreadableInputExitTwo(arguments: [String], message: String) throws {
     let result = try KeywardProcess.run(arguments)
