@@ -68,7 +68,7 @@ struct ApplyCommand: AsyncParsableCommand {
     } else if paths.count == 1, PlanInput.isPlanFile(paths[0]) {
       plan = try PlanInput.load(paths[0], signature: signature)
       if let refusal = transport.selection().refusal(of: plan) {
-        Terminal.error("error: \(paths[0]): \(refusal); nothing was applied")
+        Terminal.report(.error, "\(paths[0]): \(refusal); nothing was applied")
         throw ExitCode(1)
       }
       channel = try transport.makeTransport(hosts: plan.hosts)
@@ -93,7 +93,7 @@ struct ApplyCommand: AsyncParsableCommand {
         Terminal.out(TextPlanRenderer(color: selection.color).render(plan))
       }
       if !plan.errors.isEmpty {
-        Terminal.error("error: the plan was refused; nothing was applied")
+        Terminal.report(.error, "the plan was refused; nothing was applied")
         let report = await Applier().apply(plan, transport: channel)
         try finish(plan, report, started: started, revision: revision)
       }

@@ -79,7 +79,7 @@ public struct InspectCommand: ParsableCommand {
     do {
       bytes = try Self.readInput(file)
     } catch {
-      Terminal.error("keyward: error: \(error)")
+      Terminal.report(.error, "\(error)")
       throw ExitCode(Self.usageExitCode)
     }
     let report = AuthorizedKeysInspector.report(bytes, format: format)

@@ -34,10 +34,11 @@ public struct ValidateCommand: ParsableCommand {
     let validation = ManifestValidation(paths: paths, loader: ManifestInput.loader)
     switch format {
     case .text:
-      FileHandle.standardError.write(Data(DiagnosticRenderer.text(validation.diagnostics).utf8))
-      FileHandle.standardOutput.write(Data(ValidationReport.text(validation).utf8))
+      let diagnostics = DiagnosticRenderer.text(validation.diagnostics)
+      if !diagnostics.isEmpty { Terminal.error(diagnostics) }
+      Terminal.out(ValidationReport.text(validation))
     case .json:
-      FileHandle.standardOutput.write(Data(ValidationReport.json(validation).utf8))
+      Terminal.out(ValidationReport.json(validation))
     }
     let code = ValidationReport.exitCode(validation)
     if code != 0 { throw ExitCode(code) }
