@@ -18,4 +18,23 @@ public enum RolloutText {
     let shown = hosts.prefix(8).joined(separator: ", ")
     return hosts.count > 8 ? "\(shown) and \(hosts.count - 8) more" : shown
   }
+
+  /// The rollout of `plan` for a pull-request comment: a heading line and one item per wave.
+  public static func markdown(_ plan: Plan) -> String {
+    guard let rollout = plan.rollout else { return "" }
+    let waves = RolloutApplier(rollout: rollout).waves(plan)
+    let hosts = waves.reduce(0) { $0 + $1.count }
+    var out =
+      "**Rollout `\(rollout)`**: \(waves.count) wave\(waves.count == 1 ? "" : "s") over \(hosts) host\(hosts == 1 ? "" : "s") with changes\n\n"
+    for (index, wave) in waves.enumerated() {
+      out += "\(index + 1). " + wave.map { "`\(MarkdownText.escape($0))`" }.joined(separator: ", ") + "\n"
+    }
+    return out + "\n"
+  }
+
+  /// The rollout of `plan` for people, or nothing when it has none.
+  public static func text(_ plan: Plan) -> String {
+    guard let rollout = plan.rollout else { return "" }
+    return render(rollout, waves: RolloutApplier(rollout: rollout).waves(plan))
+  }
 }
