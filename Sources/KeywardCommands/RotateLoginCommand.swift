@@ -137,7 +137,7 @@ struct RotateLoginCommand: AsyncParsableCommand {
       let index = declaration.location.line - 1
       let replaced =
         lines.indices.contains(index)
-        ? LoginKeyDeclaration.replacing(in: lines[index], old: declaration.key, with: new) : nil
+        ? declaration.replacing(in: lines[index], with: new, comment: comment) : nil
       let place = "\(declaration.location): key '\(Echo.value(declaration.keyName, limit: 100))'"
       guard let replaced else {
         Terminal.error(

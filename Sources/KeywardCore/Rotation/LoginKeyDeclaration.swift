@@ -7,14 +7,16 @@ import Foundation
 public struct LoginKeyDeclaration: Hashable, Sendable {
   /// The manifest name of the key.
   public var keyName: String
-  /// The old key as the manifest declares it.
+  /// The old key as the manifest declares it, and its comment.
   public var key: PublicKey
+  public var comment: String?
   /// Where the key is defined.
   public var location: SourceLocation
 
-  public init(keyName: String, key: PublicKey, location: SourceLocation) {
+  public init(keyName: String, key: PublicKey, comment: String? = nil, location: SourceLocation) {
     self.keyName = keyName
     self.key = key
+    self.comment = comment
     self.location = location
   }
 
@@ -24,20 +26,27 @@ public struct LoginKeyDeclaration: Hashable, Sendable {
     for target in desired.targets {
       for entry in target.entries where old.contains(entry.key.fingerprint) {
         if let location = entry.definition {
-          found.insert(LoginKeyDeclaration(keyName: entry.keyName, key: entry.key, location: location))
+          found.insert(
+            LoginKeyDeclaration(
+              keyName: entry.keyName, key: entry.key, comment: entry.comment, location: location))
         }
       }
     }
     return found.sorted { $0.location < $1.location }
   }
 
-  /// `line` with the old key's material (type and base64) replaced by `new`'s, or nil when the
-  /// line does not hold the old key inline (a `file:` key: that file must change instead).
-  public static func replacing(in line: String, old: PublicKey, with new: PublicKey) -> String? {
-    let material = old.type + " " + old.base64
-    if let range = line.range(of: material) {
-      return line.replacingCharacters(in: range, with: new.type + " " + new.base64)
+  /// `line` with the old key's material (type and base64) replaced by `new`'s, and with
+  /// `newComment` (when given) in place of the old comment that follows it, so that the
+  /// manifest declares exactly the line the rotation wrote. Nil when the line does not hold the
+  /// old key inline (a `file:` key: that file must change instead).
+  public func replacing(in line: String, with new: PublicKey, comment newComment: String?) -> String? {
+    let material = key.type + " " + key.base64
+    guard let range = line.range(of: material) else { return nil }
+    var end = range.upperBound
+    if newComment != nil, let comment, line[end...].hasPrefix(" " + comment) {
+      end = line.index(end, offsetBy: comment.count + 1)
     }
-    return nil
+    let replacement = new.type + " " + new.base64 + (newComment.map { " " + $0 } ?? "")
+    return line.replacingCharacters(in: range.lowerBound..<end, with: replacement)
   }
 }
