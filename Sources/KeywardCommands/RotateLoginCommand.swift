@@ -153,7 +153,7 @@ struct RotateLoginCommand: AsyncParsableCommand {
         Terminal.error("Updated \(place) to the new key")
       } else {
         Terminal.error(
-          "Update the manifests (or run again with --update-manifests): \(place): replace '\(declaration.key.type) \(declaration.key.base64)' with '\(new.type) \(new.base64)'"
+          "Update the manifests (or run again with --update-manifests): \(place): make line \(declaration.location.line) read '\(Echo.value(replaced, limit: 400))'"
         )
       }
     }

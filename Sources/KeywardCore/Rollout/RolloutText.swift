@@ -23,6 +23,7 @@ public enum RolloutText {
   public static func markdown(_ plan: Plan) -> String {
     guard let rollout = plan.rollout else { return "" }
     let waves = RolloutApplier(rollout: rollout).waves(plan)
+    guard !waves.isEmpty else { return "" }
     let hosts = waves.reduce(0) { $0 + $1.count }
     var out =
       "**Rollout `\(rollout)`**: \(waves.count) wave\(waves.count == 1 ? "" : "s") over \(hosts) host\(hosts == 1 ? "" : "s") with changes\n\n"
@@ -32,9 +33,10 @@ public enum RolloutText {
     return out + "\n"
   }
 
-  /// The rollout of `plan` for people, or nothing when it has none.
+  /// The rollout of `plan` for people, or nothing when it has none (or nothing to change).
   public static func text(_ plan: Plan) -> String {
     guard let rollout = plan.rollout else { return "" }
-    return render(rollout, waves: RolloutApplier(rollout: rollout).waves(plan))
+    let waves = RolloutApplier(rollout: rollout).waves(plan)
+    return waves.isEmpty ? "" : render(rollout, waves: waves)
   }
 }
