@@ -77,6 +77,7 @@ struct RotateLoginCommand: AsyncParsableCommand {
       checkpoint: { step, wave in
         if let pause { try? await Task.sleep(for: pause) }
       })
+    rotation.wavePause = rolloutOptions.wavePause.flatMap(RolloutOptions.duration) ?? .zero
     rotation.knownOldKeys = Set(
       transport.identities.compactMap { try? Self.readPublicKey($0 + ".pub").0.fingerprint })
     let waves = rotation.waves

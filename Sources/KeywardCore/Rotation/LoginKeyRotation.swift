@@ -23,6 +23,8 @@ public struct LoginKeyRotation: Sendable {
   /// The order hosts are taken in (`RolloutOrder`); by default natural order of names.
   public var hostOrder: [String]?
   public var maxFailures: FailureLimit
+  /// The pause between two waves.
+  public var wavePause: Duration = .zero
   /// Fingerprints known to be the old login key before any login (the `--identity` files'
   /// public keys); the keys the old sessions authenticated with are added as they are seen.
   public var knownOldKeys: Set<String> = []
@@ -64,6 +66,7 @@ public struct LoginKeyRotation: Sendable {
     var oldKeys = knownOldKeys.subtracting([newKey.fingerprint])
     var stoppedAfter: Int?
     for (index, hosts) in planned.enumerated() {
+      if index > 0 && wavePause > .zero { try? await Task.sleep(for: wavePause) }
       let members = Set(hosts)
       let batch = targets.filter { members.contains($0.id.host) }.sorted { $0.id < $1.id }
       let outcome = await rotate(batch, wave: index + 1, old: old, new: new, oldKeys: &oldKeys)
