@@ -12,12 +12,12 @@ struct ApplyCommand: AsyncParsableCommand {
     commandName: "apply",
     abstract: "Converge every target: apply manifests (after showing the plan) or a saved plan file.",
     discussion: """
-      With manifests, the plan is shown and, on a terminal, applied only after you type 'yes';
-      without a terminal, --auto-approve is required. With a plan file (from 'plan --out'),
+      With manifests, the plan is shown and, on a terminal, applied only after you type 'yes'; \
+      without a terminal, --auto-approve is required. With a plan file (from 'plan --out'), \
       exactly that plan is applied; a target whose file changed since is refused as stale.
       Exit codes: 0 success, 1 any target failed, was stale or the plan was refused.
-      With --detailed-exitcode (a bitmask, as Puppet's): 0 nothing to do, 2 changes applied,
-      4 failures (a target failed, was stale, rolled back or skipped, or the plan was refused),
+      With --detailed-exitcode (a bitmask, as Puppet's): 0 nothing to do, 2 changes applied, \
+      4 failures (a target failed, was stale, rolled back or skipped, or the plan was refused), \
       6 both.
       """)
 
@@ -27,8 +27,8 @@ struct ApplyCommand: AsyncParsableCommand {
   @Flag(name: .customLong("auto-approve"), help: "Apply without asking.")
   var autoApprove = false
 
-  @Option(help: "Report format: text or json.")
-  var format: OutputFormat = .text
+  @Option(help: "Report format.")
+  var format: ReportFormat = .text
 
   @Flag(
     name: .customLong("detailed-exitcode"),
@@ -44,7 +44,10 @@ struct ApplyCommand: AsyncParsableCommand {
   @OptionGroup var rolloutOptions: RolloutOptions
 
   func validate() throws {
-    if format == .markdown { throw ValidationError("apply reports are text or json") }
+    if paths.count > 1, let plan = paths.first(where: PlanInput.isPlanFile) {
+      throw ValidationError(
+        "'\(plan)' is a saved plan: apply takes one plan file alone, or manifest files and directories")
+    }
     if rolloutOptions.resume != nil && !paths.isEmpty {
       throw ValidationError("--resume takes the saved plan itself; give no other path")
     }

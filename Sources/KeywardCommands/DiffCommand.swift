@@ -13,7 +13,7 @@ struct DiffCommand: ParsableCommand {
       keyward diff OLD NEW          two manifest files or directories
       keyward diff --base REV PATH  PATH as it is against PATH at git revision REV
                                     (e.g. --base origin/main in a pull request)
-      Exit codes: 0 no access change, 1 errors, 2 access changes (with --detailed-exitcode;
+      Exit codes: 0 no access change, 1 errors, 2 access changes (with --detailed-exitcode; \
       0 otherwise).
       """)
 

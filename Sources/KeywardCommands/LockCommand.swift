@@ -10,9 +10,9 @@ struct LockCommand: AsyncParsableCommand {
     commandName: "lock",
     abstract: "Fetch every remote key source (github:, gitlab:, url:) and pin its keys in keyward.lock.",
     discussion: """
-      The lock is written beside the manifests, and only when every source was fetched and
-      checked: one failed source (HTTP error, timeout, TLS failure, a body cut short or not all
-      keys, no key unless 'allow_empty: true') leaves the lock as it was. Plans and applies read
+      The lock is written beside the manifests, and only when every source was fetched and \
+      checked: one failed source (HTTP error, timeout, TLS failure, a body cut short or not all \
+      keys, no key unless 'allow_empty: true') leaves the lock as it was. Plans and applies read \
       keys from the lock only; review its diff like any other change.
       Exit codes: 0 locked, 1 a source failed or the manifests have errors.
       """)

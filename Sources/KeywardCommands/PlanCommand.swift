@@ -8,8 +8,8 @@ struct PlanCommand: AsyncParsableCommand {
     commandName: "plan",
     abstract: "Show what apply would change on every target.",
     discussion: """
-      Exit codes: 0 success (with --detailed-exitcode: no changes), 1 errors,
-      2 changes pending (with --detailed-exitcode only). 'apply --detailed-exitcode' is a
+      Exit codes: 0 success (with --detailed-exitcode: no changes), 1 errors, \
+      2 changes pending (with --detailed-exitcode only). 'apply --detailed-exitcode' is a \
       bitmask instead: 2 changes applied, 4 failures, 6 both.
       """)
 

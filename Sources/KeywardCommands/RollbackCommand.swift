@@ -8,10 +8,10 @@ struct RollbackCommand: AsyncParsableCommand {
     commandName: "rollback",
     abstract: "Restore the newest backup keyward kept of each target's file (planned and shown first).",
     discussion: """
-      Every apply keeps the previous file beside it (<file>.keyward-backup.<time>). Rollback
-      plans the return to the keys of the newest one, shows it, and applies it with the same
-      guards and compare-and-swap as apply: keys the manifests revoke or their policy refuses
-      are not restored, protected keys are never removed, the key keyward logs in with is kept.
+      Every apply keeps the previous file beside it (<file>.keyward-backup.<time>). Rollback \
+      plans the return to the keys of the newest one, shows it, and applies it with the same \
+      guards and compare-and-swap as apply: keys the manifests revoke or their policy refuses \
+      are not restored, protected keys are never removed, the key keyward logs in with is kept. \
       The file replaced by the rollback is itself kept as a backup.
       """)
 
@@ -54,7 +54,7 @@ struct RollbackCommand: AsyncParsableCommand {
       let outside = settings[id]?.allowOutsideHome ?? false
       if let problem = PathConfinement.problem(inPath: id.path, allowOutsideHome: outside) {
         observed[id] = .failure(
-          TransportError(code: "path-refused", host: id.host, step: "plan", message: problem))
+          TransportError(code: .pathRefused, host: id.host, step: .plan, message: problem))
         continue
       }
       requests.append(

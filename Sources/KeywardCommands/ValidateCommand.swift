@@ -8,8 +8,8 @@ public struct ValidateCommand: ParsableCommand {
     commandName: "validate",
     abstract: "Check manifests: YAML, names, keys, policy and access rules. No network, no host touched.",
     discussion: """
-      Each PATH is one manifest: a file, or a directory whose *.yaml and *.yml files form one manifest.
-      Key files named by 'file:' are read relative to the manifest and must stay inside its directory;
+      Each PATH is one manifest: a file, or a directory whose *.yaml and *.yml files form one manifest. \
+      Key files named by 'file:' are read relative to the manifest and must stay inside its directory; \
       list other directories, colon-separated, in KEYWARD_KEY_FILE_ROOTS.
       Exit status: 0 valid (warnings allowed), 1 errors found, 2 a path could not be read.
       """

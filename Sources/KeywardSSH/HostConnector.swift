@@ -47,7 +47,7 @@ struct HostConnector: Sendable {
     let resolved = try resolve(alias, jumpOverride: jumpOverride, portOverride: portOverride)
     guard resolved.unsupported.isEmpty else {
       throw TransportError(
-        code: "ssh-config-unsupported", host: alias, step: "connect",
+        code: .sshConfigUnsupported, host: alias, step: .connect,
         message:
           "ssh_config sets \(resolved.unsupported.joined(separator: ", ")), which keyward cannot honour;"
           + " unset it for this host (see docs/ssh-config.md)")
@@ -58,7 +58,7 @@ struct HostConnector: Sendable {
     if let jump = resolved.proxyJump, !jump.isEmpty {
       guard depth < 8 else {
         throw TransportError(
-          code: "jump-failed", host: alias, step: "connect",
+          code: .jumpFailed, host: alias, step: .connect,
           message: "ProxyJump chain longer than 8 hops (a loop?)")
       }
       var hops = jump.split(separator: ",").map(String.init)
@@ -125,7 +125,7 @@ struct HostConnector: Sendable {
       let fingerprint = try authenticate(session, resolved, user: user)
       guard !Watchdog.shared.disarm(token) else {
         session.close()
-        throw deadlineError(alias, step: "auth")
+        throw deadlineError(alias, step: .auth)
       }
       return HostSession(session: session, host: alias, loginUser: user, loginKeyFingerprint: fingerprint)
     } catch {
@@ -137,7 +137,7 @@ struct HostConnector: Sendable {
 
   func handshakeTimeout(_ host: String, _ timeout: Duration) -> TransportError {
     TransportError(
-      code: "handshake-failed", host: host, step: "handshake",
+      code: .handshakeFailed, host: host, step: .handshake,
       message:
         "Timed out: no SSH banner within \(timeout) (the connect timeout); the server accepted the"
         + " connection but is stuck, overloaded or not an SSH server")
@@ -145,15 +145,15 @@ struct HostConnector: Sendable {
 
   func kexTimeout(_ host: String) -> TransportError {
     TransportError(
-      code: "handshake-failed", host: host, step: "handshake",
+      code: .handshakeFailed, host: host, step: .handshake,
       message:
         "Timed out: the key exchange did not finish within \(settings.operationTimeout) (the operation"
         + " timeout); the server is stuck or overloaded")
   }
 
-  func deadlineError(_ host: String, step: String) -> TransportError {
+  func deadlineError(_ host: String, step: TransportError.Step) -> TransportError {
     TransportError(
-      code: "deadline-exceeded", host: host, step: step,
+      code: .deadlineExceeded, host: host, step: step,
       message:
         "gave up after \(settings.targetDeadline) (the per-target deadline); the host is too slow or stuck")
   }
@@ -201,7 +201,7 @@ struct HostConnector: Sendable {
       key = try PublicKey(type: offered.type, base64: Data(offered.blob).base64EncodedString())
     } catch {
       throw TransportError(
-        code: "handshake-failed", host: resolved.alias, step: "hostkey",
+        code: .handshakeFailed, host: resolved.alias, step: .hostkey,
         message: "the server's \(offered.type) host key could not be read: \(error)")
     }
     let files = resolved.knownHostsFiles.map { "'\($0)'" }.joined(separator: ", ")
@@ -217,7 +217,7 @@ struct HostConnector: Sendable {
     switch Self.checkHostIP(host: verdict, ip: ipVerdict, strict: resolved.strictHostKeyChecking) {
     case .refuse:
       throw TransportError(
-        code: "host-key-changed", host: resolved.alias, step: "hostkey",
+        code: .hostKeyChanged, host: resolved.alias, step: .hostkey,
         message:
           "the \(key.type) host key of '\(name)' differs from the key known_hosts lists for its address"
           + " '\(ipName ?? "")' (CheckHostIP); the address may have been taken over. Check the host, then"
@@ -238,7 +238,7 @@ struct HostConnector: Sendable {
       return
     case .revoked(let entry):
       throw TransportError(
-        code: "host-key-revoked", host: resolved.alias, step: "hostkey",
+        code: .hostKeyRevoked, host: resolved.alias, step: .hostkey,
         message:
           "the server's \(key.type) host key \(key.fingerprint) is marked @revoked for '\(name)'"
           + " (\(entry.location)): refused, as ssh refuses it ('REVOKED HOST KEY DETECTED'), and not"
@@ -255,10 +255,10 @@ struct HostConnector: Sendable {
           "; note: known_hosts lists only key types libssh2 1.10 cannot negotiate for this host"
           + " (it verifies \(LibSSH2.usableHostKeyTypes.joined(separator: ", ")))"
       }
-      throw TransportError(code: "host-key-changed", host: resolved.alias, step: "hostkey", message: message)
+      throw TransportError(code: .hostKeyChanged, host: resolved.alias, step: .hostkey, message: message)
     case .unknown(let authorities) where !authorities.isEmpty:
       throw TransportError(
-        code: "host-key-unknown", host: resolved.alias, step: "hostkey",
+        code: .hostKeyUnknown, host: resolved.alias, step: .hostkey,
         message:
           "known_hosts trusts a host certificate authority for '\(name)' (@cert-authority at"
           + " \(authorities[0].location)), but libssh2 1.10 cannot negotiate certificate host keys"
@@ -271,7 +271,7 @@ struct HostConnector: Sendable {
         || resolved.strictHostKeyChecking == "false" || resolved.strictHostKeyChecking == "no"
       guard acceptNew, let file = resolved.userKnownHostsFiles.first else {
         throw TransportError(
-          code: "host-key-unknown", host: resolved.alias, step: "hostkey",
+          code: .hostKeyUnknown, host: resolved.alias, step: .hostkey,
           message:
             "host key unknown: \(key.type) \(key.fingerprint) for '\(name)' is not in \(files.isEmpty ? "any known_hosts file" : files);"
             + " verify it and add it (ssh-keyscan), or pass --accept-new-host-keys")
@@ -347,12 +347,12 @@ struct HostConnector: Sendable {
   {
     guard let methods = session.authMethods(user: user) else {
       if session.isAuthenticated { return nil }
-      throw session.error("auth-failed", "auth", "could not ask the server for authentication methods")
+      throw session.error(.authFailed, .auth, "could not ask the server for authentication methods")
     }
     let identities = IdentityLoader.load(resolved.identityFiles)
     guard methods.split(separator: ",").contains("publickey") else {
       throw TransportError(
-        code: "auth-failed", host: resolved.alias, step: "auth",
+        code: .authFailed, host: resolved.alias, step: .auth,
         message: "the server does not accept public keys for '\(user)' (it offers: \(methods))")
     }
     var tried: [String] = []
@@ -389,7 +389,7 @@ struct HostConnector: Sendable {
         tried.append("'\(identity.path)'")
       case .failed(let text):
         throw TransportError(
-          code: "auth-failed", host: resolved.alias, step: "auth",
+          code: .authFailed, host: resolved.alias, step: .auth,
           message: "authentication as '\(user)' broke off: \(text)")
       }
     }
@@ -403,6 +403,6 @@ struct HostConnector: Sendable {
         "; note: libssh2 1.10 signs RSA keys only with SHA-1 (ssh-rsa), which OpenSSH 8.8 and later refuse:"
         + " log in with an ed25519 or ecdsa key instead"
     }
-    throw TransportError(code: "auth-failed", host: resolved.alias, step: "auth", message: message)
+    throw TransportError(code: .authFailed, host: resolved.alias, step: .auth, message: message)
   }
 }

@@ -70,12 +70,12 @@ final class HostSession: @unchecked Sendable {
     if loginUser == "root" && user != "root" {
       guard let account else {
         throw TransportError(
-          code: "user-unknown", host: host, step: "connect", message: "no account known for '\(user)'")
+          code: .userUnknown, host: host, step: .connect, message: "no account known for '\(user)'")
       }
       let command = try helperCommand(uid: account.uid, gid: account.gid, user: user)
-      stream = try session.openStream(exec: command, step: "connect")
+      stream = try session.openStream(exec: command, step: .connect)
     } else {
-      stream = try session.openStream(subsystem: "sftp", step: "connect")
+      stream = try session.openStream(subsystem: "sftp", step: .connect)
     }
     let opened = try RemoteFiles(host: host, user: user, stream: stream)
     files.append((user, opened))
@@ -91,14 +91,14 @@ final class HostSession: @unchecked Sendable {
     let helpers = try probedHelpers()
     guard let server = helpers.sftpServer else {
       throw TransportError(
-        code: "cannot-act-as-user", host: host, step: "connect",
+        code: .cannotActAsUser, host: host, step: .connect,
         message:
           "'\(host)' has no sftp-server in \(Self.sftpServerPaths.joined(separator: ", ")); keyward will not"
           + " touch '\(user)''s files as root: install openssh-sftp-server or connect as the user")
     }
     guard let setpriv = helpers.setpriv else {
       throw TransportError(
-        code: "cannot-act-as-user", host: host, step: "connect",
+        code: .cannotActAsUser, host: host, step: .connect,
         message:
           "'\(host)' has no setpriv (util-linux), so keyward cannot act with the rights of '\(user)';"
           + " it will not touch that user's files as root: install util-linux or connect as the user")
@@ -140,7 +140,7 @@ final class HostSession: @unchecked Sendable {
 
   private func probedHelpers() throws(TransportError) -> Helpers {
     if let helpers { return helpers }
-    let result = try session.exec(Self.probeScript, step: "connect")
+    let result = try session.exec(Self.probeScript, step: .connect)
     let found = Self.parseHelpers(String(decoding: result.stdout, as: UTF8.self))
     helpers = found
     return found

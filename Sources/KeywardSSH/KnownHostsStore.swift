@@ -91,7 +91,7 @@ final class KnownHostsStore: Sendable {
     }
     if let failure {
       throw TransportError(
-        code: "host-key-unknown", host: host, step: "hostkey",
+        code: .hostKeyUnknown, host: host, step: .hostkey,
         message: "could not append the new host key to '\(path)': \(failure)")
     }
   }

@@ -89,7 +89,7 @@ final class SSHSession: @unchecked Sendable {
     guard let session = libssh2_session_init_ex(nil, nil, nil, nil) else {
       Glibc.close(fd)
       throw TransportError(
-        code: "handshake-failed", host: host, step: "handshake",
+        code: .handshakeFailed, host: host, step: .handshake,
         message: "libssh2 could not allocate a session")
     }
     raw = session
@@ -135,7 +135,7 @@ final class SSHSession: @unchecked Sendable {
     return (code, text)
   }
 
-  func error(_ code: String, _ step: String, _ what: String) -> TransportError {
+  func error(_ code: TransportError.Code, _ step: TransportError.Step, _ what: String) -> TransportError {
     let last = lastError()
     return TransportError(
       code: code, host: host, step: step, message: "\(what): \(last.text) (libssh2 \(last.code))")
@@ -148,7 +148,7 @@ final class SSHSession: @unchecked Sendable {
     let preference = (hostKeyPreference.isEmpty ? LibSSH2.usableHostKeyTypes : hostKeyPreference)
       .joined(separator: ",")
     if libssh2_session_method_pref(session, LIBSSH2_METHOD_HOSTKEY, preference) != 0 {
-      throw error("handshake-failed", "handshake", "host key preference '\(preference)' was refused")
+      throw error(.handshakeFailed, .handshake, "host key preference '\(preference)' was refused")
     }
     if libssh2_session_handshake(session, fd) != 0 {
       let last = lastError()
@@ -158,7 +158,7 @@ final class SSHSession: @unchecked Sendable {
           "; the server may offer only RSA host keys, which libssh2 1.10 cannot verify (needs rsa-sha2):"
           + " give the host an ed25519 or ecdsa host key"
       }
-      throw TransportError(code: "handshake-failed", host: host, step: "handshake", message: message)
+      throw TransportError(code: .handshakeFailed, host: host, step: .handshake, message: message)
     }
   }
 
@@ -167,7 +167,7 @@ final class SSHSession: @unchecked Sendable {
     var length = 0
     var type: Int32 = 0
     guard let pointer = libssh2_session_hostkey(session, &length, &type) else {
-      throw error("handshake-failed", "hostkey", "the server sent no host key")
+      throw error(.handshakeFailed, .hostkey, "the server sent no host key")
     }
     let blob = pointer.withMemoryRebound(to: UInt8.self, capacity: length) {
       Array(UnsafeBufferPointer(start: $0, count: length))
@@ -238,13 +238,13 @@ final class SSHSession: @unchecked Sendable {
   // MARK: exec
 
   /// Runs `command` over an exec channel, stdout and stderr read without deadlock.
-  func exec(_ command: String, step: String) throws(TransportError) -> ExecResult {
+  func exec(_ command: String, step: TransportError.Step) throws(TransportError) -> ExecResult {
     guard let channel = libssh2_channel_open_ex(session, "session", 7, 2 * 1024 * 1024, 32768, nil, 0) else {
-      throw error("exec-failed", step, "could not open an exec channel")
+      throw error(.execFailed, step, "could not open an exec channel")
     }
     defer { libssh2_channel_free(channel) }
     if libssh2_channel_process_startup(channel, "exec", 4, command, UInt32(command.utf8.count)) != 0 {
-      throw error("exec-failed", step, "could not run '\(command)'")
+      throw error(.execFailed, step, "could not run '\(command)'")
     }
     var out: [UInt8] = []
     var err: [UInt8] = []
@@ -257,7 +257,7 @@ final class SSHSession: @unchecked Sendable {
           libssh2_channel_read_ex(channel, stream, $0.baseAddress, $0.count)
         }
         if n == 0 { break }
-        if n < 0 { throw error("exec-failed", step, "reading the output of '\(command)' failed") }
+        if n < 0 { throw error(.execFailed, step, "reading the output of '\(command)' failed") }
         let bytes = buffer[0..<n].map { UInt8(bitPattern: $0) }
         if sink == 0 { out += bytes } else { err += bytes }
       }
@@ -282,18 +282,19 @@ final class SSHSession: @unchecked Sendable {
   var isOpen: Bool { raw != nil }
 
   /// Opens a channel running `command` (exec) or the `subsystem`, as a byte stream.
-  func openStream(exec command: String? = nil, subsystem: String? = nil, step: String) throws(TransportError)
+  func openStream(exec command: String? = nil, subsystem: String? = nil, step: TransportError.Step)
+    throws(TransportError)
     -> SSHChannelStream
   {
     guard let channel = libssh2_channel_open_ex(session, "session", 7, 2 * 1024 * 1024, 32768, nil, 0) else {
-      throw error("channel-failed", step, "could not open an ssh channel")
+      throw error(.channelFailed, step, "could not open an ssh channel")
     }
     let (kind, argument) = command.map { ("exec", $0) } ?? ("subsystem", subsystem ?? "sftp")
     let started = libssh2_channel_process_startup(
       channel, kind, UInt32(kind.utf8.count), argument, UInt32(argument.utf8.count))
     guard started == 0 else {
       let failure = error(
-        "channel-failed", step,
+        .channelFailed, step,
         kind == "subsystem"
           ? "could not start the '\(argument)' subsystem (is 'Subsystem sftp' enabled in sshd_config?)"
           : "could not run a command")
@@ -333,14 +334,14 @@ final class SSHSession: @unchecked Sendable {
   func openTunnel(to target: String, port: Int) throws(TransportError) -> JumpTunnel {
     guard let channel = libssh2_channel_direct_tcpip_ex(session, target, Int32(port), "127.0.0.1", 22) else {
       throw error(
-        "jump-failed", "connect",
+        .jumpFailed, .connect,
         "jump host refused to forward to '\(target):\(port)' (AllowTcpForwarding on the jump host?)")
     }
     var pair: [Int32] = [-1, -1]
     guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &pair) == 0 else {
       libssh2_channel_free(channel)
       throw TransportError(
-        code: "jump-failed", host: host, step: "connect", message: "socketpair failed: errno \(errno)")
+        code: .jumpFailed, host: host, step: .connect, message: "socketpair failed: errno \(errno)")
     }
     let tunnel = JumpTunnel(outer: self, channel: ChannelBox(channel), localFD: pair[0], pumpFD: pair[1])
     tunnel.start()

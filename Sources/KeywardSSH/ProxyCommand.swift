@@ -53,7 +53,7 @@ final class ProxyCommand: SessionCarrier, @unchecked Sendable {
     guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0
     else {
       throw TransportError(
-        code: "proxy-failed", host: host, step: "connect",
+        code: .proxyFailed, host: host, step: .connect,
         message: "socketpair for ProxyCommand failed: \(TCPConnector.errnoText())")
     }
     let process = Process()
@@ -69,7 +69,7 @@ final class ProxyCommand: SessionCarrier, @unchecked Sendable {
       close(pair[0])
       close(pair[1])
       throw TransportError(
-        code: "proxy-failed", host: host, step: "connect",
+        code: .proxyFailed, host: host, step: .connect,
         message: "could not start ProxyCommand '\(command)': \(error.localizedDescription)")
     }
     close(pair[1])

@@ -28,7 +28,7 @@ final class RemoteFiles {
       stream.close()
       let stderr = stream.diagnostics
       throw TransportError(
-        code: "sftp-failed", host: host, step: "connect",
+        code: .sftpFailed, host: host, step: .connect,
         message:
           "could not start sftp as '\(user)': \(error.message)" + (stderr.isEmpty ? "" : " (\(stderr))"))
     }
@@ -43,7 +43,9 @@ final class RemoteFiles {
   // MARK: operations
 
   /// `lstat` (or `stat` when `follow`); nil when the path does not exist.
-  func attributes(_ path: String, follow: Bool, step: String) throws(TransportError) -> RemoteAttributes? {
+  func attributes(_ path: String, follow: Bool, step: TransportError.Step) throws(TransportError)
+    -> RemoteAttributes?
+  {
     do {
       let attributes = follow ? try client.stat(path) : try client.lstat(path)
       return RemoteAttributes(
@@ -53,7 +55,7 @@ final class RemoteFiles {
     } catch  where error.status == .noSuchFile {
       return nil
     } catch {
-      throw failure(error, "sftp-failed", step, "could not stat '\(path)'")
+      throw failure(error, .sftpFailed, step, "could not stat '\(path)'")
     }
   }
 
@@ -67,11 +69,11 @@ final class RemoteFiles {
   }
 
   /// The canonical path (`.` is the session's working directory).
-  func realpath(_ path: String, step: String) throws(TransportError) -> String {
+  func realpath(_ path: String, step: TransportError.Step) throws(TransportError) -> String {
     do {
       return try client.realpath(path)
     } catch {
-      throw failure(error, "sftp-failed", step, "could not resolve '\(path)'")
+      throw failure(error, .sftpFailed, step, "could not resolve '\(path)'")
     }
   }
 
@@ -79,7 +81,9 @@ final class RemoteFiles {
 
   /// A `TransportError` that says what failed, as whom, and why; permission errors say that
   /// keyward acts with the user's own rights (the reason a planted symlink gets nowhere).
-  private func failure(_ error: SFTPError, _ code: String, _ step: String, _ what: String) -> TransportError {
+  private func failure(
+    _ error: SFTPError, _ code: TransportError.Code, _ step: TransportError.Step, _ what: String
+  ) -> TransportError {
     let reason: String
     switch error.kind {
     case .status(.permissionDenied):
@@ -92,7 +96,7 @@ final class RemoteFiles {
     case .status(let status): reason = "sftp status \(status.rawValue)"
     case .malformed, .stream, .timedOut, .tooLarge, .unsupported: reason = error.message
     }
-    let kind = error.status == .permissionDenied ? "permission-denied" : code
+    let kind: TransportError.Code = error.status == .permissionDenied ? .permissionDenied : code
     return TransportError(code: kind, host: host, step: step, message: "\(what): \(reason)")
   }
 }

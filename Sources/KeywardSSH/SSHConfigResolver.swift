@@ -38,7 +38,7 @@ final class SSHConfigResolver: Sendable {
   private func run(_ alias: String) throws(TransportError) -> ResolvedHost {
     if let configFile, !FileManager.default.isReadableFile(atPath: configFile) {
       throw TransportError(
-        code: "ssh-config", host: alias, step: "connect",
+        code: .sshConfig, host: alias, step: .connect,
         message: "cannot read the ssh config file '\(configFile)'")
     }
     guard let ssh = Self.sshPath else { return Self.defaults(alias) }
@@ -64,7 +64,7 @@ final class SSHConfigResolver: Sendable {
     guard process.terminationStatus == 0 else {
       let text = String(decoding: errors, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
       throw TransportError(
-        code: "ssh-config", host: alias, step: "connect",
+        code: .sshConfig, host: alias, step: .connect,
         message: "'ssh -G \(alias)' failed: \(text); fix the ssh config")
     }
     return Self.parse(String(decoding: data, as: UTF8.self), alias: alias)

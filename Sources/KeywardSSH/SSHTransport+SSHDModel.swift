@@ -37,7 +37,7 @@ extension SSHTransport: SSHDModelSource {
     let token = Watchdog.shared.arm(fd: host.session.fd, after: settings.targetDeadline)
     do {
       let script = SSHDProbe.script(users: request.users, allAccounts: request.allAccounts, log: request.log)
-      let result = try host.session.exec(script, step: "sshd-model")
+      let result = try host.session.exec(script, step: .sshdModel)
       let output = SSHDProbe.parse(String(decoding: result.stdout, as: UTF8.self))
       let reader = SFTPConfigReader(files: try? host.files(for: host.loginUser, account: nil))
       let model = SSHDProbe.model(
@@ -47,7 +47,7 @@ extension SSHTransport: SSHDModelSource {
       }
       if Watchdog.shared.disarm(token) {
         host.close()
-        return .failure(connector.deadlineError(request.host, step: "sshd-model"))
+        return .failure(connector.deadlineError(request.host, step: .sshdModel))
       }
       cache.checkIn(key, host)
       return .success(model)

@@ -134,7 +134,7 @@ public struct SSHTransport: Transport {
       guard healthy else {
         results[request.id] = failure(
           TransportError(
-            code: "session-lost", host: key.host, step: "connect",
+            code: .sessionLost, host: key.host, step: .connect,
             message: "the session to '\(key.host)' failed on an earlier target; run again"))
         continue
       }
@@ -143,13 +143,13 @@ public struct SSHTransport: Transport {
         let value = try operation(host, request)
         if Watchdog.shared.disarm(token) {
           healthy = false
-          results[request.id] = failure(connector.deadlineError(key.host, step: "verify"))
+          results[request.id] = failure(connector.deadlineError(key.host, step: .verify))
         } else {
           results[request.id] = success(value)
         }
       } catch {
         let fired = Watchdog.shared.disarm(token)
-        if fired || !TargetOperations.keepsSession(error) { healthy = false }
+        if fired || !error.code.keepsSession { healthy = false }
         results[request.id] = failure(fired ? connector.deadlineError(key.host, step: error.step) : error)
       }
     }

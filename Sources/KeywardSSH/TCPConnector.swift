@@ -21,7 +21,7 @@ enum TCPConnector {
           host: host, hostname: hostname, port: port, timeout: timeout, family: family,
           bindAddress: bindAddress)
       } catch {
-        guard attempt < attempts, error.code != "unreachable" || !error.message.hasPrefix("cannot resolve")
+        guard attempt < attempts, error.code != .unreachable || !error.message.hasPrefix("cannot resolve")
         else { throw error }
         attempt += 1
         sleep(1)
@@ -40,12 +40,12 @@ enum TCPConnector {
     guard rc == 0, let first = list else {
       let reason = rc == 0 ? "no address" : String(cString: gai_strerror(rc))
       throw TransportError(
-        code: "unreachable", host: host, step: "connect",
+        code: .unreachable, host: host, step: .connect,
         message: "cannot resolve '\(hostname)': \(reason); check the host name or HostName in ssh_config")
     }
     defer { freeaddrinfo(list) }
     var lastError = TransportError(
-      code: "unreachable", host: host, step: "connect", message: "no usable address")
+      code: .unreachable, host: host, step: .connect, message: "no usable address")
     var entry: UnsafeMutablePointer<addrinfo>? = first
     while let info = entry {
       entry = info.pointee.ai_next
@@ -66,7 +66,7 @@ enum TCPConnector {
     let fd = socket(info.ai_family, info.ai_socktype | Int32(SOCK_CLOEXEC.rawValue), info.ai_protocol)
     guard fd >= 0 else {
       throw TransportError(
-        code: "unreachable", host: host, step: "connect", message: "socket failed: \(errnoText())")
+        code: .unreachable, host: host, step: .connect, message: "socket failed: \(errnoText())")
     }
     var one: Int32 = 1
     setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -86,7 +86,7 @@ enum TCPConnector {
         let text = errnoText()
         close(fd)
         throw TransportError(
-          code: "unreachable", host: host, step: "connect", message: "cannot connect to \(where_): \(text)")
+          code: .unreachable, host: host, step: .connect, message: "cannot connect to \(where_): \(text)")
       }
       var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
       let ms = Int32(clamping: max(1, timeout.milliseconds))
@@ -95,7 +95,7 @@ enum TCPConnector {
       if ready == 0 {
         close(fd)
         throw TransportError(
-          code: "connect-timeout", host: host, step: "connect",
+          code: .connectTimeout, host: host, step: .connect,
           message: "no answer from \(where_) within \(timeout) (host down or filtered?)")
       }
       var soError: Int32 = 0
@@ -105,7 +105,7 @@ enum TCPConnector {
         let text = soError != 0 ? String(cString: strerror(soError)) : errnoText()
         close(fd)
         throw TransportError(
-          code: "unreachable", host: host, step: "connect",
+          code: .unreachable, host: host, step: .connect,
           message: "cannot connect to \(where_): \(text); is sshd running there?")
       }
     }
@@ -124,13 +124,13 @@ enum TCPConnector {
     var list: UnsafeMutablePointer<addrinfo>?
     guard getaddrinfo(address, nil, &hints, &list) == 0, let local = list else {
       throw TransportError(
-        code: "unreachable", host: host, step: "connect",
+        code: .unreachable, host: host, step: .connect,
         message: "BindAddress '\(address)' is not a numeric address of the server's address family")
     }
     defer { freeaddrinfo(list) }
     guard Glibc.bind(fd, local.pointee.ai_addr, local.pointee.ai_addrlen) == 0 else {
       throw TransportError(
-        code: "unreachable", host: host, step: "connect",
+        code: .unreachable, host: host, step: .connect,
         message: "cannot bind to BindAddress '\(address)': \(errnoText())")
     }
   }

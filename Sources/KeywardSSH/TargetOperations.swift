@@ -14,15 +14,6 @@ struct TargetOperations {
   /// Test-only hooks in the write path.
   var faults: FaultInjection?
 
-  /// Errors that concern one target only: the session stays usable for the others.
-  static func keepsSession(_ error: TransportError) -> Bool {
-    [
-      "symlink-refused", "user-unknown", "not-a-file", "invalid-path", "verify-failed", "locked",
-      "ownership-refused", "cannot-act-as-user", "permission-denied", "not-a-directory", "no-home",
-      "too-large", "symlink-dangling", "mode-refused", "login-check-failed",
-    ].contains(error.code)
-  }
-
   private var name: String { host.host }
 
   // MARK: accounts
@@ -32,10 +23,10 @@ struct TargetOperations {
     if let known = host.accounts[user] { return known }
     if user == host.loginUser {
       let files = try host.files(for: user, account: nil)
-      let home = try files.realpath(".", step: "read")
-      guard let status = try files.attributes(home, follow: true, step: "read") else {
+      let home = try files.realpath(".", step: .read)
+      guard let status = try files.attributes(home, follow: true, step: .read) else {
         throw TransportError(
-          code: "user-unknown", host: name, step: "read",
+          code: .userUnknown, host: name, step: .read,
           message: "the home directory '\(home)' of '\(user)' is missing")
       }
       let account = HostSession.Account(home: home, uid: status.uid, gid: status.gid)
@@ -45,7 +36,7 @@ struct TargetOperations {
     try lookUpAccounts(Array(Set(groupUsers + [user])).sorted())
     guard let account = host.accounts[user] else {
       throw TransportError(
-        code: "user-unknown", host: name, step: "read",
+        code: .userUnknown, host: name, step: .read,
         message:
           "user '\(user)' does not exist on '\(name)' (not in 'getent passwd'); create it or fix the manifest"
       )
@@ -61,7 +52,7 @@ struct TargetOperations {
     let command =
       "getent passwd " + valid.joined(separator: " ")
       + (probe ? "; echo \"keyward-getent $?\"; " + HostSession.probeScript : "")
-    let result = try host.session.exec(command, step: "read")
+    let result = try host.session.exec(command, step: .read)
     let output = String(decoding: result.stdout, as: UTF8.self)
     var status = result.status
     if probe {
@@ -76,7 +67,7 @@ struct TargetOperations {
       let text = String(decoding: result.stderr, as: UTF8.self).trimmingCharacters(
         in: .whitespacesAndNewlines)
       throw TransportError(
-        code: "getent-failed", host: name, step: "read",
+        code: .getentFailed, host: name, step: .read,
         message:
           "'getent passwd' failed with status \(status) as '\(host.loginUser)': \(text);"
           + " connect_as needs a shell account with getent")

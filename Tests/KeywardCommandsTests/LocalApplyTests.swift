@@ -76,7 +76,7 @@ struct LocalApplyTests {
     #expect(apply.status == 1)
     #expect(
       apply.stdout.contains(
-        "alice@img: stale: stale plan: alice@img changed since the plan was made; run plan again"))
+        "alice@img: stale: alice@img changed since the plan was made; run plan again"))
     #expect(root.read("alice") == "# edited by hand after the plan\n")
     #expect(root.readKeys("bob") == TestKeys.alice + "\n")
   }

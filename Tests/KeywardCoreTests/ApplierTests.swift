@@ -58,10 +58,10 @@ struct ApplierTests {
     let memory = MemoryTransport(accounts: [web: .init(content: nil), db: .init(content: nil)])
     let plan = await Planner().plan(desired(), transport: memory)
     memory.fail(
-      web, with: TransportError(code: "disk-full", host: "web1", step: "write", message: "no space"))
+      web, with: TransportError(code: .writeFailed, host: "web1", step: .write, message: "no space"))
     let report = await Applier().apply(plan, transport: memory)
     #expect(report.results.map(\.status) == [.applied, .failed])
-    #expect(report.results[1].message == "web1: write: no space [disk-full]")
+    #expect(report.results[1].message == "web1: write: no space [write-failed]")
   }
 
   @Test func aRefusedPlanWritesNothing() async {

@@ -99,7 +99,7 @@ struct LocalTransportTests {
       Issue.record("expected the fetch to refuse the symlink, got \(String(describing: fetched))")
       return
     }
-    #expect(refused.code == "symlink-refused")
+    #expect(refused.code == .symlinkRefused)
     let outcome = await transport.write([
       WriteRequest(id: alice, expectedDigest: ContentDigest.absent, content: Array("x\n".utf8))
     ])
@@ -107,7 +107,7 @@ struct LocalTransportTests {
       Issue.record("expected a refusal, got \(String(describing: outcome[alice]))")
       return
     }
-    #expect(error.code == "symlink-refused")
+    #expect(error.code == .symlinkRefused)
     #expect(try String(contentsOfFile: elsewhere, encoding: .utf8) == "victim\n")
   }
 

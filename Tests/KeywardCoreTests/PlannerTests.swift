@@ -215,7 +215,7 @@ struct PlannerTests {
 
   @Test func aFailedFetchIsAnErrorNeverARemoveEverything() {
     let target = DesiredTarget(id: id, mode: .exclusive, entries: [])
-    let failure = TransportError(code: "unreachable", host: "web1", step: "connect", message: "timed out")
+    let failure = TransportError(code: .unreachable, host: "web1", step: .connect, message: "timed out")
     let result = Planner(options: PlannerOptions(now: Self.now))
       .plan(DesiredState(targets: [target]), observed: [id: .failure(failure)])
     #expect(result.targets[0].status == .error)

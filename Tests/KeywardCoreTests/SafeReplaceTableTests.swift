@@ -272,7 +272,7 @@ struct SafeReplaceTableTests {
         let rewrote = next.status == .changes
         if rewrote {
           var retry = Self.writer(fs, scenario).write(Self.request(next)).outcome
-          if case .failed(let error) = retry, error.code == "locked" {
+          if case .failed(let error) = retry, error.code == .locked {
             agedLocks += 1
             fs.now += 121
             retry = Self.writer(fs, scenario).write(Self.request(next)).outcome

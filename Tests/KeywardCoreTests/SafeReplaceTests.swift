@@ -33,7 +33,7 @@ struct SafeReplaceTests {
   }
 
   static func code(_ result: Result<ObservedTarget, TransportError>) -> String? {
-    if case .failure(let error) = result { return error.code }
+    if case .failure(let error) = result { return error.code.rawValue }
     return nil
   }
 
@@ -105,7 +105,7 @@ struct SafeReplaceTests {
         checked += 1
         #expect(fs.contents(Self.file) == Self.new)
         #expect(fs.snapshot()[Self.dir]?.mode == 0o700)
-        return TransportError(code: "auth-failed", host: "mem", step: "auth", message: "refused")
+        return TransportError(code: .authFailed, host: "mem", step: .auth, message: "refused")
       })
     let result = writer.write(
       WriteRequest(
@@ -115,7 +115,7 @@ struct SafeReplaceTests {
       Issue.record("expected a rollback, got \(result)")
       return
     }
-    #expect(error.code == "login-check-failed")
+    #expect(error.code == .loginCheckFailed)
     #expect(checked == 1)
     #expect(fs.snapshot() == before)
   }
@@ -162,7 +162,7 @@ struct SafeReplaceTests {
       Issue.record("expected 'locked', got \(locked)")
       return
     }
-    #expect(error.code == "locked")
+    #expect(error.code == .locked)
     #expect(error.message.contains("another machine"))
     #expect(fs.contents(Self.file) == Self.old)
     // Two minutes later it is stale: broken with a warning, and the write goes through.
@@ -185,7 +185,7 @@ struct SafeReplaceTests {
         Issue.record("mode \(file)/\(String(describing: directory)) was not refused")
         continue
       }
-      #expect(error.code == "mode-refused")
+      #expect(error.code == .modeRefused)
       #expect(fs.snapshot() == before)
     }
   }

@@ -78,7 +78,7 @@ struct ActAsUserTests {
             continue
           }
           #expect(
-            ["permission-denied", "symlink-refused", "user-unknown"].contains(error.code),
+            [.permissionDenied, .symlinkRefused, .userUnknown].contains(error.code),
             "\(attack) follow \(follow): \(error.code) \(error.message)")
           #expect(error.message.contains("'alice'") || error.message.contains("symlink"), "\(error.message)")
         }
@@ -144,7 +144,7 @@ struct ActAsUserTests {
       // alice's server could not read it anyway).
       try fleet.install("ssh-ed25519 AAAA root-only\n", at: path, uid: 0, mode: 0o600)
       let fetched = await transport.fetch([FetchRequest(id: Self.alice)])
-      #expect(["ownership-refused", "permission-denied"].contains(fetched[Self.alice]?.failure?.code))
+      #expect([.ownershipRefused, .permissionDenied].contains(fetched[Self.alice]?.failure?.code))
       transport.closeSessions()
       #expect(try await fleet.ssh("root", 1).status == 0)
     }

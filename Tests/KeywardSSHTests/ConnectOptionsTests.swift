@@ -47,7 +47,7 @@ struct ConnectOptionsTests {
       ("RevokedHostKeys /etc/ssh/krl", "revokedhostkeys"),
     ] {
       let error = try #require(try open("Host h\n  HostName 127.0.172.101\n  \(option)\n"))
-      #expect(error.code == "ssh-config-unsupported")
+      #expect(error.code == .sshConfigUnsupported)
       #expect(error.message.contains(name), "\(error.message)")
     }
   }

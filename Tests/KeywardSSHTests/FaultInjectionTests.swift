@@ -194,7 +194,7 @@ struct FaultInjectionTests {
         let error = try #require(
           outcome[Self.alice].flatMap { if case .failed(let e) = $0 { e } else { nil } })
         #expect(error.message.contains("may be full"), "\(error)")
-        failures[error.step, default: 0] += 1
+        failures[error.step.rawValue, default: 0] += 1
         #expect(try await fleet.inHost(1, read).output == original, "free \(freeKiB) KiB")
         let left = try await fleet.inHost(1, "ls -A /home/alice/.ssh").output
         #expect(

@@ -138,7 +138,9 @@ struct FleetCommandTests {
 
       let apply = try await keyward(fleet, ["apply", planFile])
       #expect(apply.status == 1, "\(apply.stdout)\(apply.stderr)")
-      #expect(apply.stdout.contains("bob@lab2: stale: stale plan"), "\(apply.stdout)\(apply.stderr)")
+      #expect(
+        apply.stdout.contains("bob@lab2: stale: bob@lab2 changed since the plan was made"),
+        "\(apply.stdout)\(apply.stderr)")
       #expect(apply.stdout.contains("8 applied"), "\(apply.stdout)")
       #expect(try String(contentsOfFile: changed, encoding: .utf8) == handEdit)
       #expect(try await fleet.ssh("bob", 2, identity: keys.ann.path).status != 0)

@@ -46,9 +46,9 @@ struct KnownHostsFleetTests {
   static func keywardVerdict(_ result: Result<ObservedTarget, TransportError>?) -> String {
     switch result {
     case .success: return "matched"
-    case .failure(let error) where error.code == "host-key-revoked": return "revoked"
-    case .failure(let error) where error.code == "host-key-changed": return "changed"
-    case .failure(let error) where error.code == "host-key-unknown": return "unknown"
+    case .failure(let error) where error.code == .hostKeyRevoked: return "revoked"
+    case .failure(let error) where error.code == .hostKeyChanged: return "changed"
+    case .failure(let error) where error.code == .hostKeyUnknown: return "unknown"
     case .failure(let error): return "other: \(error.code) \(error.message)"
     case nil: return "missing"
     }
@@ -249,7 +249,7 @@ struct KnownHostsFleetTests {
       try write(config.replacingOccurrences(of: "/bin/bash -c", with: "/bin/false"), configPath)
       let refused = await SSHTransport(hosts: [:], settings: settings(fleet, config: configPath))
         .fetch([FetchRequest(id: ids[0])])
-      #expect(refused[ids[0]]?.failure?.step == "handshake", "\(String(describing: refused[ids[0]]))")
+      #expect(refused[ids[0]]?.failure?.step == .handshake, "\(String(describing: refused[ids[0]]))")
     }
   }
 
@@ -274,7 +274,7 @@ struct KnownHostsFleetTests {
           hosts: [:], settings: settings(fleet, knownHosts: caOnly, acceptNew: acceptNew))
         let id = TargetID(user: "alice", host: "lab2")
         let failure = try #require(await transport.fetch([FetchRequest(id: id)])[id]?.failure)
-        #expect(failure.code == "host-key-unknown")
+        #expect(failure.code == .hostKeyUnknown)
         #expect(failure.message.contains("@cert-authority"), "\(failure.message)")
         #expect(failure.message.contains("libssh2 1.10 cannot negotiate certificate host keys"))
         #expect(try String(contentsOfFile: caOnly, encoding: .utf8) == before)

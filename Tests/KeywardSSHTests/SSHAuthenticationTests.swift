@@ -33,7 +33,7 @@ struct SSHAuthenticationTests {
         FetchRequest(id: id)
       ])
       let failure = try #require(result[id]?.failure)
-      #expect(failure.code == "auth-failed")
+      #expect(failure.code == .authFailed)
       #expect(failure.message.contains("SHA-1"))
       #expect(failure.message.contains("ed25519"))
     }
@@ -61,7 +61,7 @@ struct SSHAuthenticationTests {
 
       let without = SSHTransport(hosts: [:], settings: settings(fleet, identity: path, passphrase: .none))
       let failure = try #require(await without.fetch([FetchRequest(id: id)])[id]?.failure)
-      #expect(failure.code == "auth-failed")
+      #expect(failure.code == .authFailed)
       #expect(failure.message.contains("KEYWARD_SSH_PASSPHRASE"))
     }
   }

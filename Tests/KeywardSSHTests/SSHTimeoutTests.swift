@@ -96,9 +96,9 @@ struct SSHTimeoutTests {
       let ids = [TargetID(user: "alice", host: "hung"), TargetID(user: "alice", host: "lab1")]
       let result = await transport.fetch(ids.map { FetchRequest(id: $0) })
       let failure = try #require(result[ids[0]]?.failure, "\(name)")
-      #expect(failure.code == code)
+      #expect(failure.code.rawValue == code)
       #expect(failure.host == "hung")
-      #expect(failure.step == "handshake")
+      #expect(failure.step == .handshake)
       #expect((try? result[ids[1]]?.get()) != nil, "\(String(describing: result[ids[1]]))")
       // The code names the mechanism that ended the wait: libssh2's timeout or the watchdog.
       if code == "handshake-failed" { #expect(failure.message.contains("Timed out")) }
@@ -138,7 +138,7 @@ struct SSHTimeoutTests {
     }
     print("\(kind) banner with --connect-timeout 3: failed after \(elapsed)")
     let error = try #require(failure)
-    #expect(error.step == "handshake")
+    #expect(error.step == .handshake)
     #expect(error.message.contains("Timed out"), "\(error.message)")
     #expect(elapsed >= .seconds(2) && elapsed <= .seconds(4))
   }

@@ -93,8 +93,8 @@ struct SSHTransportTests {
       let result = await transport(fleet, knownHosts: edited).fetch(
         targets(fleet, users: ["alice"]).map { FetchRequest(id: $0) })
       let failure = try #require(result[TargetID(user: "alice", host: "lab2")]).failure
-      #expect(failure?.code == "host-key-changed")
-      #expect(failure?.step == "hostkey")
+      #expect(failure?.code == .hostKeyChanged)
+      #expect(failure?.step == .hostkey)
       let impostorFingerprint = try PublicKey(parsing: impostor.publicLine).fingerprint
       #expect(failure?.message.contains(impostorFingerprint) == true)
       let realLine = known.split(separator: "\n").first { $0.hasPrefix("lab2,") && $0.contains("ed25519") }
@@ -132,7 +132,7 @@ struct SSHTransportTests {
       try kept.write(toFile: partial, atomically: true, encoding: .utf8)
       let id = TargetID(user: "alice", host: "lab2")
       let refused = await transport(fleet, knownHosts: partial).fetch([FetchRequest(id: id)])
-      #expect(refused[id]?.failure?.code == "host-key-unknown")
+      #expect(refused[id]?.failure?.code == .hostKeyUnknown)
       let accepted = await transport(fleet, knownHosts: partial, acceptNew: true).fetch([FetchRequest(id: id)]
       )
       #expect((try? accepted[id]?.get()) != nil)
@@ -152,12 +152,12 @@ struct SSHTransportTests {
       let ids = targets(fleet, users: ["alice"]) + [TargetID(user: "alice", host: "ghost")]
       let result = await transport(fleet, hosts: hosts).fetch(ids.map { FetchRequest(id: $0) })
       let ghost = result[TargetID(user: "alice", host: "ghost")]?.failure
-      #expect(ghost?.code == "unreachable")
-      #expect(ghost?.step == "connect")
+      #expect(ghost?.code == .unreachable)
+      #expect(ghost?.step == .connect)
       #expect(ghost?.host == "ghost")
       let rejected = result[TargetID(user: "alice", host: "lab2")]?.failure
-      #expect(rejected?.code == "auth-failed")
-      #expect(rejected?.step == "auth")
+      #expect(rejected?.code == .authFailed)
+      #expect(rejected?.step == .auth)
       #expect((try? result[TargetID(user: "alice", host: "lab1")]?.get()) != nil)
       #expect((try? result[TargetID(user: "alice", host: "lab3")]?.get()) != nil)
     }
@@ -217,7 +217,7 @@ struct SSHTransportTests {
       let ssh = transport(fleet, hosts: hosts)
       let ids = targets(fleet) + [TargetID(user: "carol", host: "lab3")]
       let observed = await ssh.fetch(ids.map { FetchRequest(id: $0) })
-      #expect(observed[TargetID(user: "carol", host: "lab3")]?.failure?.code == "user-unknown")
+      #expect(observed[TargetID(user: "carol", host: "lab3")]?.failure?.code == .userUnknown)
       let missing = try #require(try observed[TargetID(user: "alice", host: "lab1")]?.get())
       #expect(missing.content == nil)
       #expect(missing.digest == ContentDigest.absent)
@@ -269,7 +269,7 @@ struct SSHTransportTests {
         "ghost": HostSpec(name: "ghost", hostname: "127.0.\(fleet.subnet).200"),
       ]
       let failed = await transport(fleet, hosts: deadJump).fetch([FetchRequest(id: id)])
-      #expect(failed[id]?.failure?.code == "unreachable")
+      #expect(failed[id]?.failure?.code == .unreachable)
       #expect(failed[id]?.failure?.message.contains("jump host 'ghost'") == true)
 
       // The jump host's own key is verified: an impostor jump host stops the route.
@@ -280,7 +280,7 @@ struct SSHTransportTests {
       let edited = fleet.dir + "/known_hosts.jump"
       try (lines.joined(separator: "\n") + "\n").write(toFile: edited, atomically: true, encoding: .utf8)
       let refused = await transport(fleet, hosts: viaJump, knownHosts: edited).fetch([FetchRequest(id: id)])
-      #expect(refused[id]?.failure?.code == "host-key-changed")
+      #expect(refused[id]?.failure?.code == .hostKeyChanged)
       #expect(refused[id]?.failure?.message.contains("jump host 'root@lab1'") == true)
     }
   }
@@ -295,7 +295,7 @@ struct SSHTransportTests {
       // The key must still log in through the symlink for the test to mean anything.
       let id = TargetID(user: "alice", host: "lab1")
       let refused = await transport(fleet).fetch([FetchRequest(id: id)])
-      #expect(refused[id]?.failure?.code == "symlink-refused")
+      #expect(refused[id]?.failure?.code == .symlinkRefused)
       let followed = await transport(fleet).fetch([FetchRequest(id: id, follow: true)])
       let target = try #require(try followed[id]?.get())
       #expect(target.absolutePath == "/home/alice/.ssh/real_keys")
@@ -312,7 +312,7 @@ struct SSHTransportTests {
       let bob = TargetID(user: "bob", host: "lab1")
       let asRoot = transport(fleet, hosts: ["lab1": HostSpec(name: "lab1", connectAs: "root")])
       let dirRefused = await asRoot.fetch([FetchRequest(id: bob)])
-      #expect(dirRefused[bob]?.failure?.code == "symlink-refused")
+      #expect(dirRefused[bob]?.failure?.code == .symlinkRefused)
       let dirWrite = await asRoot.write([
         WriteRequest(id: bob, expectedDigest: ContentDigest.absent, content: Array("x\n".utf8))
       ])
@@ -330,7 +330,7 @@ extension Result {
 
 extension WriteOutcome {
   var failureCode: String? {
-    if case .failed(let error) = self { return error.code }
+    if case .failed(let error) = self { return error.code.rawValue }
     return nil
   }
 }

@@ -75,7 +75,8 @@ struct SafetyCLITests {
         // A run that lost a target says why (stale or locked), never a silent overwrite.
         for result in [ra, rb] where result.status != 0 {
           #expect(
-            result.stdout.contains(": stale: stale plan") || result.stdout.contains("is locked by"),
+            result.stdout.contains("changed since the plan was made")
+              || result.stdout.contains("is locked by"),
             "\(result.stdout)\(result.stderr)")
         }
       }

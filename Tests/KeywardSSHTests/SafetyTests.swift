@@ -47,7 +47,7 @@ struct SafetyTests {
         Issue.record("expected a lock failure, got \(String(describing: locked))")
         return
       }
-      #expect(error.code == "locked")
+      #expect(error.code == .locked)
       // The core's lock names its holder by pid only (the lock file shows no host name).
       #expect(error.message.contains("keyward pid 4242"), "\(error.message)")
       #expect(ContinuousClock.now - start >= .seconds(19))
@@ -122,7 +122,7 @@ struct SafetyTests {
         Issue.record("expected a rollback, got \(String(describing: outcome))")
         return
       }
-      #expect(error.step == "verify")
+      #expect(error.step == .verify)
       #expect(error.message.contains("a fresh login as 'alice'"), "\(error.message)")
       #expect(error.message.contains("the previous file was restored"))
       #expect(fleet.bytes(path) == original)
@@ -167,7 +167,7 @@ struct SafetyTests {
       try FileManager.default.createSymbolicLink(
         atPath: fleet.home(1, "alice") + "/.ssh", withDestinationPath: "/home/bob/.ssh")
       let fetched = await fleet.transport(hosts: asRoot).fetch([FetchRequest(id: Self.alice)])
-      #expect(fetched[Self.alice]?.failure?.code == "symlink-refused")
+      #expect(fetched[Self.alice]?.failure?.code == .symlinkRefused)
       let written = await write(fleet.transport(hosts: asRoot), Self.alice, from: bobFile, to: next)
       #expect(written?.failureCode == "symlink-refused")
       #expect(fleet.bytes(fleet.authorizedKeys(1, "bob")) == bobFile)

@@ -26,7 +26,7 @@ public struct Applier: Sendable {
       // Defence in depth: whatever made this plan, only modes and paths keyward plans are written.
       if let problem = Self.refusal(target) {
         refused[target.id] = TransportError(
-          code: "plan-refused", host: target.id.host, step: "plan", message: problem)
+          code: .planRefused, host: target.id.host, step: .plan, message: problem)
         continue
       }
       var request = WriteRequest(
@@ -62,7 +62,7 @@ public struct Applier: Sendable {
       case .stale(let current):
         return TargetApplyResult(
           target: name, status: .stale,
-          message: "stale plan: \(name) changed since the plan was made; run plan again", digest: current)
+          message: "\(name) changed since the plan was made; run plan again", digest: current)
       case .failed(let error):
         return TargetApplyResult(target: name, status: .failed, message: error.description)
       case .rolledBack(let error):

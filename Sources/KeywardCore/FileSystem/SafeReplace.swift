@@ -101,7 +101,9 @@ public struct SafeReplace {
         fs: config.files, id: request.id, account: config.account, policy: config.policy)
     }
 
-    func io<T>(_ step: String, _ body: () throws(FileSystemError) -> T) throws(TransportError) -> T {
+    func io<T>(_ step: TransportError.Step, _ body: () throws(FileSystemError) -> T) throws(TransportError)
+      -> T
+    {
       try target.io(step, body)
     }
 
@@ -118,7 +120,7 @@ public struct SafeReplace {
         case .failed(let error):
           if let failure = restore(after: error) { outcome = .failed(failure) }
         case .stale:
-          let cause = target.error("stale", "compare", "the file changed while it was being replaced")
+          let cause = target.error(.stale, .compare, "the file changed while it was being replaced")
           if let failure = restore(after: cause) { outcome = .failed(failure) }
         case .written, .rolledBack:
           break
@@ -133,15 +135,15 @@ public struct SafeReplace {
     mutating func replace() throws(TransportError) -> WriteOutcome {
       guard SafeReplace.allowedFileMode(request.fileMode) else {
         throw target.error(
-          "mode-refused", "preflight",
+          .modeRefused, .preflight,
           "file mode \(FileAction.octal(request.fileMode)) is not one keyward gives an authorized_keys file")
       }
       if let mode = request.directoryMode, !SafeReplace.allowedDirectoryMode(mode) {
         throw target.error(
-          "mode-refused", "preflight", "directory mode \(FileAction.octal(mode)) is not one keyward sets")
+          .modeRefused, .preflight, "directory mode \(FileAction.octal(mode)) is not one keyward sets")
       }
       // Preflight.
-      let resolved = try target.resolve(follow: request.follow, step: "preflight")
+      let resolved = try target.resolve(follow: request.follow, step: .preflight)
       let place = resolved.location
       location = place
       var directory: FileStatus
@@ -160,11 +162,11 @@ public struct SafeReplace {
       self.lock = lock
       if let warning { warnings.append(warning) }
       config.checkpoint?(.afterLock)
-      let names = try io("list") { () throws(FileSystemError) in try fs.list(place.directory) }
+      let names = try io(.list) { () throws(FileSystemError) in try fs.list(place.directory) }
       removeLeftovers(names, place)
 
       // Compare.
-      let current = try target.read(place.path, step: "compare")
+      let current = try target.read(place.path, step: .compare)
       let currentDigest = ContentDigest.of(current?.content)
       guard currentDigest == request.expectedDigest else { return .stale(currentDigest: currentDigest) }
       old = current?.status
@@ -173,7 +175,7 @@ public struct SafeReplace {
       // The planned directory mode, before anything is written into the directory.
       if let mode = request.directoryMode, directory.mode != mode {
         oldDirectoryMode = directory.mode
-        try io("chmod") { () throws(FileSystemError) in
+        try io(.chmod) { () throws(FileSystemError) in
           try fs.setAttributes(place.directory, mode: mode, owner: nil)
         }
         directory.mode = mode
@@ -181,7 +183,7 @@ public struct SafeReplace {
 
       // Temp file, write, modes, fsync.
       let tempPath = place.directory + "/." + place.name + ".keyward-tmp-" + Self.random()
-      let handle = try io("temp") { () throws(FileSystemError) in
+      let handle = try io(.temp) { () throws(FileSystemError) in
         try fs.createExclusive(tempPath, mode: 0o600)
       }
       temp = tempPath
@@ -192,7 +194,7 @@ public struct SafeReplace {
       config.checkpoint?(.afterTemp)
 
       // Compare again, right before the replace.
-      let again = try target.read(place.path, step: "compare")
+      let again = try target.read(place.path, step: .compare)
       let againDigest = ContentDigest.of(again?.content)
       guard againDigest == request.expectedDigest else { return .stale(currentDigest: againDigest) }
       old = again?.status
@@ -204,18 +206,18 @@ public struct SafeReplace {
       config.checkpoint?(.beforeRename)
 
       // Replace.
-      try io("rename") { () throws(FileSystemError) in try fs.rename(tempPath, to: place.path) }
+      try io(.rename) { () throws(FileSystemError) in try fs.rename(tempPath, to: place.path) }
       temp = nil
       replaced = true
-      try io("fsync") { () throws(FileSystemError) in try fs.syncDirectory(place.directory) }
+      try io(.fsync) { () throws(FileSystemError) in try fs.syncDirectory(place.directory) }
 
       // Read back, and re-observe every planned action.
       let wanted = ContentDigest.of(request.content)
-      let back = try target.read(place.path, step: "verify")
+      let back = try target.read(place.path, step: .verify)
       let backDigest = ContentDigest.of(back?.content)
       guard backDigest == wanted else {
         throw target.error(
-          "verify-failed", "verify",
+          .verifyFailed, .verify,
           "'\(place.path)' reads back with digest \(backDigest), not the \(wanted) just written")
       }
       try reobserve(place, directoryMode: request.directoryMode ?? directory.mode)
@@ -224,11 +226,11 @@ public struct SafeReplace {
       if request.verifyLogin, let check = config.loginCheck, let failure = check(request) {
         let reason =
           "a fresh login as '\(request.id.user)' failed after the write (\(failure.step): \(failure.message))"
-        if let restoreFailure = restore(after: target.error("login-check-failed", "verify", reason)) {
+        if let restoreFailure = restore(after: target.error(.loginCheckFailed, .verify, reason)) {
           throw restoreFailure
         }
         return .rolledBack(
-          target.error("login-check-failed", "verify", reason + "; the previous file was restored"))
+          target.error(.loginCheckFailed, .verify, reason + "; the previous file was restored"))
       }
 
       // Prune, only now that the new file is in place for good.
@@ -242,7 +244,7 @@ public struct SafeReplace {
     mutating func makeDirectory(_ path: String) throws(TransportError) -> FileStatus {
       let mode = request.directoryMode ?? 0o700
       guard let place = TargetLocation.of(absolute: path) else {
-        throw target.error("invalid-path", "mkdir", "cannot create '\(path)'")
+        throw target.error(.invalidPath, .mkdir, "cannot create '\(path)'")
       }
       // Directories an interrupted run left (rmdir removes only empty ones).
       let prefix = "." + place.name + ".keyward-tmp-"
@@ -252,28 +254,28 @@ public struct SafeReplace {
         }
       }
       let temporary = place.directory + "/" + prefix + Self.random()
-      try io("mkdir") { () throws(FileSystemError) in try fs.makeDirectory(temporary, mode: mode) }
+      try io(.mkdir) { () throws(FileSystemError) in try fs.makeDirectory(temporary, mode: mode) }
       do throws(TransportError) {
         guard
           let made = try io(
-            "mkdir", { () throws(FileSystemError) in try fs.status(temporary, follow: false) })
-        else { throw target.error("mkdir-failed", "mkdir", "'\(temporary)' vanished after it was created") }
+            .mkdir, { () throws(FileSystemError) in try fs.status(temporary, follow: false) })
+        else { throw target.error(.mkdirFailed, .mkdir, "'\(temporary)' vanished after it was created") }
         let owner = FileOwner(uid: target.account.uid, gid: target.account.gid)
         let needsOwner = made.uid != owner.uid || made.gid != owner.gid
         if made.mode != mode || needsOwner {
-          try io("mkdir") { () throws(FileSystemError) in
+          try io(.mkdir) { () throws(FileSystemError) in
             try fs.setAttributes(temporary, mode: mode, owner: needsOwner ? owner : nil)
           }
         }
-        try io("mkdir") { () throws(FileSystemError) in try fs.rename(temporary, to: path) }
+        try io(.mkdir) { () throws(FileSystemError) in try fs.rename(temporary, to: path) }
       } catch {
         try? fs.removeDirectory(temporary)
         throw error
       }
       createdDirectory = true
-      guard let status = try io("mkdir", { () throws(FileSystemError) in try fs.status(path, follow: false) })
-      else { throw target.error("mkdir-failed", "mkdir", "'\(path)' vanished after it was created") }
-      try target.checkDirectory(status, path, step: "mkdir")
+      guard let status = try io(.mkdir, { () throws(FileSystemError) in try fs.status(path, follow: false) })
+      else { throw target.error(.mkdirFailed, .mkdir, "'\(path)' vanished after it was created") }
+      try target.checkDirectory(status, path, step: .mkdir)
       return status
     }
 
@@ -286,23 +288,23 @@ public struct SafeReplace {
         let end = min(offset + SafeReplace.chunk, content.count)
         let slice = Array(content[offset..<end])
         let at = UInt64(offset)
-        try io("write") { () throws(FileSystemError) in try fs.write(handle, offset: at, bytes: slice) }
+        try io(.write) { () throws(FileSystemError) in try fs.write(handle, offset: at, bytes: slice) }
         offset = end
         config.checkpoint?(.writing(offset: offset, total: content.count))
       }
       let owner = FileOwner(uid: target.account.uid, gid: target.account.gid)
-      let made = try io("write") { () throws(FileSystemError) in try fs.status(of: handle) }
+      let made = try io(.write) { () throws(FileSystemError) in try fs.status(of: handle) }
       let needsOwner = made.uid != owner.uid || made.gid != owner.gid
-      try io("chmod") { () throws(FileSystemError) in
+      try io(.chmod) { () throws(FileSystemError) in
         try fs.setAttributes(of: handle, mode: request.fileMode, owner: needsOwner ? owner : nil)
       }
-      try io("fsync") { () throws(FileSystemError) in try fs.sync(handle) }
-      let written = try io("write") { () throws(FileSystemError) in try fs.status(of: handle) }
+      try io(.fsync) { () throws(FileSystemError) in try fs.sync(handle) }
+      let written = try io(.write) { () throws(FileSystemError) in try fs.status(of: handle) }
       guard written.kind == .regular, written.mode == request.fileMode, written.uid == owner.uid,
         written.gid == owner.gid, written.size == UInt64(content.count)
       else {
         throw target.error(
-          "write-failed", "write",
+          .writeFailed, .write,
           "the temp file '\(path)' is not what was written (mode \(FileAction.octal(written.mode)),"
             + " owner \(written.uid):\(written.gid), \(written.size) bytes)")
       }
@@ -334,16 +336,16 @@ public struct SafeReplace {
       } catch  where [.unsupported, .permissionDenied, .failed].contains(error.kind) {
         // A copy: hard links not offered, or refused (protected_hardlinks on a root-owned file).
       } catch {
-        throw target.error(error, step: "backup")
+        throw target.error(error, step: .backup)
       }
-      let handle = try io("backup") { () throws(FileSystemError) in
+      let handle = try io(.backup) { () throws(FileSystemError) in
         try fs.createExclusive(path, mode: 0o600)
       }
       restorePoint = (path, isBackup, false)  // removed again if the copy fails
       defer { fs.close(handle) }
-      try io("backup") { () throws(FileSystemError) in try fs.write(handle, offset: 0, bytes: content) }
-      let made = try io("backup") { () throws(FileSystemError) in try fs.status(of: handle) }
-      try io("backup") { () throws(FileSystemError) in
+      try io(.backup) { () throws(FileSystemError) in try fs.write(handle, offset: 0, bytes: content) }
+      let made = try io(.backup) { () throws(FileSystemError) in try fs.status(of: handle) }
+      try io(.backup) { () throws(FileSystemError) in
         try fs.setAttributes(of: handle, mode: status.mode, owner: nil)
       }
       if made.uid != status.uid || made.gid != status.gid {
@@ -355,30 +357,30 @@ public struct SafeReplace {
               + " as the old file was (\(error.detail))")
         }
       }
-      try io("backup") { () throws(FileSystemError) in try fs.sync(handle) }
+      try io(.backup) { () throws(FileSystemError) in try fs.sync(handle) }
       return (path, isBackup, false)
     }
 
     /// The file and directory must now be exactly what the plan said.
     func reobserve(_ place: TargetLocation, directoryMode: UInt32) throws(TransportError) {
       let owner = target.account
-      let file = try io("verify") { () throws(FileSystemError) in try fs.status(place.path, follow: false) }
+      let file = try io(.verify) { () throws(FileSystemError) in try fs.status(place.path, follow: false) }
       guard let file, file.kind == .regular, file.mode == request.fileMode, file.uid == owner.uid,
         file.gid == owner.gid
       else {
         throw target.error(
-          "verify-failed", "verify",
+          .verifyFailed, .verify,
           "'\(place.path)' is not a regular file with mode \(FileAction.octal(request.fileMode)) owned by"
             + " '\(owner.name)' after the write")
       }
-      let directory = try io("verify") { () throws(FileSystemError) in
+      let directory = try io(.verify) { () throws(FileSystemError) in
         try fs.status(place.directory, follow: false)
       }
       guard let directory, directory.kind == .directory, directory.mode == directoryMode,
         config.policy.accepts(owner: directory.uid, for: owner)
       else {
         throw target.error(
-          "verify-failed", "verify",
+          .verifyFailed, .verify,
           "'\(place.directory)' is not a directory with mode \(FileAction.octal(directoryMode)) after the write"
         )
       }
@@ -393,39 +395,39 @@ public struct SafeReplace {
         if replaced {
           if old != nil {
             guard let point = restorePoint else {
-              throw target.error("rollback-failed", "rollback", "no copy of the previous file was kept")
+              throw target.error(.rollbackFailed, .rollback, "no copy of the previous file was kept")
             }
-            try io("rollback") { () throws(FileSystemError) in try fs.rename(point.path, to: place.path) }
+            try io(.rollback) { () throws(FileSystemError) in try fs.rename(point.path, to: place.path) }
             restorePoint = nil
             if !point.isLink {
               warnings.append(
                 "'\(place.path)' was restored from a copy: same content and mode, owner as the copy's")
             }
           } else {
-            try io("rollback") { () throws(FileSystemError) in try fs.unlink(place.path) }
+            try io(.rollback) { () throws(FileSystemError) in try fs.unlink(place.path) }
           }
           replaced = false
         }
         if let mode = oldDirectoryMode {
-          try io("rollback") { () throws(FileSystemError) in
+          try io(.rollback) { () throws(FileSystemError) in
             try fs.setAttributes(place.directory, mode: mode, owner: nil)
           }
           oldDirectoryMode = nil
         }
-        try io("rollback") { () throws(FileSystemError) in try fs.syncDirectory(place.directory) }
+        try io(.rollback) { () throws(FileSystemError) in try fs.syncDirectory(place.directory) }
         // The file itself was not touched when the rename never happened (someone else's edit
         // may be there now: it stays).
         guard fileReplaced else { return nil }
-        let now = try target.read(place.path, step: "rollback")
+        let now = try target.read(place.path, step: .rollback)
         guard ContentDigest.of(now?.content) == oldDigest else {
-          throw target.error("rollback-failed", "rollback", "it does not read back as the previous file")
+          throw target.error(.rollbackFailed, .rollback, "it does not read back as the previous file")
         }
         return nil
       } catch {
         let backup =
           restorePoint.map { " the previous file is kept as '\($0.path)';" } ?? ""
         return target.error(
-          "rollback-failed", "rollback",
+          .rollbackFailed, .rollback,
           "\(cause.message); putting the previous file back also failed (\(error.message));\(backup)"
             + " restore it with 'keyward rollback \(request.id.user)@\(request.id.host)' or by hand")
       }

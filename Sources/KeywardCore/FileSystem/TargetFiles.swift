@@ -16,31 +16,32 @@ struct TargetFiles {
 
   // MARK: errors
 
-  func error(_ code: String, _ step: String, _ message: String) -> TransportError {
+  func error(_ code: TransportError.Code, _ step: TransportError.Step, _ message: String) -> TransportError {
     TransportError(code: code, host: id.host, step: step, message: message)
   }
 
-  func error(_ failure: FileSystemError, step: String) -> TransportError {
-    let code: String
+  func error(_ failure: FileSystemError, step: TransportError.Step) -> TransportError {
+    let code: TransportError.Code
     var message = failure.description
     switch failure.kind {
-    case .notFound: code = "not-found"
+    case .notFound: code = .notFound
     case .permissionDenied:
-      code = "permission-denied"
+      code = .permissionDenied
       if !policy.privileged { message += " (acting as '\(account.name)')" }
     case .symlink:
-      code = "symlink-refused"
+      code = .symlinkRefused
       message += "; keyward does not follow symlinks here unless the access rule says 'follow: true'"
-    case .escapesRoot: code = "escapes-root"
-    case .connectionLost: code = "connection-lost"
-    case .timedOut: code = "timed-out"
-    case .exists, .unsupported, .failed: code = step + "-failed"
+    case .escapesRoot: code = .escapesRoot
+    case .connectionLost: code = .connectionLost
+    case .timedOut: code = .timedOut
+    case .exists, .unsupported, .failed: code = step.failureCode
     }
     return error(code, step, message)
   }
 
   /// Runs one primitive, turning its failure into a `TransportError` for `step`.
-  func io<T>(_ step: String, _ body: () throws(FileSystemError) -> T) throws(TransportError) -> T {
+  func io<T>(_ step: TransportError.Step, _ body: () throws(FileSystemError) -> T) throws(TransportError) -> T
+  {
     do {
       return try body()
     } catch {
@@ -60,33 +61,34 @@ struct TargetFiles {
   }
 
   /// Refuses a directory that is not one, or that belongs to another user.
-  func checkDirectory(_ status: FileStatus, _ path: String, step: String) throws(TransportError) {
+  func checkDirectory(_ status: FileStatus, _ path: String, step: TransportError.Step) throws(TransportError)
+  {
     guard status.kind == .directory else {
-      throw error("not-a-directory", step, "'\(path)' is \(describe(status.kind)), not a directory")
+      throw error(.notADirectory, step, "'\(path)' is \(describe(status.kind)), not a directory")
     }
     try checkOwner(status, path, step: step)
   }
 
   /// Refuses anything but a regular file of the user (or root, see `AccessPolicy`) within the limit.
-  func checkFile(_ status: FileStatus, _ path: String, step: String) throws(TransportError) {
+  func checkFile(_ status: FileStatus, _ path: String, step: TransportError.Step) throws(TransportError) {
     guard status.kind == .regular else {
       throw error(
-        "not-a-file", step,
+        .notAFile, step,
         "'\(path)' is \(describe(status.kind)), not a regular file; keyward refuses it without reading it")
     }
     try checkOwner(status, path, step: step)
     guard status.size <= policy.sizeLimit else {
       throw error(
-        "too-large", step,
+        .tooLarge, step,
         "'\(path)' is \(status.size) bytes, over the \(policy.sizeLimit >> 20) MiB limit for an"
           + " authorized_keys file; refusing to read it")
     }
   }
 
-  func checkOwner(_ status: FileStatus, _ path: String, step: String) throws(TransportError) {
+  func checkOwner(_ status: FileStatus, _ path: String, step: TransportError.Step) throws(TransportError) {
     guard policy.accepts(owner: status.uid, for: account) else {
       throw error(
-        "ownership-refused", step,
+        .ownershipRefused, step,
         "'\(path)' is owned by uid \(status.uid), not by '\(account.name)' (uid \(account.uid));"
           + " refusing another user's file: fix its owner or the target's path")
     }
@@ -95,10 +97,10 @@ struct TargetFiles {
   // MARK: resolution
 
   /// The target's file and directory, refusing symlinks unless `follow`, checking kinds and owners.
-  func resolve(follow: Bool, step: String) throws(TransportError) -> Resolved {
+  func resolve(follow: Bool, step: TransportError.Step) throws(TransportError) -> Resolved {
     guard var location = TargetLocation.of(id, home: account.home) else {
       throw error(
-        "invalid-path", step,
+        .invalidPath, step,
         "target path '\(id.path)' of '\(id.user)' is not a file path or climbs out with '..'")
     }
     let home = try io(step) { () throws(FileSystemError) in try fs.status(account.home, follow: false) }
@@ -110,7 +112,7 @@ struct TargetFiles {
     }
     guard homeTarget?.kind == .directory else {
       throw error(
-        "no-home", step,
+        .noHome, step,
         "the home directory '\(account.home)' of '\(account.name)' does not exist; create it on the host"
           + " (keyward does not create home directories)")
     }
@@ -141,18 +143,18 @@ struct TargetFiles {
       do {
         real = try fs.resolve(path)
       } catch  where error.kind == .notFound {
-        throw self.error("symlink-dangling", step, "'\(path)' is a symlink to nothing")
+        throw self.error(.symlinkDangling, step, "'\(path)' is a symlink to nothing")
       } catch {
         throw self.error(error, step: step)
       }
       guard let moved = TargetLocation.of(absolute: real) else {
-        throw self.error("invalid-path", step, "'\(path)' resolves to '\(real)'")
+        throw self.error(.invalidPath, step, "'\(path)' resolves to '\(real)'")
       }
       location = moved
       guard
         let movedDirectory = try io(
           step, { () throws(FileSystemError) in try fs.status(location.directory, follow: false) })
-      else { throw self.error("symlink-dangling", step, "'\(path)' resolves to '\(real)', which is gone") }
+      else { throw self.error(.symlinkDangling, step, "'\(path)' resolves to '\(real)', which is gone") }
       try checkDirectory(movedDirectory, location.directory, step: step)
       resolvedDirectory = movedDirectory
       file = try io(step) { () throws(FileSystemError) in try fs.status(location.path, follow: false) }
@@ -161,9 +163,9 @@ struct TargetFiles {
     return Resolved(location: location, home: home, directory: resolvedDirectory, file: file)
   }
 
-  func symlinkRefused(_ path: String, step: String) -> TransportError {
+  func symlinkRefused(_ path: String, step: TransportError.Step) -> TransportError {
     error(
-      "symlink-refused", step,
+      .symlinkRefused, step,
       "'\(path)' for '\(id)' is a symlink; keyward does not write through symlinks unless the access rule"
         + " says 'follow: true'")
   }
@@ -172,7 +174,7 @@ struct TargetFiles {
 
   /// Reads a regular file of the user: checked before it is opened (so a FIFO is never opened)
   /// and again on the open handle; nil when it does not exist.
-  func read(_ path: String, step: String, owner strict: Bool = false) throws(TransportError)
+  func read(_ path: String, step: TransportError.Step, owner strict: Bool = false) throws(TransportError)
     -> (content: [UInt8], status: FileStatus)?
   {
     guard let before = try io(step, { () throws(FileSystemError) in try fs.status(path, follow: false) })
@@ -197,24 +199,26 @@ struct TargetFiles {
       content += chunk
       guard UInt64(content.count) <= policy.sizeLimit else {
         throw error(
-          "too-large", step,
+          .tooLarge, step,
           "'\(path)' grew over the \(policy.sizeLimit >> 20) MiB limit while it was read; refusing it")
       }
     }
     return (content, opened)
   }
 
-  private func checkStrictOwner(_ status: FileStatus, _ path: String, step: String) throws(TransportError) {
+  private func checkStrictOwner(_ status: FileStatus, _ path: String, step: TransportError.Step)
+    throws(TransportError)
+  {
     guard status.uid == account.uid else {
       throw error(
-        "ownership-refused", step,
+        .ownershipRefused, step,
         "'\(path)' is owned by uid \(status.uid), not by '\(account.name)' (uid \(account.uid))")
     }
   }
 
   /// The newest backup that is a regular file owned by the user (checked on the opened handle);
   /// backups that are not are skipped with a warning.
-  func latestBackup(of location: TargetLocation, step: String) throws(TransportError)
+  func latestBackup(of location: TargetLocation, step: TransportError.Step) throws(TransportError)
     -> (backup: Backup?, warnings: [String])
   {
     let names = try io(step) { () throws(FileSystemError) in try fs.list(location.directory) }
@@ -226,7 +230,7 @@ struct TargetFiles {
           return (Backup(name: name, content: content), warnings)
         }
       } catch {
-        guard ["not-a-file", "ownership-refused", "too-large"].contains(error.code) else { throw error }
+        guard [.notAFile, .ownershipRefused, .tooLarge].contains(error.code) else { throw error }
         warnings.append("skipped backup '\(path)': \(error.message)")
       }
     }

@@ -69,7 +69,7 @@ struct TargetLock {
       }
       held.withLock { _ = $0.remove(token) }
       if let created, created.kind == .connectionLost || created.kind == .permissionDenied {
-        throw target.error(created, step: "lock")
+        throw target.error(created, step: .lock)
       }
       guard let status = try? fs.status(path, follow: false) else {
         // SFTP v3 reports "exists" as a generic failure: when the lock vanished meanwhile (its
@@ -77,7 +77,7 @@ struct TargetLock {
         failures += 1
         if failures < 5 { continue }
         throw target.error(
-          "lock-failed", "lock",
+          .lockFailed, .lock,
           "could not create the lock file '\(path)': \(created.map(\.description) ?? "unknown error")")
       }
       let judged = contents(fs, path, status: status)
@@ -91,7 +91,7 @@ struct TargetLock {
       }
       if ContinuousClock.now >= deadline {
         throw target.error(
-          "locked", "lock",
+          .locked, .lock,
           "'\(path)' is locked by \(holder.summary), \(age) s ago; another keyward run is writing this"
             + " file: wait for it and run again (a lock older than \(staleAfter) s is broken)")
       }

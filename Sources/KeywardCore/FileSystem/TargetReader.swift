@@ -19,17 +19,17 @@ public struct TargetReader {
   ) -> Result<ObservedTarget, TransportError> {
     let target = TargetFiles(fs: files, id: request.id, account: account, policy: policy)
     do throws(TransportError) {
-      let resolved = try target.resolve(follow: request.follow, step: "read")
+      let resolved = try target.resolve(follow: request.follow, step: .read)
       var content: [UInt8]?
       var file = resolved.file
-      if resolved.file != nil, let (bytes, opened) = try target.read(resolved.location.path, step: "read") {
+      if resolved.file != nil, let (bytes, opened) = try target.read(resolved.location.path, step: .read) {
         content = bytes
         file = opened
       }
       var backup: Backup?
       var warnings: [String] = []
       if request.includeBackup, resolved.directory != nil {
-        (backup, warnings) = try target.latestBackup(of: resolved.location, step: "read")
+        (backup, warnings) = try target.latestBackup(of: resolved.location, step: .read)
       }
       var observed = ObservedTarget(
         id: request.id, content: content, absolutePath: resolved.location.path, home: account.home,

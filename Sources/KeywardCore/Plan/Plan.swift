@@ -20,7 +20,7 @@ public struct Plan: Hashable, Sendable {
     self.errors = errors
   }
 
-  public var summary: PlanSummary { PlanSummary(targets: targets) }
+  public var summary: PlanSummary { PlanSummary(targets: targets, planErrors: errors.count) }
 
   /// True when applying would write something.
   public var hasChanges: Bool { targets.contains { $0.status == .changes } }

@@ -6,7 +6,8 @@ public struct PlanSummary: Hashable, Sendable, Codable {
   /// Targets that will be written.
   public var changed: Int
   public var unchanged: Int
-  /// Targets that could not be planned.
+  /// Targets that could not be planned, plus errors of the plan as a whole (`Plan.errors`,
+  /// such as a refusal for too many removals), so 0 means nothing stood in the way.
   public var errors: Int
   /// Changes by origin (`ChangeOrigin`): the manifests asked for them, they undo an edit made
   /// on the host, or the file holds no record to tell.
@@ -17,13 +18,13 @@ public struct PlanSummary: Hashable, Sendable, Codable {
   /// or not the plan changes them (an additive target keeps a hand-added key).
   public var drifted: Int
 
-  public init(targets: [TargetPlan]) {
+  public init(targets: [TargetPlan], planErrors: Int = 0) {
     add = targets.reduce(0) { $0 + $1.count(.add) }
     update = targets.reduce(0) { $0 + $1.count(.update) }
     remove = targets.reduce(0) { $0 + $1.count(.remove) }
     changed = targets.count { $0.status == .changes }
     unchanged = targets.count { $0.status == .unchanged }
-    errors = targets.count { $0.status == .error }
+    errors = targets.count { $0.status == .error } + planErrors
     let counted = targets.filter { $0.status == .changes }
     intent = counted.reduce(0) { $0 + $1.count(ChangeOrigin.intent) }
     drift = counted.reduce(0) { $0 + $1.count(ChangeOrigin.drift) }

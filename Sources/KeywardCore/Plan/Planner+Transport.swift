@@ -16,7 +16,7 @@ extension Planner {
         inPath: target.id.path, allowOutsideHome: target.allowOutsideHome)
       {
         refused[target.id] = .failure(
-          TransportError(code: "path-refused", host: target.id.host, step: "plan", message: problem))
+          TransportError(code: .pathRefused, host: target.id.host, step: .plan, message: problem))
         continue
       }
       requests.append(

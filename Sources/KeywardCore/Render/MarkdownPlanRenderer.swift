@@ -33,7 +33,7 @@ public struct MarkdownPlanRenderer: Sendable {
   /// `+A ~U −R on N targets; D drift; E errors`
   public static func summaryLine(_ plan: Plan) -> String {
     let s = plan.summary
-    let errors = s.errors + plan.errors.count
+    let errors = s.errors
     return
       "+\(s.add) ~\(s.update) \u{2212}\(s.remove) on \(s.changed) \(s.changed == 1 ? "target" : "targets");"
       + " \(s.drift) drift; \(errors) \(errors == 1 ? "error" : "errors")"

@@ -244,9 +244,14 @@ public struct AccessReportBuilder: Sendable {
         $1.keyName ?? "~" + $1.fingerprint, $1.fingerprint
       )
     }
+    // Findings about one key come in the order of the key list (by name), not of fingerprints,
+    // which differ from fleet to fleet: the same keys under the same names read the same way.
+    let rank = Dictionary(uniqueKeysWithValues: sortedKeys.enumerated().map { ($1.fingerprint, $0) })
     findings.sort {
-      ($0.host ?? "", $0.user ?? "", $0.code, $0.file ?? "", $0.line ?? 0, $0.fingerprint ?? "")
-        < ($1.host ?? "", $1.user ?? "", $1.code, $1.file ?? "", $1.line ?? 0, $1.fingerprint ?? "")
+      ($0.host ?? "", $0.user ?? "", $0.code, $0.file ?? "", $0.line ?? 0, rank[$0.fingerprint ?? ""] ?? -1)
+        < (
+          $1.host ?? "", $1.user ?? "", $1.code, $1.file ?? "", $1.line ?? 0, rank[$1.fingerprint ?? ""] ?? -1
+        )
     }
     return AccessReport(
       withManifests: desired != nil, accounts: accounts, keys: sortedKeys, findings: findings, errors: errors)

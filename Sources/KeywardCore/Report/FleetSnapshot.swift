@@ -69,7 +69,7 @@ public struct FleetSnapshot: Sendable {
     let observed = fetches.isEmpty ? [:] : await transport.fetch(Array(Set(fetches)))
     func result(_ id: TargetID) -> Result<ObservedTarget, TransportError> {
       observed[id]
-        ?? .failure(TransportError(code: "not-fetched", host: id.host, step: "read", message: "not fetched"))
+        ?? .failure(TransportError(code: .notFetched, host: id.host, step: .read, message: "not fetched"))
     }
     let accounts = pending.map { item in
       Account(

@@ -30,7 +30,7 @@ extension LocalTransport: SSHDModelSource {
       } catch {
         return .failure(
           TransportError(
-            code: "sshd-model-failed", host: request.host, step: "sshd-model",
+            code: .sshdModelFailed, host: request.host, step: .sshdModel,
             message: "cannot run /bin/sh to read the sshd model: \(error)"))
       }
       let data = pipe.fileHandleForReading.readDataToEndOfFile()

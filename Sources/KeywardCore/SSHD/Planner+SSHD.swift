@@ -32,7 +32,7 @@ extension Planner {
     // per hung host): its targets fail with that error.
     var unreachable: [String: TransportError] = [:]
     for (host, result) in results {
-      if case .failure(let error) = result, error.step != "sshd-model" { unreachable[host] = error }
+      if case .failure(let error) = result, error.step != .sshdModel { unreachable[host] = error }
     }
     let requestsToFetch = all.filter { unreachable[$0.id.host] == nil }.map {
       FetchRequest(id: $0.id, follow: $0.follow)

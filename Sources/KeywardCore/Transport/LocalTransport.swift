@@ -32,7 +32,9 @@ public struct LocalTransport: Transport {
     self.checkpoint = checkpoint
   }
 
-  private func error(_ id: TargetID, _ step: String, _ code: String, _ message: String) -> TransportError {
+  private func error(
+    _ id: TargetID, _ step: TransportError.Step, _ code: TransportError.Code, _ message: String
+  ) -> TransportError {
     TransportError(code: code, host: id.host, step: step, message: message)
   }
 
@@ -60,22 +62,22 @@ public struct LocalTransport: Transport {
       do {
         files = try RootedFilePrimitives(root: root)
       } catch {
-        return .failure(self.error(id, "open", "root-unusable", "cannot open the root directory: \(error)"))
+        return .failure(self.error(id, .open, .rootUnusable, "cannot open the root directory: \(error)"))
       }
       guard let text = Self.readPasswd(files) else {
         return .failure(
           error(
-            id, "passwd", "passwd-unreadable",
+            id, .passwd, .passwdUnreadable,
             "cannot read '\(root)/etc/passwd' (a regular file inside the root); is '\(root)' a root file system?"
           ))
       }
       guard let entry = PasswdEntry.parse(text)[id.user] else {
-        return .failure(error(id, "passwd", "no-such-user", "user '\(id.user)' does not exist on this host"))
+        return .failure(error(id, .passwd, .noSuchUser, "user '\(id.user)' does not exist on this host"))
       }
       guard me == 0 else {
         return .failure(
           error(
-            id, "passwd", "not-permitted",
+            id, .passwd, .notPermitted,
             "keyward --root needs root (or fakeroot): it gives each file to its user"))
       }
       return .success(
@@ -84,13 +86,13 @@ public struct LocalTransport: Transport {
           account: entry))
     }
     guard let entry = PasswdEntry.system(id.user) else {
-      return .failure(error(id, "passwd", "no-such-user", "user '\(id.user)' does not exist on this host"))
+      return .failure(error(id, .passwd, .noSuchUser, "user '\(id.user)' does not exist on this host"))
     }
     if me != 0 && entry.uid != me {
       let name = PasswdEntry.name(ofUID: me) ?? "uid \(me)"
       return .failure(
         error(
-          id, "passwd", "not-permitted",
+          id, .passwd, .notPermitted,
           "keyward --local runs as '\(name)', so it manages only that user's own files; run it as root"
             + " to manage '\(id.user)'"))
     }
@@ -103,7 +105,7 @@ public struct LocalTransport: Transport {
             files: files, policy: AccessPolicy(privileged: false, rootOwnedAllowed: entry.uid == 0),
             account: entry))
       } catch {
-        return .failure(self.error(id, "open", "root-unusable", "cannot open '/': \(error)"))
+        return .failure(self.error(id, .open, .rootUnusable, "cannot open '/': \(error)"))
       }
     }
     let fm = FileManager.default
@@ -112,7 +114,7 @@ public struct LocalTransport: Transport {
     else {
       return .failure(
         error(
-          id, "connect", "privilege-drop-unavailable",
+          id, .connect, .privilegeDropUnavailable,
           "cannot act as '\(id.user)' on this machine: it needs /usr/bin/setpriv (util-linux) and OpenSSH's"
             + " sftp-server; keyward does not touch a user's files as root"))
     }
@@ -124,7 +126,7 @@ public struct LocalTransport: Transport {
     } catch {
       return .failure(
         self.error(
-          id, "connect", "privilege-drop-failed",
+          id, .connect, .privilegeDropFailed,
           "cannot start sftp-server as '\(id.user)' (uid \(entry.uid)): \(error.detail)"))
     }
   }

@@ -63,7 +63,7 @@ public final class MemoryTransport: Transport {
         guard let account = state.accounts[id] else {
           results[id] = .failure(
             TransportError(
-              code: "no-such-user", host: id.host, step: "passwd",
+              code: .noSuchUser, host: id.host, step: .passwd,
               message: "user '\(id.user)' does not exist on this host"))
           continue
         }

@@ -87,6 +87,50 @@ struct ManifestExamplesTests {
     #expect(results == Self.yamlFiles.map { "ok \($0)" })
   }
 
+  /// Every ```yaml block of README.md and docs/: its file, line and text; a block without
+  /// `version:` is a fragment of a manifest and is checked with `version: 1` put before it.
+  static var documentBlocks: [(name: String, yaml: String)] {
+    var blocks: [(name: String, yaml: String)] = []
+    let docs = (try? FileManager.default.contentsOfDirectory(atPath: repository + "/docs")) ?? []
+    for file in ["README.md"] + docs.filter { $0.hasSuffix(".md") }.sorted().map({ "docs/" + $0 }) {
+      guard let text = try? String(contentsOfFile: repository + "/" + file, encoding: .utf8) else { continue }
+      var current: [String]?
+      var start = 0
+      for (index, line) in text.components(separatedBy: "\n").enumerated() {
+        if current == nil, line == "```yaml" {
+          current = []
+          start = index + 2
+        } else if let lines = current, line.hasPrefix("```") {
+          let yaml = lines.joined(separator: "\n")
+          let whole = lines.contains { $0.hasPrefix("version:") }
+          blocks.append(("\(file):\(start)", whole ? yaml : "version: 1\n" + yaml))
+          current = nil
+        } else if current != nil {
+          current?.append(line)
+        }
+      }
+    }
+    return blocks
+  }
+
+  /// The manifests and fragments the documents show use only fields, values and shapes the
+  /// schema allows (which `schemaRejectsWhatTheValidatorRejects` ties to the validator).
+  @Test(.enabled(if: pythonHasJSONSchema || isCI, "needs python3 with jsonschema (required when CI=true)"))
+  func documentedManifestsAreValidAgainstTheSchema() throws {
+    let blocks = Self.documentBlocks
+    var documents: [(name: String, json: String)] = []
+    for block in blocks {
+      let parsed = YAMLParser.parse(Array(block.yaml.utf8), file: block.name)
+      let root = try #require(
+        parsed.root, "\(block.name): not YAML: \(parsed.diagnostics.map(\.description))")
+      documents.append((block.name, root.jsonText))
+    }
+    let results = try JSONSchemaChecker.check(schema: Self.schema, documents)
+    print("YAML blocks in README.md and docs/: \(blocks.count) checked against the manifest schema")
+    #expect(blocks.count >= 10, "the scan found too few blocks: is it still reading the documents?")
+    #expect(results == blocks.map { "ok \($0.name)" })
+  }
+
   /// The schema is not a rubber stamp: mistakes the validator reports are schema errors too.
   @Test(.enabled(if: pythonHasJSONSchema || isCI, "needs python3 with jsonschema (required when CI=true)"))
   func schemaRejectsWhatTheValidatorRejects() throws {

@@ -90,7 +90,7 @@ struct RolloutTests {
       for request in requests where broken.contains(request.id.host) {
         outcomes[request.id] = .rolledBack(
           TransportError(
-            code: "login-check", host: request.id.host, step: "verify",
+            code: .loginCheckFailed, host: request.id.host, step: .verify,
             message: "a fresh login as 'alice' failed; the previous file was restored"))
       }
       return outcomes
@@ -159,7 +159,8 @@ struct RolloutTests {
     let transport = fleet(broken: [])
     let plan = await plan(transport)
     transport.memory.fail(
-      Self.id("lab2"), with: TransportError(code: "io", host: "lab2", step: "write", message: "disk full"))
+      Self.id("lab2"),
+      with: TransportError(code: .writeFailed, host: "lab2", step: .write, message: "disk full"))
     let strict = await RolloutApplier(rollout: try Rollout(parsing: "1,3,100%")).apply(
       plan, transport: transport)
     #expect(strict.stoppedAfter == 2)

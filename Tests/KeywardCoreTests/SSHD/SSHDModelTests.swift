@@ -227,7 +227,7 @@ import Testing
           uniqueKeysWithValues: requests.map {
             (
               $0.host,
-              .failure(TransportError(code: "unreachable", host: $0.host, step: "connect", message: "down"))
+              .failure(TransportError(code: .unreachable, host: $0.host, step: .connect, message: "down"))
             )
           })
       }
