@@ -14,14 +14,15 @@ struct RotateLoginCommand: AsyncParsableCommand {
     commandName: "rotate-login",
     abstract: "Rotate keyward's own login key on every account the manifests reach, without lock-out.",
     discussion: """
-      For each account keyward logs in to (the host's connect_as user, or the target's user),
-      wave by wave: add the new key beside the old one, prove a fresh login with the new key
-      alone, and only then remove the old key. The state is read from the hosts: when a run is
-      interrupted, run the same command again to finish it. Log in with the old key as usual
-      (ssh-agent, ssh_config or --identity); give the new private key with --new-key (its
-      public half is read from FILE.pub). Afterwards the manifests must grant the new key
-      instead of the old one: the command prints the change, or makes it with
-      --update-manifests. Exit codes: 0 every account rotated, 1 otherwise.
+      For each account keyward logs in to (the host's connect_as user, or the target's user), \
+      wave by wave: add the new key beside the old one, prove a fresh login with the new key \
+      alone, and only then remove the old key. The state is read from the hosts: when a run is \
+      interrupted, run the same command again to finish it. Log in with the old key as usual \
+      (ssh-agent, ssh_config or --identity); give the new private key with --new-key (its \
+      public half is read from FILE.pub). Afterwards the manifests must grant the new key \
+      instead of the old one: the command prints the change, or makes it with \
+      --update-manifests.
+      Exit codes: 0 every account rotated, 1 otherwise.
       """)
 
   @Argument(help: ArgumentHelp("Manifest files or directories.", valueName: "PATH"))

@@ -73,7 +73,7 @@ struct RotationTests {
     }
 
     func refused(_ id: TargetID) -> TransportError {
-      TransportError(code: "auth-failed", host: id.host, step: "auth", message: "permission denied")
+      TransportError(code: .authFailed, host: id.host, step: .auth, message: "permission denied")
     }
 
     func fetch(_ targets: [FetchRequest]) async -> [TargetID: Result<ObservedTarget, TransportError>] {
