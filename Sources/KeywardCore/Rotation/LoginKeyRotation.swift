@@ -129,6 +129,9 @@ public struct LoginKeyRotation: Sendable {
       let second = await new.fetch(retry)
       for request in retry {
         switch second[request.id] {
+        case .success(let target) where target.loginKeyFingerprint.map { $0 != newKey.fingerprint } ?? false:
+          failed[request.id] =
+            "the login with the new key authenticated with another key ('\(target.loginKeyFingerprint ?? "")'); is --new-key's .pub its public key?"
         case .success(let target):
           observed[request.id] = target
           viaNew.insert(request.id)
@@ -162,7 +165,16 @@ public struct LoginKeyRotation: Sendable {
         }
       }
     }
+    // A file with neither key is fine when another file of the same account holds one.
+    var withoutKey: Set<TargetID> = []
     for request in batch where found[request.id] == .neither && failed[request.id] == nil {
+      let siblings = batch.filter {
+        $0.id.host == request.id.host && $0.id.user == request.id.user && $0.id != request.id
+      }
+      if siblings.contains(where: { found[$0.id] != nil && found[$0.id] != .neither }) {
+        withoutKey.insert(request.id)
+        continue
+      }
       failed[request.id] =
         "neither the old nor the new key is in '\(observed[request.id]?.absolutePath ?? request.id.path)';"
         + " keyward logs in some other way there (another file, a certificate): rotate it by hand"
@@ -182,6 +194,9 @@ public struct LoginKeyRotation: Sendable {
         continue
       }
       switch proofs[request.id] {
+      case .success(let target) where target.loginKeyFingerprint.map { $0 != newKey.fingerprint } ?? false:
+        failed[request.id] =
+          "the login meant to prove the new key authenticated with another key ('\(target.loginKeyFingerprint ?? "")'); is --new-key's .pub its public key?"
       case .success(let target):
         if LoginKeyState(content: target.content, old: oldKeys, new: newKey) == .oldOnly {
           failed[request.id] = "the new key is not in the file after adding it (changed by someone else?)"
@@ -222,6 +237,11 @@ public struct LoginKeyRotation: Sendable {
       let id = request.id
       if let problem = failed[id] {
         return RotationTargetResult(target: id, status: .failed, found: found[id], message: problem)
+      }
+      if withoutKey.contains(id) {
+        return RotationTargetResult(
+          target: id, status: .withoutLoginKey, found: found[id],
+          message: "holds neither key; the login key is in another file of this account")
       }
       let status: RotationTargetResult.Status = found[id] == .newOnly ? .alreadyRotated : .rotated
       return RotationTargetResult(target: id, status: status, found: found[id])

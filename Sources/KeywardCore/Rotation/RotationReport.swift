@@ -27,7 +27,7 @@ public struct RotationReport: Hashable, Sendable {
   public func renderText() -> String {
     var out = ""
     for result in results where result.status != .rotated {
-      let status = result.status == .alreadyRotated ? "already rotated" : result.status.rawValue
+      let status = result.status.label
       out += "  \(result.target): \(status)\(result.message.map { ": " + $0 } ?? "")\n"
     }
     let rotated = results.count { $0.status == .rotated }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What a rotation did to one account's file.
 public struct RotationTargetResult: Hashable, Sendable, Codable {
   public enum Status: String, Hashable, Sendable, Codable {
@@ -5,10 +7,16 @@ public struct RotationTargetResult: Hashable, Sendable, Codable {
     case rotated
     /// The file already held only the new key (a login with it worked).
     case alreadyRotated = "already-rotated"
+    /// The file holds neither key, and another file of the same account holds the login key:
+    /// nothing to do here.
+    case withoutLoginKey = "without-login-key"
     /// Stopped on the way; the old key (and perhaps the new one) still logs in.
     case failed
     /// Not reached: the rotation stopped at an earlier wave.
     case skipped
+
+    /// How reports name it: `already rotated`.
+    public var label: String { rawValue.replacingOccurrences(of: "-", with: " ") }
   }
 
   public var target: TargetID
@@ -26,5 +34,5 @@ public struct RotationTargetResult: Hashable, Sendable, Codable {
   }
 
   /// Rotated now or before.
-  public var isDone: Bool { status == .rotated || status == .alreadyRotated }
+  public var isDone: Bool { status == .rotated || status == .alreadyRotated || status == .withoutLoginKey }
 }

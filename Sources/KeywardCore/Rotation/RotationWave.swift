@@ -21,11 +21,9 @@ public struct RotationWave: Hashable, Sendable, Codable {
   /// `Wave 2 of 3 (lab2, lab3): 4 rotated, 2 already rotated; gate passed`.
   public func line(of total: Int) -> String {
     var counts: [String] = []
-    for status in [RotationTargetResult.Status.rotated, .alreadyRotated, .failed] {
+    for status in [RotationTargetResult.Status.rotated, .alreadyRotated, .withoutLoginKey, .failed] {
       let count = results.count { $0.status == status }
-      if count > 0 {
-        counts.append("\(count) \(status == .alreadyRotated ? "already rotated" : status.rawValue)")
-      }
+      if count > 0 { counts.append("\(count) \(status.label)") }
     }
     let gate = passed ? "gate passed" : "gate closed: \(reason ?? "failures")"
     return

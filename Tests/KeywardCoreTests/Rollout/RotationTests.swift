@@ -63,13 +63,24 @@ struct RotationTests {
         == "# header\r\n" + TestKeys.alice + "\n" + lines[3] + "\ngarbage line\n")
   }
 
-  /// An in-memory host whose login works only with a key its file holds, as sshd's does.
+  /// An in-memory host whose login works only with a key the account's files hold, as sshd's does.
   struct KeyedTransport: Transport {
     let hosts: MemoryTransport
     let key: PublicKey
 
+    /// Any file of the account (sshd reads them all) with the key lets it in.
     func logsIn(_ id: TargetID) -> Bool {
-      AuthorizedKeysFile(bytes: hosts.account(id)?.content ?? []).entries.contains { $0.key == key }
+      files.filter { $0.host == id.host && $0.user == id.user }.contains { file in
+        AuthorizedKeysFile(bytes: hosts.account(file)?.content ?? []).entries.contains { $0.key == key }
+      }
+    }
+
+    var files: [TargetID] {
+      ["h1", "h2", "h3"].flatMap { host in
+        ["alice", "bob", "deploy"].flatMap { user in
+          [TargetID(user: user, host: host), TargetID(user: user, host: host, path: ".ssh/authorized_keys2")]
+        }
+      }
     }
 
     func refused(_ id: TargetID) -> TransportError {
@@ -161,6 +172,41 @@ struct RotationTests {
     let kept = AuthorizedKeysFile(bytes: hosts.account(ids[0])?.content ?? []).entries.map(\.key)
     #expect(kept == [Self.old, Self.new])
     #expect(hosts.account(ids[1])?.content == Array((TestKeys.ci + "\n").utf8))
+  }
+
+  @Test func aProofByAnotherKeyIsNoProof() async throws {
+    // --new-key's .pub says dave, but the private key is alice's (which the file also holds).
+    let id = TargetID(user: "deploy", host: "h1")
+    let hosts = MemoryTransport(accounts: [
+      id: .init(content: Array((TestKeys.ci + "\n" + TestKeys.alice + "\n").utf8))
+    ])
+    let rotation = LoginKeyRotation(targets: [FetchRequest(id: id)], newKey: Self.new, newComment: nil)
+    let report = await rotation.run(
+      old: KeyedTransport(hosts: hosts, key: Self.old),
+      new: KeyedTransport(hosts: hosts, key: TestKeys.key(TestKeys.alice)))
+    #expect(report.results.map(\.status) == [RotationTargetResult.Status.failed])
+    #expect(
+      report.results[0].message?.contains("authenticated with another key") == true, "\(report.results)")
+    let kept = AuthorizedKeysFile(bytes: hosts.account(id)?.content ?? []).entries.map(\.key)
+    #expect(kept.contains(Self.old))
+  }
+
+  @Test func aSecondFileWithoutTheLoginKeyIsLeftAlone() async throws {
+    let main = TargetID(user: "deploy", host: "h1")
+    let extra = TargetID(user: "deploy", host: "h1", path: ".ssh/authorized_keys2")
+    let hosts = MemoryTransport(accounts: [
+      main: .init(content: Array((TestKeys.ci + "\n").utf8)),
+      extra: .init(content: Array((TestKeys.alice + "\n").utf8)),
+    ])
+    let rotation = LoginKeyRotation(
+      targets: [FetchRequest(id: main), FetchRequest(id: extra)], newKey: Self.new, newComment: nil)
+    let report = await rotation.run(
+      old: KeyedTransport(hosts: hosts, key: Self.old), new: KeyedTransport(hosts: hosts, key: Self.new))
+    #expect(report.isComplete, "\(report.renderText())")
+    #expect(report.results.map(\.status) == [RotationTargetResult.Status.rotated, .withoutLoginKey])
+    #expect(hosts.account(extra)?.content == Array((TestKeys.alice + "\n").utf8))
+    #expect(
+      report.waves.first?.line(of: 1) == "Wave 1 of 1 (h1): 1 rotated, 1 without login key; gate passed")
   }
 
   @Test func loginAccountsFollowConnectAs() {
