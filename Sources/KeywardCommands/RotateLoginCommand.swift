@@ -71,16 +71,25 @@ struct RotateLoginCommand: AsyncParsableCommand {
       try rolloutOptions.rollout.map { try Rollout(parsing: $0) } ?? desired.rollout
       ?? Rollout(sizes: [.percent(100)])
     let pause = Self.testPause()
+    let hold = Self.testHold()
     var rotation = LoginKeyRotation(
       targets: accounts, newKey: key, newComment: comment, rollout: rollout,
       hostOrder: RolloutOrder.hosts(desired.hosts),
       maxFailures: try FailureLimit(parsing: rolloutOptions.maxFailures),
       checkpoint: { step, wave in
         if let pause { try? await Task.sleep(for: pause) }
+        if let hold, hold == "\(wave):\(step.rawValue)" {
+          Terminal.error("keyward-test: holding at wave \(wave) after '\(step.rawValue)'")
+          try? await Task.sleep(for: .seconds(120))
+        }
       })
     rotation.wavePause = rolloutOptions.wavePause.flatMap(RolloutOptions.duration) ?? .zero
     rotation.knownOldKeys = Set(
       transport.identities.compactMap { try? Self.readPublicKey($0 + ".pub").0.fingerprint })
+    if rotation.knownOldKeys.contains(key.fingerprint) {
+      throw ValidationError(
+        "--new-key '\(newKey)' is the key keyward logs in with now (--identity); give the key to rotate to")
+    }
     let waves = rotation.waves
     let text = format == .text
     if text {
@@ -178,6 +187,17 @@ struct RotateLoginCommand: AsyncParsableCommand {
       throw ValidationError("'\(path)' is not an OpenSSH public key: \(line.error ?? "it has options")")
     }
     return (entry.key, entry.comment)
+  }
+
+  /// Test-only: `KEYWARD_TEST_ROTATION_HOLD=WAVE:STEP` (e.g. `2:added`) says so on stderr when
+  /// that step of that wave has ended, then waits two minutes, so that a test can kill the run
+  /// exactly there. Only a pause: nothing is skipped or faked. Debug builds only.
+  static func testHold() -> String? {
+    #if DEBUG
+      return Environment.value("KEYWARD_TEST_ROTATION_HOLD")
+    #else
+      return nil
+    #endif
   }
 
   /// Test-only: `KEYWARD_TEST_ROTATION_PAUSE=MS` pauses MS milliseconds after each step of each

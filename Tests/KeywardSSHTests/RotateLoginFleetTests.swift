@@ -41,9 +41,16 @@ struct RotateLoginFleetTests {
     ]
   }
 
-  /// Runs keyward with `arguments`, killing it with SIGKILL after `killAfter` (nil: let it end).
+  /// When a run is killed: when it says it holds at a checkpoint (`KEYWARD_TEST_ROTATION_HOLD`,
+  /// only a pause), or after a time.
+  enum Kill: Sendable {
+    case at(wave: Int, step: String)
+    case after(Duration)
+  }
+
+  /// Runs keyward with `arguments`, killing it with SIGKILL as `kill` says (nil: let it end).
   static func run(
-    _ arguments: [String], directory: String, environment: [String: String], killAfter: Duration?
+    _ arguments: [String], directory: String, environment: [String: String], kill when: Kill?
   )
     throws -> (status: Int32, killed: Bool, stdout: String, stderr: String)
   {
@@ -69,15 +76,29 @@ struct RotateLoginFleetTests {
     process.standardOutput = out
     process.standardError = err
     process.standardInput = FileHandle.nullDevice
+    if case .at(let wave, let step) = when {
+      process.environment?["KEYWARD_TEST_ROTATION_HOLD"] = "\(wave):\(step)"
+    }
     try process.run()
     var killed = false
-    if let killAfter {
-      let deadline = ContinuousClock.now + killAfter
+    switch when {
+    case .after(let delay):
+      let deadline = ContinuousClock.now + delay
       while process.isRunning && ContinuousClock.now < deadline { usleep(2_000) }
-      if process.isRunning {
-        kill(process.processIdentifier, SIGKILL)
-        killed = true
+    case .at(let wave, let step):
+      let marker = "keyward-test: holding at wave \(wave) after '\(step)'"
+      let deadline = ContinuousClock.now + .seconds(90)
+      while process.isRunning && ContinuousClock.now < deadline,
+        !((try? String(contentsOfFile: errPath, encoding: .utf8))?.contains(marker) ?? false)
+      {
+        usleep(2_000)
       }
+    case nil:
+      break
+    }
+    if when != nil && process.isRunning {
+      kill(process.processIdentifier, SIGKILL)
+      killed = true
     }
     process.waitUntilExit()
     let stdout = (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? ""
@@ -131,33 +152,52 @@ struct RotateLoginFleetTests {
       let calibration = try await Fleet.offPool { [self] in
         try Self.run(
           arguments(fleet, old: adminPath, new: first.path), directory: fleet.dir, environment: pause,
-          killAfter: nil)
+          kill: nil)
       }
       let span = ContinuousClock.now - started
       #expect(calibration.status == 0, "\(calibration.stdout)\(calibration.stderr)")
       #expect(
         calibration.stdout.contains("Wave 3 of 3 (lab4, lab5): 6 rotated; gate passed"),
         "\(calibration.stdout)")
-      #expect(calibration.stderr.contains("keys.yaml:3:12: key 'keyward': replace"), "\(calibration.stderr)")
+      #expect(
+        calibration.stderr.contains(
+          "keys.yaml:3:12: key 'keyward': make line 3 read '  keyward: ssh-ed25519 "),
+        "\(calibration.stderr)")
       oldPath = first.path
       old = try PublicKey(parsing: first.publicLine)
 
-      let runs = 12
+      // Twelve kills at every checkpoint of every wave (the run says it holds there, then is
+      // killed), then four at times spread over the measured span, which can land inside a
+      // write (a run that ends before its time is reported, not counted).
+      var kills: [Kill] = []
+      for wave in 1...3 {
+        for step in ["read", "added", "proven", "removed"] { kills.append(.at(wave: wave, step: step)) }
+      }
+      for index in 0..<4 {
+        let share = (Double(index) + 0.25 + Double.random(in: 0..<0.5)) / 4
+        kills.append(.after(.milliseconds(Int(Double(ms(span)) * share))))
+      }
       var landed: [String] = []
       var leftovers = 0
-      for run in 0..<runs {
+      var killCount = 0
+      for (run, when) in kills.enumerated() {
         let next = try fleet.makeKey("login\(run + 2)")
         let new = try PublicKey(parsing: next.publicLine)
-        // From 3% to 97% of the measured span, plus a little jitter so runs are not in lockstep.
-        let share = (Double(run) + 0.25 + Double.random(in: 0..<0.5)) / Double(runs)
-        let killAfter = Duration.milliseconds(Int(Double(ms(span)) * share))
         let (path, newPath) = (oldPath, next.path)
         let killed = try await Fleet.offPool { [self] in
           try Self.run(
-            arguments(fleet, old: path, new: newPath), directory: fleet.dir, environment: pause,
-            killAfter: killAfter)
+            arguments(fleet, old: path, new: newPath), directory: fleet.dir, environment: pause, kill: when)
         }
-        #expect(killed.killed, "run \(run + 1) ended before its kill at \(killAfter): \(killed.stdout)")
+        let moment: String
+        switch when {
+        case .at(let wave, let step):
+          moment = "at wave \(wave) after '\(step)'"
+          #expect(
+            killed.killed, "run \(run + 1) ended before its checkpoint: \(killed.stdout)\(killed.stderr)")
+        case .after(let delay):
+          moment = "after \(ms(delay)) ms of a \(ms(span)) ms run"
+        }
+        if killed.killed { killCount += 1 }
 
         // Where the kill landed: what each file holds, and the last wave the run reported.
         var counts: [Holding: Int] = [:]
@@ -172,7 +212,7 @@ struct RotateLoginFleetTests {
           killed.stdout.split(separator: "\n").last { $0.hasPrefix("Wave ") }.map(String.init)
           ?? "no wave ended"
         let phase =
-          "kill \(run + 1) after \(ms(killAfter)) ms (\(Int(share * 100))% of \(ms(span)) ms): "
+          "run \(run + 1) \(killed.killed ? "killed" : "NOT killed (it had ended)") \(moment): "
           + "old-only \(counts[.old] ?? 0), both \(counts[.both] ?? 0), new-only \(counts[.new] ?? 0); last report: \(lastWave)"
         landed.append(phase)
 
@@ -191,7 +231,7 @@ struct RotateLoginFleetTests {
         // The same command again finishes it.
         let rerun = try await Fleet.offPool { [self] in
           try Self.run(
-            arguments(fleet, old: path, new: newPath), directory: fleet.dir, environment: [:], killAfter: nil)
+            arguments(fleet, old: path, new: newPath), directory: fleet.dir, environment: [:], kill: nil)
         }
         #expect(rerun.status == 0, "run \(run + 1) rerun: \(rerun.stdout)\(rerun.stderr)")
         for (index, user) in accounts {
@@ -214,10 +254,12 @@ struct RotateLoginFleetTests {
         oldPath = next.path
         old = new
       }
-      print("rotate-login: \(landed.count) SIGKILL runs over 5 hosts x 3 users, each finished by a rerun")
+      print(
+        "rotate-login: \(killCount) SIGKILL runs of \(landed.count) over 5 hosts x 3 users, each finished by a rerun"
+      )
       for line in landed { print("  " + line) }
       print("  locks and temp files left by killed runs on already rotated accounts: \(leftovers)")
-      #expect(landed.count >= 10)
+      #expect(killCount >= 12)
     }
   }
 }
