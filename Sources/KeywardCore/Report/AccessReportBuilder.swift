@@ -3,7 +3,8 @@ import Foundation
 
 /// Builds an ``AccessReport`` from a ``FleetSnapshot`` (and the manifests, when given). Pure.
 ///
-/// Finding codes (stable): `unmanaged-key`, `key-in-other-file`, `dsa-key`, `weak-key`,
+/// Finding codes (stable): `unmanaged-key`, `key-in-other-file`, `dsa-key`, `disallowed-key-type`,
+/// `weak-key` (both against the manifests' `policy:`, else the default policy),
 /// `shared-key`, `no-expiry` (info), `unseen-access-path` (AuthorizedKeysCommand, a trusted
 /// user CA, a `cert-authority` line), `password-login`, `unreadable-file`, `invalid-line` (info),
 /// `account-refused` (info), `approximate-model` (info), `unknown-user`, `sshd-settings-unknown`,
@@ -11,12 +12,14 @@ import Foundation
 public struct AccessReportBuilder: Sendable {
   public var desired: DesiredState?
   public var now: Date
-  /// RSA keys below this are `weak-key` (the manifest language's default policy).
-  public var minRSABits = 2048
+  /// The key policy findings hold keys to: the manifests' own `policy:` when they are given,
+  /// else the manifest language's default (every type but DSA, RSA of 2048 bits or more).
+  public var policy: KeyPolicy
 
   public init(desired: DesiredState? = nil, now: Date = Date()) {
     self.desired = desired
     self.now = now
+    self.policy = desired?.policy ?? .standard
   }
 
   public func build(_ snapshot: FleetSnapshot) -> AccessReport {
@@ -149,10 +152,15 @@ public struct AccessReportBuilder: Sendable {
             if key.algorithm.plain == .dsa {
               keyFinding(
                 "dsa-key", "warning", "key \(label) is DSA: OpenSSH 9.8 and later refuse it; replace it")
-            } else if key.algorithm.plain == .rsa && key.bits < minRSABits {
+            } else if !policy.allowedTypes.contains(key.algorithm.plain.plainName) {
+              keyFinding(
+                "disallowed-key-type", "warning",
+                "key \(label) is of type '\(key.algorithm.plain.plainName)', which 'policy.allowed_types' does not allow"
+              )
+            } else if key.algorithm.plain == .rsa && key.bits < policy.minRSABits {
               keyFinding(
                 "weak-key", "warning",
-                "key \(label) is a \(key.bits)-bit RSA key; at least \(minRSABits) bits are required")
+                "key \(label) is a \(key.bits)-bit RSA key; at least \(policy.minRSABits) bits are required")
             }
             if let logins = snapshot.models[item.host].flatMap({ try? $0.get() })?.logins, logins.isReadable,
               !isCA, !(logins.seen[item.user] ?? []).contains(fingerprint)
