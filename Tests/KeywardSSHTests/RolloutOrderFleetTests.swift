@@ -102,6 +102,20 @@ struct RolloutOrderFleetTests {
         // Other accounts were never keyward's login: alice keeps exactly ann's key.
         #expect(try await fleet.ssh("alice", index, identity: ann.path).status == 0)
       }
+      // Run again, for machines: nothing left to do, in the documented shape.
+      let again = try await keyward(
+        fleet, ["rotate-login", manifest, "--new-key", next.path, "--auto-approve", "--format", "json"])
+      #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
+      let report = try #require(
+        try JSONSerialization.jsonObject(with: Data(again.stdout.utf8)) as? [String: Any], "\(again.stdout)")
+      #expect(report["complete"] as? Bool == true)
+      let statuses = (report["results"] as? [[String: Any]] ?? []).compactMap { $0["status"] as? String }
+      #expect(statuses == Array(repeating: "already-rotated", count: 4))
+      if JSONSchemaChecker.isAvailable || JSONSchemaChecker.isCI {
+        let checked = try JSONSchemaChecker.check(
+          schema: Schemas.path("rotation.schema.json"), [("rotation", again.stdout)])
+        #expect(checked == ["ok rotation"])
+      }
       // The updated manifest agrees with the hosts: with the new key, nothing left to change.
       let after = try await keyward(
         fleet, ["plan", manifest, "--identity", next.path, "--detailed-exitcode"])

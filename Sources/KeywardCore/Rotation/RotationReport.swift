@@ -39,9 +39,10 @@ public struct RotationReport: Hashable, Sendable {
     return out
   }
 
-  /// For machines: waves, results and where the run stopped.
+  /// For machines (`schemas/rotation.schema.json`): waves, results and where the run stopped.
   public func renderJSON() -> String {
     struct Document: Encodable {
+      var formatVersion = 1
       var plannedWaves: [[String]]
       var waves: [RotationWave]
       var stoppedAfter: Int?
