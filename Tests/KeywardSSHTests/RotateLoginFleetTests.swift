@@ -154,7 +154,7 @@ struct RotateLoginFleetTests {
           arguments(fleet, old: adminPath, new: first.path), directory: fleet.dir, environment: pause,
           kill: nil)
       }
-      let span = ContinuousClock.now - started
+      let calibrated = ContinuousClock.now - started
       #expect(calibration.status == 0, "\(calibration.stdout)\(calibration.stderr)")
       #expect(
         calibration.stdout.contains("Wave 3 of 3 (lab4, lab5): 6 rotated; gate passed"),
@@ -169,25 +169,36 @@ struct RotateLoginFleetTests {
       // Twelve kills at every checkpoint of every wave (the run says it holds there, then is
       // killed), then four at times spread over the measured span, which can land inside a
       // write (a run that ends before its time is reported, not counted).
-      var kills: [Kill] = []
+      // The timed kills take their span from the last checkpoint run (held after the last step),
+      // measured just before them, so a machine under load does not make them all land too late.
+      var plans: [(wave: Int, step: String)?] = []
       for wave in 1...3 {
-        for step in ["read", "added", "proven", "removed"] { kills.append(.at(wave: wave, step: step)) }
+        for step in ["read", "added", "proven", "removed"] { plans.append((wave, step)) }
       }
-      for index in 0..<4 {
-        let share = (Double(index) + 0.25 + Double.random(in: 0..<0.5)) / 4
-        kills.append(.after(.milliseconds(Int(Double(ms(span)) * share))))
-      }
+      plans += [nil, nil, nil, nil]
+      var span = calibrated
       var landed: [String] = []
       var leftovers = 0
       var killCount = 0
-      for (run, when) in kills.enumerated() {
+      var timed = 0
+      for (run, plan) in plans.enumerated() {
         let next = try fleet.makeKey("login\(run + 2)")
         let new = try PublicKey(parsing: next.publicLine)
         let (path, newPath) = (oldPath, next.path)
+        let when: Kill
+        if let plan {
+          when = .at(wave: plan.wave, step: plan.step)
+        } else {
+          let share = (Double(timed) + 0.25 + Double.random(in: 0..<0.5)) / 4
+          timed += 1
+          when = .after(.milliseconds(Int(Double(ms(span)) * share)))
+        }
+        let launched = ContinuousClock.now
         let killed = try await Fleet.offPool { [self] in
           try Self.run(
             arguments(fleet, old: path, new: newPath), directory: fleet.dir, environment: pause, kill: when)
         }
+        if plan?.wave == 3 && plan?.step == "removed" { span = ContinuousClock.now - launched }
         let moment: String
         switch when {
         case .at(let wave, let step):
