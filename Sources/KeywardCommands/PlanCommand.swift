@@ -48,7 +48,8 @@ struct PlanCommand: AsyncParsableCommand {
 
   @Option(
     help: ArgumentHelp(
-      "Apply in these waves, e.g. '1,10%,100%' (default: the manifests' rollout:); shown with the plan and saved with --out for 'apply PLANFILE'.", valueName: "WAVES"))
+      "Apply in these waves, e.g. '1,10%,100%' (default: the manifests' rollout:); shown with the plan and saved with --out for 'apply PLANFILE'.",
+      valueName: "WAVES"))
   var rollout: String?
 
   @OptionGroup var selection: SelectionOptions
