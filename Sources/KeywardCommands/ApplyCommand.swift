@@ -70,7 +70,7 @@ struct ApplyCommand: AsyncParsableCommand {
       plan = try PlanInput.load(paths[0], signature: signature)
       staged = try rolloutOptions.applier(applyOptions.applier(), saved: plan.rollout)
       if let refusal = transport.refusal(of: plan) {
-        Terminal.error("error: \(paths[0]): \(refusal); nothing was applied")
+        Terminal.report(.error, "\(paths[0]): \(refusal); nothing was applied")
         throw ExitCode(1)
       }
       channel = try transport.makeTransport(hosts: plan.hosts)
@@ -95,7 +95,7 @@ struct ApplyCommand: AsyncParsableCommand {
         Terminal.out(TextPlanRenderer(color: selection.color).render(plan))
       }
       if !plan.errors.isEmpty {
-        Terminal.error("error: the plan was refused; nothing was applied")
+        Terminal.report(.error, "the plan was refused; nothing was applied")
         let report = await Applier().apply(plan, transport: channel)
         try finish(plan, report, started: started, revision: revision)
       }

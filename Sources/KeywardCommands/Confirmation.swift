@@ -6,8 +6,9 @@ enum Confirmation {
   static func ask(autoApprove: Bool, question: String) throws {
     if autoApprove { return }
     guard Terminal.stdinIsTerminal else {
-      Terminal.error(
-        "error: not applying: no terminal to confirm on; review the plan and pass --auto-approve")
+      Terminal.report(
+        .error,
+        "not applying: no terminal to confirm on; review the plan and pass --auto-approve")
       throw ExitCode(1)
     }
     Terminal.out("\n\(question) Only 'yes' will be accepted: ")

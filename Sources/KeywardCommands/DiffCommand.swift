@@ -75,7 +75,7 @@ struct DiffCommand: ParsableCommand {
     let result = ManifestLoader().load(paths: paths)
     if !result.diagnostics.isEmpty { Terminal.error(DiagnosticRenderer.text(result.diagnostics)) }
     guard let state = result.state else {
-      Terminal.error("error: \(label) have errors; nothing was compared")
+      Terminal.report(.error, "\(label) have errors; nothing was compared")
       throw ExitCode(1)
     }
     return state

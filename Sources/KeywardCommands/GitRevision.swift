@@ -17,12 +17,12 @@ struct GitRevision {
     let exists = FileManager.default.fileExists(atPath: first.path, isDirectory: &isDirectory)
     let probe = exists && isDirectory.boolValue ? first.path : first.deletingLastPathComponent().path
     guard let top = ManifestRevision.git(["-C", probe, "rev-parse", "--show-toplevel"]) else {
-      Terminal.error("error: '\(paths[0])' is not in a git work tree; --base needs one")
+      Terminal.report(.error, "'\(paths[0])' is not in a git work tree; --base needs one")
       throw ExitCode(1)
     }
     guard ManifestRevision.git(["-C", top, "rev-parse", "--verify", "-q", revision + "^{commit}"]) != nil
     else {
-      Terminal.error("error: '\(revision)' is not a commit in \(top)")
+      Terminal.report(.error, "'\(revision)' is not a commit in \(top)")
       throw ExitCode(1)
     }
     let topURL = URL(fileURLWithPath: top).resolvingSymlinksInPath()
@@ -31,7 +31,7 @@ struct GitRevision {
     for path in paths {
       let url = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath()
       guard url.path.hasPrefix(topURL.path + "/") || url.path == topURL.path else {
-        Terminal.error("error: '\(path)' is outside the git work tree \(top)")
+        Terminal.report(.error, "'\(path)' is outside the git work tree \(top)")
         throw ExitCode(1)
       }
       let inside = String(url.path.dropFirst(topURL.path.count)).drop { $0 == "/" }
@@ -52,8 +52,9 @@ struct GitRevision {
     try? FileManager.default.removeItem(atPath: archive)
     guard extracted else {
       try? FileManager.default.removeItem(atPath: directory)
-      Terminal.error(
-        "error: cannot read \(folders.sorted().joined(separator: ", ")) at '\(revision)' (did they exist then?)"
+      Terminal.report(
+        .error,
+        "cannot read \(folders.sorted().joined(separator: ", ")) at '\(revision)' (did they exist then?)"
       )
       throw ExitCode(1)
     }

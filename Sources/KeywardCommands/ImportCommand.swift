@@ -61,12 +61,12 @@ struct ImportCommand: AsyncParsableCommand {
     for (_, model) in snapshot.models.sorted(by: { $0.key < $1.key }) {
       if case .failure(let error) = model { errors.append(error.description) }
     }
-    for missing in snapshot.missingUsers { Terminal.error("warning: no such account: \(missing)") }
+    for missing in snapshot.missingUsers { Terminal.report(.warning, "no such account: \(missing)") }
     for unknown in snapshot.unknownSettings {
-      Terminal.error("warning: not imported: \(unknown): the files sshd reads are unknown (log in as root)")
+      Terminal.report(.warning, "not imported: \(unknown): the files sshd reads are unknown (log in as root)")
     }
     for line in result.skipped { Terminal.error("not imported: \(line.description)") }
-    for error in errors { Terminal.error("error: \(error)") }
+    for error in errors { Terminal.report(.error, error) }
     Terminal.out(
       "Imported \(result.keyCount) keys for \(result.targetCount) accounts as \(result.ruleCount) access rules"
         + " (\(mode.rawValue)) into \(out)/{\(names.joined(separator: ","))}; \(result.skipped.count) lines not imported.\n"

@@ -38,7 +38,7 @@ struct LockCommand: AsyncParsableCommand {
     var failed = 0
     for outcome in outcomes {
       if case .failure(let error) = outcome.result {
-        Terminal.error("error: \(error)")
+        Terminal.report(.error, "\(error)")
         failed += 1
       }
     }

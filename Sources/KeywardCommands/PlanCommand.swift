@@ -83,7 +83,7 @@ struct PlanCommand: AsyncParsableCommand {
           try FileIO.write(
             try PlanSignature.sign(bytes, key: signKey), to: PlanSignature.defaultPath(for: out))
         } catch {
-          Terminal.error("error: \(error)")
+          Terminal.report(.error, "\(error)")
           throw ExitCode(1)
         }
       }

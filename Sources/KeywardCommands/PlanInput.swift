@@ -21,7 +21,7 @@ enum PlanInput {
     do {
       bytes = try FileIO.read(path)
     } catch {
-      Terminal.error("error: cannot read plan file '\(path)': \(error.localizedDescription)")
+      Terminal.report(.error, "cannot read plan file '\(path)': \(error.localizedDescription)")
       throw ExitCode(2)
     }
     if let allowed = signature.allowedSigners, let identity = signature.signerIdentity {
@@ -32,14 +32,14 @@ enum PlanInput {
           identity: identity)
         Terminal.error(said)
       } catch {
-        Terminal.error("error: \(path): \(error); nothing was applied")
+        Terminal.report(.error, "\(path): \(error); nothing was applied")
         throw ExitCode(1)
       }
     }
     do {
       return try PlanFile.decode(bytes)
     } catch {
-      Terminal.error("error: \(path): \(error)")
+      Terminal.report(.error, "\(path): \(error)")
       throw ExitCode(1)
     }
   }

@@ -9,8 +9,9 @@ enum PlanRunner {
   ) async throws -> Plan {
     let scoped = transport.scope(desired)
     if transport.local && scoped.targets.isEmpty {
-      Terminal.error(
-        "warning: no target in the manifests is on host \(transport.localHostNames().sorted().map { "'\($0)'" }.joined(separator: " or ")); use --host NAME"
+      Terminal.report(
+        .warning,
+        "no target in the manifests is on host \(transport.localHostNames().sorted().map { "'\($0)'" }.joined(separator: " or ")); use --host NAME"
       )
     }
     try checkPatterns(filter, against: scoped)
@@ -30,8 +31,9 @@ enum PlanRunner {
     guard !unmatched.isEmpty else { return }
     let names = unmatched.map { "'\($0.pattern)'" }.joined(separator: ", ")
     let noun = unmatched.count == 1 ? "pattern" : "patterns"
-    Terminal.error(
-      "error: --target \(noun) \(names) \(unmatched.count == 1 ? "matches" : "match") no target in the manifests;"
+    Terminal.report(
+      .error,
+      "--target \(noun) \(names) \(unmatched.count == 1 ? "matches" : "match") no target in the manifests;"
         + " targets are named user@host (e.g. 'deploy@web1', '*@web*')")
     throw ExitCode(1)
   }

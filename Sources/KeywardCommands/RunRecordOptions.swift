@@ -26,7 +26,7 @@ struct RunRecordOptions: ParsableArguments {
         try FileIO.writeAtomically(Array(record.prometheus().utf8), to: metricsFile, mode: 0o644)
       }
     } catch {
-      Terminal.error("error: \(error)")
+      Terminal.report(.error, "\(error)")
       throw ExitCode(1)
     }
   }

@@ -33,7 +33,8 @@ enum SSHTransportFactory {
           sshConfigFile: options.sshConfig, identityFiles: options.identities,
           knownHostsFile: options.knownHosts,
           acceptNewHostKeys: options.acceptNewHostKeys, parallelism: options.parallelism,
-          connectTimeout: .seconds(options.connectTimeout)))
+          connectTimeout: .seconds(options.connectTimeout), progress: Terminal.progress,
+          askPassphrase: PassphrasePrompt.shared.ask(for:)))
       made[key] = transport
       return transport
     }

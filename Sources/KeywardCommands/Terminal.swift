@@ -1,8 +1,12 @@
+import KeywardCore
+
 #if canImport(Glibc)
   import Glibc
 #endif
 
-/// What the command line needs to know about its terminal.
+/// The command line's one way to the terminal: what the engines return or report (warnings,
+/// failures, progress) is written here, with one label convention (`keyward: error: ...`,
+/// `keyward: warning: ...`) and colour decided here (a terminal, no `NO_COLOR`).
 enum Terminal {
   /// Colour only on a terminal, never with `NO_COLOR`, never with `--no-color`.
   static func useColor(noColorFlag: Bool) -> Bool {
@@ -10,6 +14,36 @@ enum Terminal {
   }
 
   static var stdinIsTerminal: Bool { isatty(0) == 1 }
+
+  /// What a message on standard error is.
+  enum Severity: String, Sendable {
+    case error
+    case warning
+  }
+
+  /// `keyward: error: TEXT` or `keyward: warning: TEXT` on standard error.
+  static func report(_ severity: Severity, _ text: String) {
+    error(label(severity, color: isatty(2) == 1 && getenv("NO_COLOR") == nil) + text)
+  }
+
+  /// `keyward: warning: `, the word in colour (bold red for errors, yellow for warnings) when asked.
+  static func label(_ severity: Severity, color: Bool) -> String {
+    guard color else { return "keyward: \(severity.rawValue): " }
+    let code = severity == .error ? "1;31" : "33"
+    return "keyward: \u{1B}[\(code)m\(severity.rawValue):\u{1B}[0m "
+  }
+
+  /// Renders a transport's progress as one line on standard error (`keyward: reading 3/10
+  /// targets`), only when standard error is a terminal and the batch has more than one target;
+  /// the line is cleared when the batch ends.
+  @Sendable static func progress(_ progress: TransportProgress) {
+    guard progress.total > 1, isatty(2) == 1 else { return }
+    if progress.finished {
+      write(fd: 2, "\r\u{1B}[K")
+    } else {
+      write(fd: 2, "\r\u{1B}[Kkeyward: \(progress.phase.rawValue) \(progress.done)/\(progress.total) targets")
+    }
+  }
 
   /// Writes to standard error.
   static func error(_ text: String) {

@@ -1,7 +1,8 @@
 /// sshd's path tokens in `AuthorizedKeysFile` and keyward's target paths: `%u` (user), `%U`
 /// (numeric uid), `%h` (home) and `%%`. The one token scanner behind `TargetID.absolutePath`,
-/// `SSHDSettings.expand` and `SSHDModel.targetPath`.
-enum PathTokens {
+/// `SSHDSettings.expand` and `SSHDModel.targetPath`; `substitute` also scans ssh_config's
+/// tokens for the SSH transport.
+public enum PathTokens {
   /// Expands the tokens; an unknown token, or `%U` without a uid, stays as written. A relative
   /// result is taken from `home`, as sshd does.
   static func expand(_ pattern: String, user: String, home: String, uid: UInt32? = nil) -> String {
@@ -19,7 +20,7 @@ enum PathTokens {
 
   /// Replaces each `%X` with `replacement(X)`, or keeps `%X` as written when it returns nil; a
   /// lone trailing `%` is kept.
-  static func substitute(_ pattern: String, _ replacement: (Character) -> String?) -> String {
+  public static func substitute(_ pattern: String, _ replacement: (Character) -> String?) -> String {
     var out = ""
     var percent = false
     for ch in pattern {

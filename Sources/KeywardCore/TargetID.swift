@@ -1,7 +1,8 @@
 /// One managed file: a user's authorized_keys on a host.
 ///
-/// `path` is as the manifest says it, after `%u`/`%h`/`%%` expansion of `%u` and `%%`
-/// (`%h` stays for the transport to expand): relative paths are relative to the user's home.
+/// `path` is the manifest's path with `%u` and `%%` already expanded by the manifest resolver;
+/// `%h` (and `%U`) stay for `absolutePath(home:)`, once the home is known. Relative paths are
+/// relative to the user's home.
 public struct TargetID: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
   public var user: String
   public var host: String

@@ -9,7 +9,7 @@ final class HostSession: @unchecked Sendable {
   /// `SHA256:...` of the key that authenticated, when known.
   let loginKeyFingerprint: String?
   /// Accounts by user name, from `getent passwd` (connect_as) or the login user's home.
-  var accounts: [String: Account] = [:]
+  var accounts: [String: PasswdEntry] = [:]
   /// Where the host keeps `sftp-server` and `setpriv` (probed once, when logged in as root).
   var helpers: Helpers?
   /// Open SFTP sessions by the user whose rights they have, most recently used last.
@@ -17,13 +17,6 @@ final class HostSession: @unchecked Sendable {
 
   /// sshd's default `MaxSessions` is 10: keep well below it.
   static let openFileSessionLimit = 4
-
-  /// A user's home directory and ids on the host.
-  struct Account: Sendable {
-    var home: String
-    var uid: UInt32
-    var gid: UInt32
-  }
 
   /// The programs needed to act as another user: absolute paths, or nil when missing.
   struct Helpers: Sendable {
@@ -60,7 +53,7 @@ final class HostSession: @unchecked Sendable {
   /// user (or when root acts for root), else the host's `sftp-server` started as the user under
   /// `setpriv` in an exec channel. Refuses (with the reason) when root would have to act for
   /// another user and the host cannot drop privileges.
-  func files(for user: String, account: Account?) throws(TransportError) -> RemoteFiles {
+  func files(for user: String, account: PasswdEntry?) throws(TransportError) -> RemoteFiles {
     if let index = files.firstIndex(where: { $0.user == user }) {
       let entry = files.remove(at: index)
       files.append(entry)

@@ -24,19 +24,8 @@ enum IdentityLoader {
     {
       return key.blob
     }
-    guard let text = try? String(contentsOfFile: path, encoding: .utf8),
-      text.contains("-----BEGIN OPENSSH PRIVATE KEY-----")
-    else { return nil }
-    let body = text.split(separator: "\n").filter { !$0.hasPrefix("-----") }.joined()
-    guard let data = Data(base64Encoded: body) else { return nil }
-    let magic = Array("openssh-key-v1".utf8) + [0]
-    let bytes = Array(data)
-    guard bytes.starts(with: magic) else { return nil }
-    var reader = WireReader(Array(bytes.dropFirst(magic.count)))
-    guard reader.string() != nil, reader.string() != nil, reader.string() != nil,
-      let count = reader.uint32(), count >= 1
-    else { return nil }
-    return reader.string()
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+    return OpenSSHPrivateKeyFile.publicBlob(in: text)
   }
 
   /// Why a private key file must not be used, as OpenSSH's `sshkey_perm_ok` decides: a file
@@ -52,8 +41,7 @@ enum IdentityLoader {
 
   /// The key type named at the start of a public key blob.
   static func keyType(of blob: [UInt8]) -> String? {
-    var reader = WireReader(blob)
-    return reader.string().map { String(decoding: $0, as: UTF8.self) }
+    PublicKey.typeName(ofBlob: blob)
   }
 
   /// The `SHA256:...` fingerprint of a blob, as ssh-keygen prints it.

@@ -28,23 +28,16 @@ final class ProxyCommand: SessionCarrier, @unchecked Sendable {
   /// Expands the tokens OpenSSH allows in ProxyCommand: `%h` host name, `%p` port, `%r` remote
   /// user, `%n` the name as given, `%%`.
   static func expand(_ command: String, host: ResolvedHost, user: String) -> String {
-    var result = ""
-    var iterator = command.makeIterator()
-    while let c = iterator.next() {
-      guard c == "%", let token = iterator.next() else {
-        result.append(c)
-        continue
-      }
+    PathTokens.substitute(command) { token in
       switch token {
-      case "h": result += host.hostname
-      case "p": result += String(host.port)
-      case "r": result += user
-      case "n": result += host.alias
-      case "%": result += "%"
-      default: result += "%\(token)"
+      case "h": host.hostname
+      case "p": String(host.port)
+      case "r": user
+      case "n": host.alias
+      case "%": "%"
+      default: nil
       }
     }
-    return result
   }
 
   /// Starts the command; returns the carrier whose `localFD` the session runs on.
@@ -74,12 +67,6 @@ final class ProxyCommand: SessionCarrier, @unchecked Sendable {
     }
     close(pair[1])
     return ProxyCommand(localFD: pair[0], process: process)
-  }
-
-  /// Why the command is gone, if it is (for messages).
-  var exitDescription: String? {
-    guard !process.isRunning else { return nil }
-    return "ProxyCommand exited with status \(process.terminationStatus)"
   }
 
   /// Stops the command (SIGTERM to the process this carrier started) and reaps it.

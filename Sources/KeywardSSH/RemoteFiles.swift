@@ -48,10 +48,7 @@ final class RemoteFiles {
   {
     do {
       let attributes = follow ? try client.stat(path) : try client.lstat(path)
-      return RemoteAttributes(
-        permissions: attributes.permissions ?? 0, uid: attributes.uid ?? UInt32.max,
-        gid: attributes.gid ?? UInt32.max, size: attributes.size ?? 0,
-        modified: UInt64(attributes.modificationTime ?? 0))
+      return RemoteAttributes(uid: attributes.uid ?? UInt32.max, gid: attributes.gid ?? UInt32.max)
     } catch  where error.status == .noSuchFile {
       return nil
     } catch {
@@ -99,4 +96,10 @@ final class RemoteFiles {
     let kind: TransportError.Code = error.status == .permissionDenied ? .permissionDenied : code
     return TransportError(code: kind, host: host, step: step, message: "\(what): \(reason)")
   }
+}
+
+/// Who owns a remote path, as `lstat`/`stat` says.
+struct RemoteAttributes {
+  var uid: UInt32
+  var gid: UInt32
 }

@@ -149,22 +149,15 @@ final class SSHConfigResolver: Sendable {
     var text = path
     if text == "~" || text.hasPrefix("~/") { text = home + text.dropFirst() }
     guard text.contains("%") else { return text }
-    var result = ""
-    var iterator = text.makeIterator()
-    while let c = iterator.next() {
-      guard c == "%", let token = iterator.next() else {
-        result.append(c)
-        continue
-      }
+    return PathTokens.substitute(text) { token in
       switch token {
-      case "d": result += home
-      case "u": result += NSUserName()
-      case "h": result += host.hostname
-      case "r": result += host.user
-      case "%": result += "%"
-      default: result += "%\(token)"
+      case "d": home
+      case "u": NSUserName()
+      case "h": host.hostname
+      case "r": host.user
+      case "%": "%"
+      default: nil
       }
     }
-    return result
   }
 }

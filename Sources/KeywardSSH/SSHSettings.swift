@@ -1,4 +1,5 @@
 import Foundation
+import KeywardCore
 
 /// How the SSH transport connects: files, flags and limits that apply to every host.
 ///
@@ -29,15 +30,22 @@ public struct SSHSettings: Sendable {
   public var useAgent: Bool
   /// The agent's socket (default: `SSH_AUTH_SOCK`, read once here: never `setenv` in a threaded program).
   public var agentSocket: String?
-  /// Show a progress line on stderr when stderr is a terminal.
-  public var showProgress: Bool
+  /// Told how far each `fetch` or `write` batch is (from worker threads); nil: nobody is told.
+  /// The transport never prints: the command line renders these.
+  public var progress: (@Sendable (TransportProgress) -> Void)?
+  /// Asked for the passphrase of an encrypted identity file (its path) when `passphrase` is
+  /// `.environment` and the variable is unset; nil, or a nil answer: the file is skipped.
+  /// The transport never prompts: the command line supplies this (and asks at most once per file).
+  public var askPassphrase: (@Sendable (_ file: String) -> String?)?
 
   public init(
     sshConfigFile: String? = nil, identityFiles: [String] = [], knownHostsFile: String? = nil,
     acceptNewHostKeys: Bool = false, parallelism: Int = 16, connectTimeout: Duration = .seconds(10),
     operationTimeout: Duration = .seconds(30), targetDeadline: Duration = .seconds(120),
     passphrase: PassphraseSource = .environment("KEYWARD_SSH_PASSPHRASE"), useAgent: Bool = true,
-    agentSocket: String? = ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"], showProgress: Bool = true
+    agentSocket: String? = ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"],
+    progress: (@Sendable (TransportProgress) -> Void)? = nil,
+    askPassphrase: (@Sendable (_ file: String) -> String?)? = nil
   ) {
     self.agentSocket = agentSocket
     self.sshConfigFile = sshConfigFile
@@ -50,6 +58,16 @@ public struct SSHSettings: Sendable {
     self.targetDeadline = targetDeadline
     self.passphrase = passphrase
     self.useAgent = useAgent
-    self.showProgress = showProgress
+    self.progress = progress
+    self.askPassphrase = askPassphrase
+  }
+
+  /// The passphrase for the identity file `file`, if one is available.
+  func passphrase(for file: String) -> String? {
+    switch passphrase {
+    case .none: nil
+    case .value(let text): text
+    case .environment(let name): ProcessInfo.processInfo.environment[name] ?? askPassphrase?(file)
+    }
   }
 }

@@ -26,9 +26,6 @@ public struct SSHTransport: Transport {
     self.cache = SessionCache()
   }
 
-  /// The libssh2 version in use.
-  public static var libraryVersion: String { LibSSH2.version }
-
   /// Closes the sessions kept open between calls.
   public func closeSessions() {
     cache.closeAll()
@@ -36,7 +33,7 @@ public struct SSHTransport: Transport {
 
   public func fetch(_ targets: [FetchRequest]) async -> [TargetID: Result<ObservedTarget, TransportError>] {
     let groups = group(targets, id: \.id)
-    let progress = ProgressLine(label: "reading", total: targets.count, enabled: settings.showProgress)
+    let progress = ProgressCounter(.reading, total: targets.count, report: settings.progress)
     defer { progress.finish() }
     return await withTaskGroup(of: [TargetID: Result<ObservedTarget, TransportError>].self) { tasks in
       for (key, requests) in groups {
@@ -44,7 +41,7 @@ public struct SSHTransport: Transport {
           await pool.run { [self] in
             let users = requests.map(\.id.user)
             let results = runGroup(key, requests) { (host, request) throws(TransportError) in
-              try TargetOperations(host: host, settings: settings, groupUsers: users).fetch(request)
+              try TargetOperations(host: host, groupUsers: users).fetch(request)
             } failure: { error in
               Result<ObservedTarget, TransportError>.failure(error)
             } success: {
@@ -62,31 +59,38 @@ public struct SSHTransport: Transport {
   }
 
   public func write(_ requests: [WriteRequest]) async -> [TargetID: WriteOutcome] {
+    (await writeReporting(requests)).mapValues(\.outcome)
+  }
+
+  /// `write`, with the warnings of each write (a stale lock broken, a backup not pruned).
+  public func writeReporting(_ requests: [WriteRequest]) async -> [TargetID: WriteResult] {
     let groups = group(requests, id: \.id)
-    let progress = ProgressLine(label: "writing", total: requests.count, enabled: settings.showProgress)
+    let progress = ProgressCounter(.writing, total: requests.count, report: settings.progress)
     defer { progress.finish() }
-    return await withTaskGroup(of: [TargetID: WriteOutcome].self) { tasks in
+    return await withTaskGroup(of: [TargetID: WriteResult].self) { tasks in
       for (key, batch) in groups {
         tasks.addTask { [self] in
           await pool.run { [self] in
             let users = batch.map(\.id.user)
             let results = runGroup(key, batch) { (host, request) throws(TransportError) in
               try TargetOperations(
-                host: host, settings: settings, groupUsers: users,
+                host: host, groupUsers: users,
                 verifier: LoginVerifier(connector: connector),
                 faults: faults
               ).write(request)
             } failure: { error in
-              WriteOutcome.failed(error)
+              WriteResult(outcome: .failed(error))
             } success: {
               $0
+            } failed: {
+              if case .failed(let error) = $0.outcome { error } else { nil }
             }
             progress.advance(by: batch.count)
             return results
           }
         }
       }
-      var all: [TargetID: WriteOutcome] = [:]
+      var all: [TargetID: WriteResult] = [:]
       for await part in tasks { all.merge(part) { a, _ in a } }
       return all
     }
@@ -115,7 +119,8 @@ public struct SSHTransport: Transport {
   private func runGroup<R, Value, Output>(
     _ key: GroupKey, _ requests: [R],
     operation: (HostSession, R) throws(TransportError) -> Value,
-    failure: (TransportError) -> Output, success: (Value) -> Output
+    failure: (TransportError) -> Output, success: (Value) -> Output,
+    failed: (Value) -> TransportError? = { _ in nil }
   ) -> [TargetID: Output] where R: TargetRequest {
     var results: [TargetID: Output] = [:]
     var host: HostSession
@@ -143,8 +148,11 @@ public struct SSHTransport: Transport {
         let value = try operation(host, request)
         if Watchdog.shared.disarm(token) {
           healthy = false
-          results[request.id] = failure(connector.deadlineError(key.host, step: .verify))
+          results[request.id] = failure(
+            connector.deadlineError(key.host, step: failed(value)?.step ?? .verify))
         } else {
+          // A failure returned with its warnings counts as one thrown.
+          if let error = failed(value), !error.code.keepsSession { healthy = false }
           results[request.id] = success(value)
         }
       } catch {

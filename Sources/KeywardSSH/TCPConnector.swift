@@ -14,24 +14,27 @@ enum TCPConnector {
     host: String, hostname: String, port: Int, timeout: Duration, family: String = "any",
     bindAddress: String? = nil, attempts: Int = 1
   ) throws(TransportError) -> Int32 {
+    // Resolved once, as ssh does: a name that does not resolve is not tried again.
+    let first = try resolve(host: host, hostname: hostname, port: port, family: family)
+    defer { freeaddrinfo(first) }
     var attempt = 1
     while true {
       do {
         return try connectOnce(
-          host: host, hostname: hostname, port: port, timeout: timeout, family: family,
-          bindAddress: bindAddress)
+          first, host: host, hostname: hostname, port: port, timeout: timeout, bindAddress: bindAddress)
       } catch {
-        guard attempt < attempts, error.code != .unreachable || !error.message.hasPrefix("cannot resolve")
-        else { throw error }
+        guard attempt < attempts else { throw error }
         attempt += 1
         sleep(1)
       }
     }
   }
 
-  private static func connectOnce(
-    host: String, hostname: String, port: Int, timeout: Duration, family: String, bindAddress: String?
-  ) throws(TransportError) -> Int32 {
+  /// The addresses of `hostname:port` (`getaddrinfo`); the caller frees the list.
+  private static func resolve(host: String, hostname: String, port: Int, family: String)
+    throws(TransportError)
+    -> UnsafeMutablePointer<addrinfo>
+  {
     var hints = addrinfo()
     hints.ai_family = family == "inet" ? AF_INET : family == "inet6" ? AF_INET6 : AF_UNSPEC
     hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
@@ -43,7 +46,14 @@ enum TCPConnector {
         code: .unreachable, host: host, step: .connect,
         message: "cannot resolve '\(hostname)': \(reason); check the host name or HostName in ssh_config")
     }
-    defer { freeaddrinfo(list) }
+    return first
+  }
+
+  /// One connection attempt: every address in turn; the last failure when none answers.
+  private static func connectOnce(
+    _ first: UnsafeMutablePointer<addrinfo>, host: String, hostname: String, port: Int, timeout: Duration,
+    bindAddress: String?
+  ) throws(TransportError) -> Int32 {
     var lastError = TransportError(
       code: .unreachable, host: host, step: .connect, message: "no usable address")
     var entry: UnsafeMutablePointer<addrinfo>? = first

@@ -6,7 +6,6 @@ import KeywardCore
 /// the target user's own rights (`HostSession.files(for:account:)`).
 struct TargetOperations {
   let host: HostSession
-  let settings: SSHSettings
   /// Every user this session will be asked about, fetched with one `getent` call.
   var groupUsers: [String] = []
   /// Logs in afresh after a write (`WriteRequest.verifyLogin`); nil: no check.
@@ -19,7 +18,7 @@ struct TargetOperations {
   // MARK: accounts
 
   /// Home directory, uid and gid of `user` on the host.
-  func account(for user: String) throws(TransportError) -> HostSession.Account {
+  func account(for user: String) throws(TransportError) -> PasswdEntry {
     if let known = host.accounts[user] { return known }
     if user == host.loginUser {
       let files = try host.files(for: user, account: nil)
@@ -29,7 +28,7 @@ struct TargetOperations {
           code: .userUnknown, host: name, step: .read,
           message: "the home directory '\(home)' of '\(user)' is missing")
       }
-      let account = HostSession.Account(home: home, uid: status.uid, gid: status.gid)
+      let account = PasswdEntry(name: user, uid: status.uid, gid: status.gid, home: home)
       host.accounts[user] = account
       return account
     }
@@ -73,9 +72,7 @@ struct TargetOperations {
           + " connect_as needs a shell account with getent")
     }
     for line in output.split(separator: "\n") {
-      let fields = line.split(separator: ":", omittingEmptySubsequences: false)
-      guard fields.count >= 7, let uid = UInt32(fields[2]), let gid = UInt32(fields[3]) else { continue }
-      host.accounts[String(fields[0])] = HostSession.Account(home: String(fields[5]), uid: uid, gid: gid)
+      if let entry = PasswdEntry(line: line) { host.accounts[entry.name] = entry }
     }
   }
 
@@ -86,12 +83,6 @@ struct TargetOperations {
 
   // MARK: fetch and write, through the core's one sequence
 
-  /// The account of `user` as the core's sequences want it.
-  private func entry(_ user: String) throws(TransportError) -> (PasswdEntry, HostSession.Account) {
-    let account = try account(for: user)
-    return (PasswdEntry(name: user, uid: account.uid, gid: account.gid, home: account.home), account)
-  }
-
   /// What the session's primitives act as: root only when root acts for root (or the login
   /// user for itself when that is root); root-owned files only for root's own targets.
   private func policy(for user: String) -> AccessPolicy {
@@ -101,10 +92,10 @@ struct TargetOperations {
   /// Reads one target with the user's own rights (`TargetReader`).
   func fetch(_ request: FetchRequest) throws(TransportError) -> ObservedTarget {
     let user = request.id.user
-    let (entry, account) = try entry(user)
+    let account = try account(for: user)
     let files = try host.files(for: user, account: account)
     let result = TargetReader(files: files.primitives, policy: policy(for: user)).read(
-      request, account: entry, loginKeyFingerprint: host.loginKeyFingerprint)
+      request, account: account, loginKeyFingerprint: host.loginKeyFingerprint)
     var observed = try result.get()
     // The login account and its home: the planner guards the login key on every file sshd
     // reads for that account, whichever target names it.
@@ -114,17 +105,18 @@ struct TargetOperations {
   }
 
   /// Writes one target with the user's own rights (`SafeReplace`), with the fresh-login check
-  /// when the new file authorizes the key this run logged in with.
-  func write(_ request: WriteRequest) throws(TransportError) -> WriteOutcome {
+  /// when the new file authorizes the key this run logged in with. A failed write is returned
+  /// (`.failed`) with its warnings, not thrown.
+  func write(_ request: WriteRequest) throws(TransportError) -> WriteResult {
     let user = request.id.user
-    let (entry, account) = try entry(user)
+    let account = try account(for: user)
     let files = try host.files(for: user, account: account)
     let fingerprint = host.loginKeyFingerprint
     let verifier = self.verifier
     let fd = host.session.fd
     let faults = self.faults
     let replace = SafeReplace(
-      files: files.primitives, account: entry, policy: policy(for: user),
+      files: files.primitives, account: account, policy: policy(for: user),
       loginCheck: { request in
         guard let verifier, let fingerprint,
           LoginVerifier.authorizes(request.content, fingerprint: fingerprint)
@@ -141,14 +133,6 @@ struct TargetOperations {
           }
         }
       })
-    let result = replace.write(request)
-    for warning in result.warnings { Self.warn("\(name): \(warning)") }
-    if case .failed(let error) = result.outcome { throw error }
-    return result.outcome
-  }
-
-  /// Prints a warning on stderr (never secrets: host, path and lock holder only).
-  static func warn(_ text: String) {
-    FileHandle.standardError.write(Data(("keyward: warning: " + text + "\n").utf8))
+    return replace.write(request)
   }
 }

@@ -16,7 +16,7 @@ struct ConnectOptionsTests {
       toFile: path, atomically: true, encoding: .utf8)
     let settings = SSHSettings(
       sshConfigFile: path, identityFiles: [dir + "/none"], parallelism: 1, connectTimeout: .seconds(2),
-      passphrase: .none, useAgent: false, showProgress: false)
+      passphrase: .none, useAgent: false)
     let connector = HostConnector(
       settings: settings, hosts: [:], resolver: SSHConfigResolver(configFile: path))
     do throws(TransportError) {

@@ -16,7 +16,7 @@ struct KnownHostsFleetTests {
       sshConfigFile: config ?? fleet.sshConfig, identityFiles: [fleet.adminKey], knownHostsFile: knownHosts,
       acceptNewHostKeys: acceptNew, parallelism: 4, connectTimeout: .seconds(10),
       operationTimeout: .seconds(30),
-      targetDeadline: .seconds(90), passphrase: .none, useAgent: false, showProgress: false)
+      targetDeadline: .seconds(90), passphrase: .none, useAgent: false)
   }
 
   /// The host's public keys as `type base64` (ed25519 first).

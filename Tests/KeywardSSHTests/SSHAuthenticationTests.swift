@@ -16,7 +16,7 @@ struct SSHAuthenticationTests {
     SSHSettings(
       sshConfigFile: fleet.sshConfig, identityFiles: [identity], parallelism: 4, connectTimeout: .seconds(5),
       operationTimeout: .seconds(30), targetDeadline: .seconds(90), passphrase: passphrase,
-      useAgent: agent != nil, agentSocket: agent, showProgress: false)
+      useAgent: agent != nil, agentSocket: agent)
   }
 
   @Test("an RSA identity rejected by sshd is explained: libssh2 1.10 signs with SHA-1 only")
@@ -63,6 +63,10 @@ struct SSHAuthenticationTests {
       let failure = try #require(await without.fetch([FetchRequest(id: id)])[id]?.failure)
       #expect(failure.code == .authFailed)
       #expect(failure.message.contains("KEYWARD_SSH_PASSPHRASE"))
+      // Nothing reached the server: the message does not say it refused an empty list.
+      #expect(
+        failure.message.hasPrefix("no key could be offered for 'deploy'; '\(path)' could not be loaded"))
+      #expect(!failure.message.contains("(tried )"))
     }
   }
 

@@ -106,15 +106,4 @@ struct SSHConfigResolverTests {
     #expect(fromPrivate.flatMap(IdentityLoader.keyType(of:)) == "ssh-ed25519")
   }
 
-  @Test func wireReaderStopsAtTruncatedFields() {
-    var bytes: [UInt8] = [101]
-    bytes.appendUInt32(7)
-    bytes.appendString(Array("ok".utf8))
-    bytes += [0, 0, 0, 9, 1]
-    var reader = WireReader(bytes)
-    #expect(reader.byte() == 101)
-    #expect(reader.uint32() == 7)
-    #expect(reader.string() == Array("ok".utf8))
-    #expect(reader.string() == nil)
-  }
 }

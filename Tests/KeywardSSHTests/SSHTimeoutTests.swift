@@ -70,7 +70,7 @@ struct SSHTimeoutTests {
     SSHSettings(
       sshConfigFile: fleet.sshConfig, identityFiles: [fleet.adminKey], parallelism: 4,
       connectTimeout: connect, operationTimeout: operation, targetDeadline: deadline, passphrase: .none,
-      useAgent: false, showProgress: false)
+      useAgent: false)
   }
 
   // No wall-clock assertion: other suites share this process's two cooperative threads, so
@@ -122,8 +122,7 @@ struct SSHTimeoutTests {
     defer { withExtendedLifetime(listener) {} }
     let settings = SSHSettings(
       sshConfigFile: config, identityFiles: [dir + "/none"], parallelism: 1, connectTimeout: .seconds(3),
-      operationTimeout: .seconds(60), targetDeadline: .seconds(120), passphrase: .none, useAgent: false,
-      showProgress: false)
+      operationTimeout: .seconds(60), targetDeadline: .seconds(120), passphrase: .none, useAgent: false)
     let connector = HostConnector(
       settings: settings, hosts: ["silent": HostSpec(name: "silent", hostname: address)],
       resolver: SSHConfigResolver(configFile: config))

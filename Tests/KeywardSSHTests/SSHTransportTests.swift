@@ -22,7 +22,7 @@ struct SSHTransportTests {
         knownHostsFile: knownHosts,
         acceptNewHostKeys: acceptNew, parallelism: 8, connectTimeout: .seconds(15),
         operationTimeout: .seconds(30),
-        targetDeadline: .seconds(90), passphrase: .none, useAgent: false, showProgress: false))
+        targetDeadline: .seconds(90), passphrase: .none, useAgent: false))
   }
 
   func targets(_ fleet: Fleet, users: [String] = users) -> [TargetID] {

@@ -48,13 +48,7 @@ extension LocalTransport: SSHDModelSource {
     let groupText = (try? String(contentsOfFile: root + "/etc/group", encoding: .utf8)) ?? ""
     var output = SSHDProbe.Output(
       uid: 0, client: "127.0.0.1", server: "127.0.0.1", port: 22, settings: [:], failures: [:], accounts: [:])
-    for line in passwd.split(separator: "\n") {
-      let f = line.split(separator: ":", omittingEmptySubsequences: false)
-      guard f.count >= 7, let uid = UInt32(f[2]), let gid = UInt32(f[3]), output.accounts[String(f[0])] == nil
-      else { continue }
-      output.accounts[String(f[0])] = SSHDModel.Account(
-        name: String(f[0]), uid: uid, gid: gid, home: String(f[5]), shell: String(f[6]))
-    }
+    output.accounts = PasswdEntry.parse(passwd).mapValues(SSHDModel.Account.init)
     for line in groupText.split(separator: "\n") {
       let f = line.split(separator: ":", omittingEmptySubsequences: false)
       guard f.count >= 4, let gid = UInt32(f[2]) else { continue }

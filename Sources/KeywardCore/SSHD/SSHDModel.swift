@@ -29,6 +29,11 @@ public struct SSHDModel: Hashable, Sendable, Codable {
       self.groups = groups
     }
 
+    /// The account a `passwd(5)` entry describes (its groups still to be filled in).
+    public init(_ entry: PasswdEntry) {
+      self.init(name: entry.name, uid: entry.uid, gid: entry.gid, home: entry.home, shell: entry.shell)
+    }
+
     /// A login account: root, or uid 1000 and up (and below `nobody`), with a shell that is not
     /// `nologin` or `false`.
     public var isLoginAccount: Bool {

@@ -150,13 +150,8 @@ public enum SSHDProbe {
       }
       switch section {
       case "passwd":
-        let fields = line.split(separator: ":", omittingEmptySubsequences: false)
-        guard fields.count >= 7, let uid = UInt32(fields[2]), let gid = UInt32(fields[3]) else { continue }
-        let name = String(fields[0])
-        if output.accounts[name] == nil {
-          output.accounts[name] = SSHDModel.Account(
-            name: name, uid: uid, gid: gid, home: String(fields[5]), shell: String(fields[6]))
-        }
+        guard let entry = PasswdEntry(line: line), output.accounts[entry.name] == nil else { continue }
+        output.accounts[entry.name] = SSHDModel.Account(entry)
       case "sshd": buffer.append(line)
       case "log":
         guard let start = line.range(of: "Accepted publickey for ") else { continue }

@@ -185,11 +185,6 @@ public struct LocalTransport: Transport {
     return results
   }
 
-  /// One write through the safe-replace sequence, with its warnings.
-  public func writeOne(_ request: WriteRequest) -> WriteResult {
-    write(request, session: session(for: request.id))
-  }
-
   private func write(_ request: WriteRequest, session: Result<Session, TransportError>) -> WriteResult {
     switch session {
     case .success(let session):

@@ -91,7 +91,7 @@ extension Fleet {
       settings: SSHSettings(
         sshConfigFile: sshConfig, identityFiles: [identity ?? adminKey], parallelism: 8,
         connectTimeout: .seconds(3), operationTimeout: .seconds(10), targetDeadline: .seconds(30),
-        passphrase: passphrase, useAgent: false, showProgress: false))
+        passphrase: passphrase, useAgent: false))
     transport.faults = faults
     return transport
   }
