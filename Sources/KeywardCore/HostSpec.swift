@@ -15,6 +15,11 @@ public struct HostSpec: Hashable, Sendable, Codable {
   /// read and write that user's files with root's privileges instead of refusing the target
   /// (manifest `act_as_root: true`; plans say which targets run as root).
   public var actAsRoot: Bool?
+  /// Rollout order: a canary host takes its turn before every other (`canary: true`).
+  public var canary: Bool?
+  /// Rollout order: hosts take their turn by tier, lowest first, after the canaries and
+  /// before hosts without a tier (`tier: 1`).
+  public var tier: Int?
   public var location: SourceLocation?
 
   public init(

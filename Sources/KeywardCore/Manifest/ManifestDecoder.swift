@@ -13,7 +13,8 @@ struct ManifestDecoder {
   static let defaultsFields = ["mode", "path", "port", "connect_as", "known_hosts", "follow", "act_as_root"]
   static let policyFields = ["allowed_types", "min_rsa_bits", "max_removals"]
   static let keyFields = ["key", "file", "options", "expires", "protected", "comment"]
-  static let hostFields = ["hostname", "port", "connect_as", "jump", "known_hosts", "act_as_root"]
+  static let hostFields =
+    ["hostname", "port", "connect_as", "jump", "known_hosts", "act_as_root"] + rolloutHostFields
   static let ruleFields = [
     "name", "hosts", "users", "keys", "mode", "options", "path", "follow", "outside_home",
   ]
@@ -169,6 +170,7 @@ struct ManifestDecoder {
           host.spec.knownHosts = file
         }
         if let n = f["act_as_root"] { host.spec.actAsRoot = bool(n, "'act_as_root' of host '\(name)'") }
+        decodeRolloutMarks(f, into: &host.spec, host: name)
       }
       manifest.hosts.append(host)
     }

@@ -10,6 +10,9 @@ public struct Plan: Hashable, Sendable {
   public var errors: [String]
   /// The sshd model of each host, when it was read (`plan --format json` shows it).
   public var sshd: [String: SSHDModel] = [:]
+  /// The waves to apply it in (the manifest's `rollout:` or `plan --rollout`), saved in plan
+  /// files so that `apply PLANFILE` honours it.
+  public var rollout: Rollout?
 
   public init(targets: [TargetPlan], hosts: [String: HostSpec] = [:], errors: [String] = []) {
     self.targets = targets.sorted { $0.id < $1.id }

@@ -13,6 +13,14 @@ public struct PlanDocument: Codable, Hashable, Sendable {
   public var errors: [String]
   /// The sshd model of each host, sorted by host, when it was read.
   public var sshd: [SSHDModel]?
+  /// The waves apply will use, when the plan has a rollout.
+  public var rollout: RolloutView?
+
+  /// A rollout as the plan shows it: its sizes and the hosts of each wave, in order.
+  public struct RolloutView: Codable, Hashable, Sendable {
+    public var sizes: String
+    public var waves: [[String]]
+  }
 
   public struct Target: Codable, Hashable, Sendable {
     public var target: String
@@ -42,6 +50,9 @@ public struct PlanDocument: Codable, Hashable, Sendable {
     summary = plan.summary
     errors = plan.errors
     sshd = plan.sshd.isEmpty ? nil : plan.sshd.values.sorted { $0.host < $1.host }
+    rollout = plan.rollout.map {
+      RolloutView(sizes: $0.description, waves: RolloutApplier(rollout: $0).waves(plan))
+    }
     targets = plan.targets.map { t in
       Target(
         target: t.id.user + "@" + t.id.host, user: t.id.user, host: t.id.host, path: t.id.path, mode: t.mode,
