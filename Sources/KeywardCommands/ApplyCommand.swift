@@ -66,10 +66,12 @@ struct ApplyCommand: AsyncParsableCommand {
     var staged = try rolloutOptions.applier(applyOptions.applier())
     if let resume = rolloutOptions.resume {
       plan = try PlanInput.load(resume, signature: signature)
+      staged = try rolloutOptions.applier(applyOptions.applier(), saved: plan.rollout)
       channel = try opened.make(transport, hosts: plan.hosts)
     } else if paths.count == 1, PlanInput.isPlanFile(paths[0]) {
       plan = try PlanInput.load(paths[0], signature: signature)
-      if let refusal = transport.refusal(of: plan) {
+      staged = try rolloutOptions.applier(applyOptions.applier(), saved: plan.rollout)
+      if let refusal = transport.selection().refusal(of: plan) {
         Terminal.report(.error, "\(paths[0]): \(refusal); nothing was applied")
         throw ExitCode(1)
       }

@@ -24,7 +24,7 @@ struct FleetTargets {
     let paths = arguments.filter { !$0.contains("@") || FileManager.default.fileExists(atPath: $0) }
     let patterns = arguments.filter { !paths.contains($0) }
     if !paths.isEmpty {
-      let desired = transport.scope(try ManifestInput.load(paths))
+      let desired = transport.selection().reachable(try ManifestInput.load(paths))
       result.desired = desired
       result.hosts = desired.hosts
       for target in desired.targets {

@@ -1,20 +1,19 @@
 import ArgumentParser
 import AuthorizedKeys
 import Foundation
+import KeywardCore
 
 /// `keyward inspect [FILE|-] [--format text|json]`: how sshd reads each line of an
-/// authorized_keys file. The classification is ``InspectRecord`` from AuthorizedKeys; this
-/// command only reads the input and formats the records.
+/// authorized_keys file. ``AuthorizedKeysInspector`` (KeywardCore) reads and renders the
+/// records; this command reads the input, writes the output and picks the exit status.
 public struct InspectCommand: ParsableCommand {
   /// Output formats.
-  public enum Format: String, ExpressibleByArgument, CaseIterable, Sendable {
-    case text
-    case json
-  }
+  public typealias Format = AuthorizedKeysInspector.Format
 
   public static let configuration = CommandConfiguration(
     commandName: "inspect",
     abstract: "Show how sshd reads each line of an authorized_keys file.",
+    usage: "keyward inspect [<file>] [--format <format>]",
     discussion: """
       Prints one record per line: line number, kind (key, comment, blank, invalid), key type, \
       bits, SHA256 fingerprint, options, comment and, for invalid lines, the reason. \
@@ -26,102 +25,73 @@ public struct InspectCommand: ParsableCommand {
   /// The exit status for usage errors and unreadable input.
   public static let usageExitCode: Int32 = 2
 
-  @Argument(help: "The authorized_keys file to read, or '-' for standard input.")
-  public var file: String = "-"
+  /// The authorized_keys file to read, or '-' for standard input.
+  public var file: String { operands.files.first ?? "-" }
 
-  @Option(help: "Output format: text or json.")
-  public var format: Format = .text
+  @Option(
+    name: .customLong("format"), help: ArgumentHelp("Output format: text or json.", valueName: "format"))
+  var formatName = Format.text.rawValue
+
+  /// The file, and whatever else is on the command line: taken rather than refused by the
+  /// parser, so that this command reports a usage error with its documented status (2; the
+  /// parser's is 64).
+  @Argument(
+    parsing: .allUnrecognized,
+    help: ArgumentHelp(
+      "The authorized_keys file to read, or '-' for standard input. (default: -)", valueName: "file"))
+  var arguments: [String] = []
+
+  /// The operands taken: files (after `--`, anything is a file), and the first word that is
+  /// an option this command does not know.
+  var operands: (files: [String], unexpected: String?) {
+    let end = arguments.firstIndex(of: "--") ?? arguments.endIndex
+    let before = arguments[..<end]
+    let files = before.filter { !$0.hasPrefix("-") || $0 == "-" } + arguments[end...].dropFirst()
+    return (files, before.first { $0.hasPrefix("-") && $0 != "-" })
+  }
+
+  /// The output format chosen.
+  public var format: Format { Format(rawValue: formatName) ?? .text }
 
   public init() {}
+
+  public func validate() throws {
+    if let first = operands.unexpected ?? operands.files.dropFirst().first {
+      throw Self.usageError("Unexpected argument '\(first)'")
+    }
+    if Format(rawValue: formatName) == nil {
+      let names = Format.allCases.map { "'\($0.rawValue)'" }.joined(separator: " and ")
+      throw Self.usageError(
+        "The value '\(formatName)' is invalid for '--format <format>'. Please provide one of \(names).")
+    }
+  }
+
+  /// Prints a usage error as the argument parser would, and the exit status to end with.
+  static func usageError(_ message: String) -> ExitCode {
+    Terminal.error(
+      "Error: \(message)\nUsage: \(KeywardCommand.usageString(for: Self.self))\n"
+        + "  See 'keyward \(configuration.commandName ?? "inspect") --help' for more information.")
+    return ExitCode(usageExitCode)
+  }
 
   public func run() throws {
     let bytes: [UInt8]
     do {
       bytes = try Self.readInput(file)
     } catch {
-      FileHandle.standardError.write(Data("keyward: error: \(error)\n".utf8))
+      Terminal.report(.error, "\(error)")
       throw ExitCode(Self.usageExitCode)
     }
-    let (pieces, status) = Self.reportPieces(bytes, format: format)
-    for piece in pieces { Self.writeStandardOutput(piece) }
-    if status != 0 { throw ExitCode(status) }
+    let report = AuthorizedKeysInspector.report(bytes, format: format)
+    for piece in report.pieces { Self.writeStandardOutput(piece) }
+    if report.hasInvalidLines { throw ExitCode(1) }
   }
 
   /// The formatted report of an authorized_keys file and the exit status: 0 when every
-  /// line is valid, 1 when any line is invalid. Large files are read on all cores, in
-  /// pieces of whole lines; the output is the same as reading them in one piece.
+  /// line is valid, 1 when any line is invalid.
   public static func report(_ bytes: [UInt8], format: Format) -> (output: [UInt8], status: Int32) {
-    let (pieces, status) = reportPieces(bytes, format: format)
-    return (pieces.count == 1 ? pieces[0] : Array(pieces.joined()), status)
-  }
-
-  /// ``report(_:format:)`` as consecutive pieces of output, to write without joining them.
-  static func reportPieces(_ bytes: [UInt8], format: Format) -> (output: [[UInt8]], status: Int32) {
-    bytes.withUnsafeBufferPointer { buffer in
-      let pieces = bytes.count < 1 << 20 ? 1 : ProcessInfo.processInfo.activeProcessorCount
-      let chunks = AuthorizedKeysFile.lineChunks(buffer, count: pieces)
-      switch format {
-      case .json:
-        let parts = parallelMap(chunks) { chunk -> InspectFormatter.JSONWriter in
-          var writer = InspectFormatter.JSONWriter(capacity: chunk.range.count + chunk.range.count / 2)
-          InspectRecord.forEach(
-            in: UnsafeBufferPointer(rebasing: buffer[chunk.range]), firstLineNumber: chunk.firstLineNumber
-          ) {
-            writer.append($0)
-          }
-          return writer
-        }
-        return (InspectFormatter.JSONWriter.pieces(parts), parts.contains { $0.sawInvalid } ? 1 : 0)
-      case .text:
-        let groups = parallelMap(chunks) { chunk -> [InspectRecord] in
-          var records: [InspectRecord] = []
-          InspectRecord.forEach(
-            in: UnsafeBufferPointer(rebasing: buffer[chunk.range]), firstLineNumber: chunk.firstLineNumber
-          ) {
-            records.append($0)
-          }
-          return records
-        }
-        // Widths need every record; the rows of each group are then formatted in parallel.
-        let widths = parallelMap(groups) { InspectFormatter.textWidths([$0]) }
-          .reduce(InspectFormatter.textWidths([])) { zip($0, $1).map(max) }
-        let rows = parallelMap(groups) { InspectFormatter.textRows($0, widths: widths) }
-        let invalid = groups.contains { $0.contains { $0.kind == .invalid } }
-        return ([InspectFormatter.textHeader(widths)] + rows, invalid ? 1 : 0)
-      }
-    }
-  }
-
-  /// `transform` of each element, computed concurrently (one thread per element), in order.
-  ///
-  /// Plain threads rather than `DispatchQueue.concurrentPerform`: called from the command's
-  /// task, concurrentPerform ran the pieces one after another.
-  static func parallelMap<Element, Result>(
-    _ elements: [Element], _ transform: @escaping (Element) -> Result
-  ) -> [Result] {
-    guard elements.count > 1 else { return elements.map(transform) }
-    let results = UnsafeMutableBufferPointer<Result?>.allocate(capacity: elements.count)
-    results.initialize(repeating: nil)
-    defer { results.deallocate() }
-    elements.withUnsafeBufferPointer { input in
-      // Each thread reads its own input element and writes its own result slot; the
-      // semaphore orders those writes before the reads below. A finished Thread object may
-      // keep its closure a little longer, so `transform` is escaping.
-      let shared = UncheckedSendable(value: (input, results, transform))
-      let done = DispatchSemaphore(value: 0)
-      for index in 1..<input.count {
-        let thread = Thread {
-          let (input, results, transform) = shared.value
-          results[index] = transform(input[index])
-          done.signal()
-        }
-        thread.stackSize = 8 << 20
-        thread.start()
-      }
-      results[0] = transform(input[0])
-      for _ in 1..<input.count { done.wait() }
-    }
-    return results.map { $0! }
+    let report = AuthorizedKeysInspector.report(bytes, format: format)
+    return (report.bytes, report.hasInvalidLines ? 1 : 0)
   }
 
   /// Why the input could not be read.
@@ -176,9 +146,4 @@ public struct InspectCommand: ParsableCommand {
       }
     }
   }
-}
-
-/// Hands values that are only accessed in disjoint ways to concurrent iterations.
-struct UncheckedSendable<Value>: @unchecked Sendable {
-  let value: Value
 }

@@ -25,13 +25,6 @@ extension KeywardCommand {
         try command.run()
       }
     } catch {
-      // `keyward inspect` documents exit status 2 for usage errors (ArgumentParser uses 64).
-      if CommandLine.arguments.dropFirst().first == InspectCommand.configuration.commandName,
-        exitCode(for: error) == .validationFailure
-      {
-        FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-        Foundation.exit(InspectCommand.usageExitCode)
-      }
       SSHProcesses.stopAll()
       exit(withError: error)
     }

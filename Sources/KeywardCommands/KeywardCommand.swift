@@ -17,6 +17,7 @@ public struct KeywardCommand: AsyncParsableCommand {
       ImportCommand.self,
       ReportCommand.self,
       LockCommand.self,
+      RotateLoginCommand.self,
     ]
   )
 

@@ -48,7 +48,8 @@ struct PlanCommand: AsyncParsableCommand {
 
   @Option(
     help: ArgumentHelp(
-      "Show the waves 'apply --rollout WAVES' would use, e.g. '1,10%,100%'.", valueName: "WAVES"))
+      "Apply in these waves, e.g. '1,10%,100%' (default: the manifests' rollout:); shown with the plan and saved with --out for 'apply PLANFILE'.",
+      valueName: "WAVES"))
   var rollout: String?
 
   @OptionGroup var selection: SelectionOptions
@@ -70,9 +71,11 @@ struct PlanCommand: AsyncParsableCommand {
     let revision = ManifestRevision.detect(paths)
     let channel = try transport.makeTransport(hosts: desired.hosts)
     defer { TransportOptions.close(channel) }
-    let plan = try await PlanRunner.plan(
+    var plan = try await PlanRunner.plan(
       desired, transport: transport, channel: channel, guards: guards, filter: selection.filter,
       revision: revision)
+    // The waves are part of the plan: shown in every format, and saved for 'apply PLANFILE'.
+    plan.rollout = try rollout.map { try Rollout(parsing: $0) } ?? desired.rollout
     var planDigest: String?
     if let out {
       let bytes = PlanFile.encode(plan)
@@ -89,11 +92,6 @@ struct PlanCommand: AsyncParsableCommand {
       }
     }
     try PlanOutput.print(plan, format: format, color: selection.color, outDir: outDir, planDigest: planDigest)
-    if let rollout = try rollout.map({ try Rollout(parsing: $0) }) ?? desired.rollout {
-      let staged = RolloutApplier(rollout: rollout)
-      let text = RolloutText.render(staged.rollout, waves: staged.waves(plan))
-      if format == .json { Terminal.error(text) } else { Terminal.out(text) }
-    }
     if let out {
       let signed = signKey == nil ? "" : " and its signature to \(PlanSignature.defaultPath(for: out))"
       Terminal.error("Saved the plan to \(out)\(signed); apply it with: keyward apply \(out)")

@@ -12,7 +12,7 @@ enum PlanOutput {
   {
     switch format {
     case .text:
-      Terminal.out(TextPlanRenderer(color: color).render(plan))
+      Terminal.out(TextPlanRenderer(color: color).render(plan) + RolloutText.text(plan))
     case .json:
       Terminal.out(JSONPlanRenderer().render(plan))
     case .markdown:

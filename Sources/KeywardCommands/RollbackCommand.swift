@@ -29,8 +29,7 @@ struct RollbackCommand: AsyncParsableCommand {
   @Flag(name: .customLong("auto-approve"), help: "Apply without asking.")
   var autoApprove = false
 
-  @Flag(name: .customLong("no-color"), help: "No colour, even on a terminal.")
-  var noColor = false
+  @OptionGroup var colors: ColorOptions
 
   @OptionGroup var transport: TransportOptions
   @OptionGroup var guards: GuardOptions
@@ -66,7 +65,7 @@ struct RollbackCommand: AsyncParsableCommand {
     if !requests.isEmpty { observed.merge(await channel.fetch(requests)) { a, _ in a } }
     let plan = RollbackPlanner(options: guards.plannerOptions()).plan(
       ids, observed: observed, guards: desired)
-    Terminal.out(TextPlanRenderer(color: Terminal.useColor(noColorFlag: noColor)).render(plan))
+    Terminal.out(TextPlanRenderer(color: colors.color).render(plan))
     guard plan.hasChanges else { throw plan.hasErrors ? ExitCode(1) : ExitCode.success }
     try Confirmation.ask(autoApprove: autoApprove, question: "Roll these targets back?")
     let report = await applyOptions.applier().apply(plan, transport: channel)

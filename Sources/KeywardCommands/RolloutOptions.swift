@@ -49,6 +49,14 @@ struct RolloutOptions: ParsableArguments {
       wavePause: wavePause.flatMap(Self.duration) ?? .zero)
   }
 
+  /// The rollout applier for a saved plan: `--rollout`, else the plan's own rollout (from the
+  /// manifest's `rollout:` when it was made), else nil.
+  func applier(_ base: Applier, saved: Rollout?) throws -> RolloutApplier? {
+    if let staged = try applier(base) { return staged }
+    guard let saved else { return nil }
+    return RolloutApplier(applier: base, rollout: saved, maxFailures: try FailureLimit(parsing: maxFailures))
+  }
+
   /// `90`, `30s`, `5m`, `1h` (at most a day).
   static func duration(_ text: String) -> Duration? {
     let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600]

@@ -8,12 +8,11 @@ struct SelectionOptions: ParsableArguments {
     help: ArgumentHelp("Only targets matching this glob on user@host (repeatable).", valueName: "PATTERN"))
   var targets: [String] = []
 
-  @Flag(name: .customLong("no-color"), help: "No colour, even on a terminal.")
-  var noColor = false
+  @OptionGroup var colors: ColorOptions
 
   /// The `--target` patterns.
   var filter: [TargetPattern] { targets.map(TargetPattern.init) }
 
   /// Colour only on a terminal, never with `NO_COLOR` or `--no-color`.
-  var color: Bool { Terminal.useColor(noColorFlag: noColor) }
+  var color: Bool { colors.color }
 }

@@ -17,13 +17,12 @@ struct ShowCommand: AsyncParsableCommand {
     help: ArgumentHelp("With --format markdown: write numbered parts into DIR.", valueName: "DIR"))
   var outDir: String?
 
-  @Flag(name: .customLong("no-color"), help: "No colour, even on a terminal.")
-  var noColor = false
+  @OptionGroup var colors: ColorOptions
 
   @OptionGroup var signature: SignatureOptions
 
   func run() async throws {
     let plan = try PlanInput.load(file, signature: signature)
-    try PlanOutput.print(plan, format: format, color: Terminal.useColor(noColorFlag: noColor), outDir: outDir)
+    try PlanOutput.print(plan, format: format, color: colors.color, outDir: outDir)
   }
 }

@@ -76,28 +76,10 @@ struct TransportOptions: ParsableArguments {
     return Terminal.hostNames()
   }
 
-  /// Keeps only the targets this transport can reach: in local mode, those of this machine.
-  func scope(_ desired: DesiredState) -> DesiredState {
-    guard local else { return desired }
-    let names = localHostNames()
-    var scoped = desired
-    scoped.targets = desired.targets.filter { target in
-      names.contains(target.id.host) || desired.hosts[target.id.host]?.hostname.map(names.contains) == true
-    }
-    return scoped
-  }
-
-  /// Why this machine must not apply `plan` (local mode: a target of another host), or nil.
-  func refusal(of plan: Plan) -> String? {
-    guard local else { return nil }
-    let names = localHostNames()
-    // Strictly by the target's own host name: a plan file's host settings are not trusted here.
-    let foreign = plan.targets.filter { !names.contains($0.id.host) }
-    guard !foreign.isEmpty else { return nil }
-    let list = foreign.map { "'\(LineChange.printable($0.id.description))'" }.joined(separator: ", ")
-    return "the plan has targets of another host (\(list)) and this machine is "
-      + names.sorted().map { "'\($0)'" }.joined(separator: " or ")
-      + "; apply it on that host, or pass --host NAME if this machine is it"
+  /// The targets this transport acts on: in local mode those of this machine, and of those
+  /// the ones `patterns` match.
+  func selection(_ patterns: [TargetPattern] = []) -> TargetSelection {
+    TargetSelection(patterns: patterns, localHostNames: local ? localHostNames() : nil)
   }
 
   func makeTransport(hosts: [String: HostSpec]) throws -> any Transport {

@@ -19,7 +19,7 @@ public struct ValidateCommand: ParsableCommand {
   var paths: [String] = []
 
   @Option(help: "Output format: text or json.")
-  var format: ManifestValidation.Format = .text
+  var format: ValidationReport.Format = .text
 
   public init() {}
 
@@ -31,11 +31,16 @@ public struct ValidateCommand: ParsableCommand {
   }
 
   public func run() throws {
-    let output = ManifestValidation.run(paths: paths, format: format, loader: ManifestInput.loader)
-    FileHandle.standardError.write(Data(output.standardError.utf8))
-    FileHandle.standardOutput.write(Data(output.standardOutput.utf8))
-    if output.exitCode != 0 { throw ExitCode(output.exitCode) }
+    let validation = ManifestValidation(paths: paths, loader: ManifestInput.loader)
+    switch format {
+    case .text:
+      let diagnostics = DiagnosticRenderer.text(validation.diagnostics)
+      if !diagnostics.isEmpty { Terminal.error(diagnostics) }
+      Terminal.out(ValidationReport.text(validation))
+    case .json:
+      Terminal.out(ValidationReport.json(validation))
+    }
+    let code = ValidationReport.exitCode(validation)
+    if code != 0 { throw ExitCode(code) }
   }
 }
-
-extension ManifestValidation.Format: ExpressibleByArgument {}

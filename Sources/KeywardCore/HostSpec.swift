@@ -18,6 +18,11 @@ public struct HostSpec: Hashable, Sendable, Codable {
   /// How to reach the host (manifest `transport`, else `defaults.transport`); nil: `auto`
   /// unless `--transport` says otherwise.
   public var transport: TransportKind?
+  /// Rollout order: a canary host takes its turn before every other (`canary: true`).
+  public var canary: Bool?
+  /// Rollout order: hosts take their turn by tier, lowest first, after the canaries and
+  /// before hosts without a tier (`tier: 1`).
+  public var tier: Int?
   public var location: SourceLocation?
 
   public init(

@@ -40,7 +40,7 @@ extension HostConnector {
         message:
           "the \(key.type) host key of '\(name)' differs from the key known_hosts lists for its address"
           + " '\(ipName ?? "")' (CheckHostIP); the address may have been taken over. Check the host, then"
-          + " fix the entry ('ssh-keygen -R \(ipName ?? "")')")
+          + " fix the entry (\(Self.removalCommands(ipName ?? "", ipVerdict)))")
     case .recordAddress:
       if let ipName, let file = resolved.userKnownHostsFiles.first {
         try knownHosts.append(
@@ -67,7 +67,7 @@ extension HostConnector {
       var message =
         "host key changed: known_hosts has \(listed.joined(separator: ", ")) for '\(name)' but the server"
         + " offered \(key.type) \(key.fingerprint); this may be an impostor. If the host was really"
-        + " rebuilt, remove the old entry ('ssh-keygen -R \(name)') and connect again"
+        + " rebuilt, remove the old entry (\(Self.removalCommands(name, verdict))) and connect again"
       let usable = Set(LibSSH2.usableHostKeyTypes)
       if !previous.contains(where: { usable.contains($0.key.algorithm.plainName) }) {
         message +=
@@ -147,5 +147,24 @@ extension HostConnector {
   static func salt() -> [UInt8] {
     var generator = SystemRandomNumberGenerator()
     return (0..<20).map { _ in UInt8.random(in: 0...255, using: &generator) }
+  }
+
+  /// `'ssh-keygen -R NAME -f FILE'` for each known_hosts file that lists `name` with another key
+  /// (every file keyward reads is named: `ssh-keygen -R` alone edits only ~/.ssh/known_hosts).
+  static func removalCommands(_ name: String, _ verdict: KnownHostsVerdict?) -> String {
+    var files: [String] = []
+    if case .changed(let previous) = verdict {
+      for entry in previous where !files.contains(entry.file) { files.append(entry.file) }
+    }
+    let quotedName = shellQuoted(name)
+    guard !files.isEmpty else { return "'ssh-keygen -R \(quotedName)'" }
+    return files.map { "'ssh-keygen -R \(quotedName) -f \(shellQuoted($0))'" }.joined(separator: ", ")
+  }
+
+  /// A word as the shell reads it back: bare when it holds only safe characters, else in double
+  /// quotes (the message puts the whole command in single quotes).
+  static func shellQuoted(_ word: String) -> String {
+    let safe = word.allSatisfy { $0.isLetter || $0.isNumber || "-_./:@,+".contains($0) }
+    return safe && !word.isEmpty ? word : "\"" + word.replacingOccurrences(of: "\"", with: "\\\"") + "\""
   }
 }

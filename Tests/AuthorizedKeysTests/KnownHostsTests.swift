@@ -1,4 +1,5 @@
 import Foundation
+import KeywardTestSupport
 import Testing
 
 @testable import AuthorizedKeys
@@ -43,8 +44,8 @@ struct KnownHostsTests {
     #expect(HostPattern.matchHostname(Array("x".utf8), list: Array("x,\(shorter)".utf8)) == .positive)
   }
 
-  static let key = try! PublicKey(
-    parsing: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBht7mpK8yFMCddrfJzmXKZSv+4iCySjViGk47WC9b5m")
+  static let key = TestKeys.key(
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBht7mpK8yFMCddrfJzmXKZSv+4iCySjViGk47WC9b5m")
 
   func file(_ text: String) -> KnownHostsFile {
     KnownHostsFile(path: "kh", bytes: Array(text.utf8))
@@ -121,7 +122,7 @@ struct KnownHostsTests {
 
 /// known_hosts lookups compared with `ssh-keygen -F NAME -f FILE` on generated files: plain,
 /// hashed (by ssh-keygen -H), wildcard, negated, `[host]:port`, markers and broken lines.
-@Suite(.enabled(if: SSHKeygen.enabled, "needs ssh-keygen (always runs in CI)"))
+@Suite(.tags(.processes), .enabled(if: SSHKeygen.enabled, "needs ssh-keygen (always runs in CI)"))
 struct KnownHostsDifferentialTests {
   static let names = [
     "lab1", "web1.example.com", "bad.example.com", "db.example.org", "10.0.0.5", "[10.0.0.5]:2222",
@@ -230,7 +231,7 @@ struct KnownHostsDifferentialTests {
 
 /// Host certificates as OpenSSH's `check_host_cert()` judges them, on certificates made by
 /// `ssh-keygen -s -h`.
-@Suite(.enabled(if: SSHKeygen.enabled, "needs ssh-keygen (always runs in CI)"))
+@Suite(.tags(.processes), .enabled(if: SSHKeygen.enabled, "needs ssh-keygen (always runs in CI)"))
 struct HostCertificateTests {
   func certificate(_ arguments: [String], caType: String = "ed25519") throws -> PublicKey {
     let directory = try TemporaryDirectory(prefix: "keyward-hostcert")

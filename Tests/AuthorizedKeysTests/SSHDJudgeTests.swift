@@ -5,7 +5,7 @@ import Testing
 
 /// sshd is the judge: tricky lines go into a real user's authorized_keys on a real sshd
 /// 9.2, and exactly the lines keyward calls valid must let their key log in.
-@Suite(.enabled(if: Fleet.enabled, "needs root, sshd, ssh and unshare (always runs in CI)"))
+@Suite(.tags(.fleet), .enabled(if: Fleet.enabled, "needs root, sshd, ssh and unshare (always runs in CI)"))
 struct SSHDJudgeTests {
   /// A tricky line: how to write it around its own key, and what the codec should say.
   struct Case: Sendable {

@@ -1,11 +1,12 @@
 import AuthorizedKeys
 import Foundation
+import KeywardTestSupport
 import Testing
 
 /// Keys made by the real ssh-keygen must read exactly as ssh-keygen reads them: same
 /// fingerprint, bits and type, and crafted variants must be accepted or refused as
 /// `sshkey_read()` (which ssh-keygen -l and sshd share) accepts or refuses them.
-@Suite(.enabled(if: SSHKeygen.enabled, "ssh-keygen is not installed"))
+@Suite(.tags(.processes), .enabled(if: SSHKeygen.enabled, "ssh-keygen is not installed"))
 struct SSHKeygenConformanceTests {
   static let keyNames = [
     "ed25519", "ecdsa256", "ecdsa384", "ecdsa521", "rsa2048", "rsa3072", "rsa4096", "dsa",

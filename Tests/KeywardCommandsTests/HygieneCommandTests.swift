@@ -3,7 +3,7 @@ import KeywardTestSupport
 import Testing
 
 /// Untrusted input through the real command line: `file:` sources and `--version`.
-@Suite("keyward input hygiene")
+@Suite("keyward input hygiene", .tags(.processes))
 struct HygieneCommandTests {
   static let repository = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path

@@ -1,12 +1,13 @@
 import AuthorizedKeys
 import Foundation
+import KeywardCore
 import KeywardTestSupport
 import Testing
 
 @testable import KeywardCommands
 
 /// `keyward inspect`: records, JSON and text forms, exit codes.
-@Suite("keyward inspect")
+@Suite("keyward inspect", .tags(.processes))
 struct InspectCommandTests {
   static let ed25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJHQhxcEnrhJVcAC2WBo6A1Sd/3EIKL7GuPX1cv61AIh"
   static let ecdsa =
@@ -126,6 +127,8 @@ struct InspectCommandTests {
     (["inspect", "/"], "cannot read '/': is a directory"),
     (["inspect", "--format", "yaml", "-"], "format"),
     (["inspect", "a", "b"], "Unexpected argument"),
+    (["inspect", "-x"], "Unexpected argument '-x'"),
+    (["inspect", "--", "-x"], "cannot read '-x': no such file"),
   ])
   func usageErrorsAndUnreadableInputExitTwo(arguments: [String], message: String) throws {
     let result = try KeywardProcess.run(arguments)
@@ -175,9 +178,9 @@ extension InspectCommandTests {
     let records = InspectRecord.records(in: bytes)
     #expect(records.count == number)
     let (json, status) = InspectCommand.report(bytes, format: .json)
-    #expect(json == InspectFormatter.json(records))
+    #expect(json == InspectRenderer.json(records))
     #expect(status == 1)
     let (table, _) = InspectCommand.report(bytes, format: .text)
-    #expect(table == InspectFormatter.text(records))
+    #expect(table == InspectRenderer.text(records))
   }
 }

@@ -9,7 +9,7 @@ import Testing
 /// `keyward lock`, `plan --refresh-sources` and applies from the lock, end to end through the
 /// real binary, against a local HTTP server on loopback standing in for GitHub and GitLab
 /// (base URLs pointed at it), applying to a `--root` tree.
-@Suite("Remote key sources (keyward lock)", .serialized)
+@Suite("Remote key sources (keyward lock)", .serialized, .tags(.processes))
 final class KeySourceCLITests {
   let root: TemporaryRoot
   let server: KeyServer
@@ -246,7 +246,7 @@ final class KeySourceCLITests {
 /// The https path, with a throwaway CA: an untrusted certificate fails closed; trusted (the CA
 /// bind-mounted over the system bundle in a private mount namespace of the `keyward` process
 /// only), the lock is written. Needs root for the mount namespace.
-@Suite("Remote key sources over TLS", .serialized)
+@Suite("Remote key sources over TLS", .serialized, .tags(.processes))
 final class KeySourceTLSTests {
   let root: TemporaryRoot
   let directory: String

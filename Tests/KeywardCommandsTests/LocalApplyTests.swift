@@ -3,19 +3,19 @@ import KeywardTestSupport
 import Testing
 
 /// End to end through the real `keyward` binary, on a `--root` tree (pull mode).
-@Suite("plan and apply --local --root")
+@Suite("plan and apply --local --root", .tags(.processes))
 struct LocalApplyTests {
   let root: TemporaryRoot
   let manifest: String
 
   init() throws {
     root = try TemporaryRoot()
-    manifest = root.path + "/keys.yaml"
-    try Self.manifestText(keys: ["alice"]).write(toFile: manifest, atomically: true, encoding: .utf8)
+    manifest = try Self.writeManifest(keys: ["alice"], in: root)
   }
 
-  static func manifestText(keys: [String], mode: String = "exclusive") -> String {
-    """
+  /// The start of every manifest of the `--local --root` tests: keys alice and bob, host
+  /// img, and `access:` with its rules to follow.
+  static let manifestHeader = """
     version: 1
     keys:
       alice: \(TestKeys.alice)
@@ -23,12 +23,24 @@ struct LocalApplyTests {
     hosts:
       img: {}
     access:
-      - hosts: [img]
-        users: [alice, bob]
-        keys: [\(keys.joined(separator: ", "))]
-        mode: \(mode)
 
     """
+
+  static func manifestText(keys: [String], mode: String = "exclusive") -> String {
+    manifestHeader + """
+        - hosts: [img]
+          users: [alice, bob]
+          keys: [\(keys.joined(separator: ", "))]
+          mode: \(mode)
+
+      """
+  }
+
+  /// A `keys.yaml` in `root` granting `keys` (``manifestText(keys:mode:)``); its path.
+  static func writeManifest(keys: [String], in root: TemporaryRoot) throws -> String {
+    let path = root.path + "/keys.yaml"
+    try manifestText(keys: keys).write(toFile: path, atomically: true, encoding: .utf8)
+    return path
   }
 
   func keyward(_ args: [String], env: [String: String] = [:]) throws -> KeywardProcess.Result {
@@ -196,16 +208,14 @@ struct LocalApplyTests {
 
 /// Saved plans through the real binary: signatures with the real ssh-keygen, tampered files,
 /// the local host check, and the guards rollback goes through.
-@Suite("saved plans: signatures, tampering, guards")
+@Suite("saved plans: signatures, tampering, guards", .tags(.processes))
 struct SavedPlanTests {
   let root: TemporaryRoot
   let manifest: String
 
   init() throws {
     root = try TemporaryRoot()
-    manifest = root.path + "/keys.yaml"
-    try LocalApplyTests.manifestText(keys: ["alice"]).write(
-      toFile: manifest, atomically: true, encoding: .utf8)
+    manifest = try LocalApplyTests.writeManifest(keys: ["alice"], in: root)
   }
 
   func keyward(_ args: [String], host: String = "img") throws -> KeywardProcess.Result {
@@ -361,7 +371,7 @@ struct SavedPlanTests {
 
 /// Paths a rule might use to reach beyond its user, through the real binary on a `--root`
 /// tree: each is refused with its reason, and no file outside the target user's reach changes.
-@Suite("hostile paths --local --root")
+@Suite("hostile paths --local --root", .tags(.processes))
 struct HostilePathTests {
   struct Attack: Sendable, CustomTestStringConvertible {
     var name: String
@@ -393,24 +403,18 @@ struct HostilePathTests {
     let watch = [root.file("bob"), root.path + "/etc/passwd", root.path + "/root/.ssh/authorized_keys"]
     let before = watch.map { FileManager.default.contents(atPath: $0) }
     let manifest = root.path + "/keys.yaml"
-    try """
-    version: 1
-    keys:
-      alice: \(TestKeys.alice)
-      bob: \(TestKeys.bob)
-    hosts:
-      img: {}
-    access:
-      - hosts: [img]
-        users: [alice]
-        keys: [alice]
-        path: '\(attack.path)'
-        outside_home: \(attack.outsideHome)
-      - hosts: [img]
-        users: [bob]
-        keys: [bob]
+    try
+      (LocalApplyTests.manifestHeader + """
+          - hosts: [img]
+            users: [alice]
+            keys: [alice]
+            path: '\(attack.path)'
+            outside_home: \(attack.outsideHome)
+          - hosts: [img]
+            users: [bob]
+            keys: [bob]
 
-    """.write(toFile: manifest, atomically: true, encoding: .utf8)
+        """).write(toFile: manifest, atomically: true, encoding: .utf8)
     let apply = try KeywardProcess.run([
       "apply", manifest, "--auto-approve", "--local", "--root", root.path, "--host", "img",
     ])

@@ -5,7 +5,7 @@ import Testing
 /// A hostile user's attacks on `keyward --local --root`, through the real binary, as root: each
 /// one must leave every file on the watch list (root's and bob's files inside the root, a file
 /// outside the root) with the same bytes, owner and mode, and keyward must say why it refused.
-@Suite("hostile files under --local --root")
+@Suite("hostile files under --local --root", .tags(.processes))
 struct LocalAttackTests {
   /// One attack: how alice prepares the tree, the access rule's extra fields, the command, and
   /// words one of which the refusal must contain.
@@ -175,20 +175,13 @@ struct LocalAttackTests {
   ]
 
   static func manifest(_ rule: String) -> String {
-    """
-    version: 1
-    keys:
-      alice: \(TestKeys.alice)
-      bob: \(TestKeys.bob)
-    hosts:
-      img: {}
-    access:
-      - hosts: [img]
-        users: [alice]
-        keys: [alice, bob]
-        mode: exclusive
-    \(rule.isEmpty ? "" : "    " + rule + "\n")
-    """
+    LocalApplyTests.manifestHeader + """
+        - hosts: [img]
+          users: [alice]
+          keys: [alice, bob]
+          mode: exclusive
+      \(rule.isEmpty ? "" : "    " + rule + "\n")
+      """
   }
 
   /// Runs the binary under `timeout`, so that a blocking open fails the test instead of hanging it.

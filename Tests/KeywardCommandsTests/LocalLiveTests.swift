@@ -7,7 +7,7 @@ import Testing
 /// machine's own users are never touched. As root, each user's files are reached through an
 /// `sftp-server` run as that user; hostile files are refused and change nothing.
 @Suite(
-  "live --local acting as each user",
+  "live --local acting as each user", .tags(.processes),
   .enabled(if: LiveLocal.enabled, "needs root, unshare, setpriv, sftp-server"))
 struct LocalLiveTests {
   let tree: TemporaryRoot

@@ -9,7 +9,7 @@ import Testing
 /// The recipes under `contrib/` as written: the comment script against a loopback stand-in
 /// for the GitHub and GitLab comment APIs, the workflows through actionlint, the systemd
 /// units through `systemd-analyze verify`.
-@Suite("recipes")
+@Suite("recipes", .tags(.processes))
 struct RecipeTests {
   static let contrib = Fleet.packageRoot + "/contrib"
   static let standIn = Fleet.packageRoot + "/Tests/Fixtures/recipes/comments_api_standin.py"

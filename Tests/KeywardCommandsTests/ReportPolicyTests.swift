@@ -4,7 +4,7 @@ import Testing
 
 /// `keyward report` holds the keys it finds to the manifests' own `policy:` (and to the
 /// default policy without one), end to end through the binary on a `--root` tree.
-@Suite("report and the manifests' key policy")
+@Suite("report and the manifests' key policy", .tags(.processes))
 struct ReportPolicyTests {
   /// A fresh public key line of the given ssh-keygen type and size.
   static func key(_ type: String, bits: Int) throws -> String {

@@ -4,16 +4,14 @@ import Testing
 
 /// The review loop's command-line pieces, through the real binary: `--target` that matches
 /// nothing, Markdown parts in `--out-dir` without stale leftovers, and `diff --base`.
-@Suite("review loop commands")
+@Suite("review loop commands", .tags(.processes))
 struct ReviewLoopCommandTests {
   let root: TemporaryRoot
   let manifest: String
 
   init() throws {
     root = try TemporaryRoot()
-    manifest = root.path + "/keys.yaml"
-    try LocalApplyTests.manifestText(keys: ["alice"]).write(
-      toFile: manifest, atomically: true, encoding: .utf8)
+    manifest = try LocalApplyTests.writeManifest(keys: ["alice"], in: root)
   }
 
   func keyward(_ args: [String], directory: String? = nil) throws -> KeywardProcess.Result {

@@ -13,7 +13,8 @@ import Testing
 /// `sftp-server` running as that user, so symlinks the user plants at root's files get nowhere.
 /// After every attack, root's files are unchanged (bytes, owner, mode), root still logs in with
 /// the admin key, and keyward says why it refused.
-@Suite(.enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
+@Suite(
+  .tags(.fleet), .enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
 struct ActAsUserTests {
   static let alice = TargetID(user: "alice", host: "lab1")
   static let asRoot = ["lab1": HostSpec(name: "lab1", connectAs: "root")]

@@ -1,12 +1,13 @@
 import AuthorizedKeys
+import KeywardTestSupport
 import Testing
 
 @testable import KeywardSSH
 
 /// CheckHostIP's decision table (OpenSSH 9.2 `check_host_key()`), and which addresses it skips.
 struct CheckHostIPTests {
-  static let key = try! PublicKey(
-    parsing: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBht7mpK8yFMCddrfJzmXKZSv+4iCySjViGk47WC9b5m")
+  static let key = TestKeys.key(
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBht7mpK8yFMCddrfJzmXKZSv+4iCySjViGk47WC9b5m")
   static let entry = KnownHostsFile(path: "kh", bytes: Array("h \(key)\n".utf8)).entries[0]
   static let matched = KnownHostsVerdict.matched(entry)
   static let changed = KnownHostsVerdict.changed(known: [entry])

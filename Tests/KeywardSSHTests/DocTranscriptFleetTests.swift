@@ -5,7 +5,8 @@ import Testing
 /// Runs every transcript in README.md and docs/ against real sshd hosts and compares what each
 /// command prints with what the document shows (`DocTranscript`, `TranscriptMatcher`), so the
 /// documents cannot drift from the code. Each document's `<!-- doc-test setup -->` builds its lab.
-@Suite(.enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
+@Suite(
+  .tags(.fleet), .enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
 struct DocTranscriptFleetTests {
   static let documents: [String] =
     ["README.md"]

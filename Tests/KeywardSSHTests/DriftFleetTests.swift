@@ -5,7 +5,8 @@ import Testing
 /// The schedule loop end to end on real sshd hosts: drift told apart from intent in one run
 /// (text, JSON, report file, metrics file), a key dropped from a rule named as such, and
 /// `apply --detailed-exitcode` in its four situations.
-@Suite(.enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
+@Suite(
+  .tags(.fleet), .enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
 struct DriftFleetTests {
   struct Outcome: Sendable {
     var status: Int32

@@ -12,7 +12,8 @@ import Testing
 
 /// Interrupted writes on real hosts: whatever kills a write before its rename, the target's
 /// authorized_keys stays byte-identical and a real `ssh` login with the old key still works.
-@Suite(.enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
+@Suite(
+  .tags(.fleet), .enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
 struct FaultInjectionTests {
   static let alice = TargetID(user: "alice", host: "lab1")
 

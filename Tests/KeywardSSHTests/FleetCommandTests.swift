@@ -8,7 +8,8 @@ import Testing
 
 /// The `keyward` binary end to end against a fleet of real sshd hosts: plan, apply, plan again,
 /// real logins with granted and removed keys, and stale saved plans.
-@Suite(.enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
+@Suite(
+  .tags(.fleet), .enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
 struct FleetCommandTests {
   static let users = ["alice", "bob", "deploy"]
 

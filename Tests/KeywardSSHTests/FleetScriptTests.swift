@@ -4,7 +4,8 @@ import Testing
 
 /// `scripts/fleet` itself: real hosts with their own accounts, nothing of this machine touched,
 /// no second lab over a running one, and nothing left running after `down`.
-@Suite(.enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
+@Suite(
+  .tags(.fleet), .enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
 struct FleetScriptTests {
   @Test func hostsHaveTheirOwnAccountsAndStopCleanly() async throws {
     let passwd = try Data(contentsOf: URL(fileURLWithPath: "/etc/passwd"))

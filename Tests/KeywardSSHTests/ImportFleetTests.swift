@@ -6,7 +6,8 @@ import Testing
 
 /// `keyward import` on 10 hosts x 3 users seeded with messy files: the manifests validate,
 /// `plan` on them shows no changes, and the lines it could not import are listed.
-@Suite(.enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
+@Suite(
+  .tags(.fleet), .enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
 struct ImportFleetTests {
   @Test("import of a messy fleet: valid manifests, an empty plan, skipped lines listed")
   func importMessyFleet() async throws {

@@ -7,7 +7,8 @@ import Testing
 @testable import KeywardSSH
 
 /// known_hosts and connection set-up against real sshd hosts, judged by the real `ssh` client.
-@Suite(.enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
+@Suite(
+  .tags(.fleet), .enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
 struct KnownHostsFleetTests {
   func settings(_ fleet: Fleet, config: String? = nil, knownHosts: String? = nil, acceptNew: Bool = false)
     -> SSHSettings

@@ -5,7 +5,8 @@ import Testing
 /// The lock-out guard covers every account a write can change, on a real sshd host: a rule for
 /// alice that names root's file (opted in with `outside_home: true`) must not remove the key
 /// keyward logged in to root with.
-@Suite(.enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
+@Suite(
+  .tags(.fleet), .enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
 struct PlanGuardFleetTests {
   @Test("a rule for alice naming root's file keeps root's login key; without the opt-in it is refused")
   func anotherAccountsFileKeepsTheLoginKey() async throws {

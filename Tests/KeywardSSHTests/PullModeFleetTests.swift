@@ -5,7 +5,8 @@ import Testing
 /// The pull-mode recipe (`contrib/pull/keyward-pull`) run for real inside a fleet host's own
 /// namespace (over ssh as its root): a git checkout of the manifests, a signed commit applied,
 /// an unsigned one and one signed by an untrusted key refused while verification is on.
-@Suite(.enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
+@Suite(
+  .tags(.fleet), .enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
 struct PullModeFleetTests {
   static let script = Fleet.packageRoot + "/contrib/pull/keyward-pull"
 

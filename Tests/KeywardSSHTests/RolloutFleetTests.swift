@@ -8,7 +8,8 @@ import Testing
 
 /// A staged rollout over 10 real sshd hosts: waves 1, 3, 100%; wave 2 holds a host whose home is
 /// world-writable, so sshd refuses the key there and the login check after the write fails.
-@Suite(.enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
+@Suite(
+  .tags(.fleet), .enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
 struct RolloutFleetTests {
   func keyward(_ fleet: Fleet, _ kind: LabTransport, _ arguments: [String]) async throws
     -> KeywardProcess.Result

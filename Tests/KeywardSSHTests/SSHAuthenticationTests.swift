@@ -8,7 +8,8 @@ import Testing
 
 /// Authentication paths against real sshd hosts: RSA rejection explained, encrypted identity
 /// files, ssh-agent filtered by the wanted key.
-@Suite(.enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
+@Suite(
+  .tags(.fleet), .enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
 struct SSHAuthenticationTests {
   func settings(_ fleet: Fleet, identity: String, passphrase: PassphraseSource = .none, agent: String? = nil)
     -> SSHSettings

@@ -7,7 +7,9 @@ import Testing
 /// The in-process ssh_config resolver compared with `ssh -G -F FILE ALIAS` over a corpus of
 /// configurations: every answer it gives must be the one OpenSSH gives; where it declines, the
 /// resolver falls back to `ssh -G` (counted, and required for Match).
-@Suite(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/ssh"), "needs the ssh client"))
+@Suite(
+  .tags(.processes),
+  .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/ssh"), "needs the ssh client"))
 struct SSHConfigResolverDifferentialTests {
   static let corpus: [(name: String, config: String, aliases: [String])] = [
     (

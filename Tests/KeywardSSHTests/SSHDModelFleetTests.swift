@@ -10,7 +10,8 @@ import Testing
 
 /// Hosts whose sshd configs differ: `report` names every way in, and plan/apply manage the
 /// file sshd really reads, proved with real `ssh` logins.
-@Suite(.enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
+@Suite(
+  .tags(.fleet), .enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
 struct SSHDModelFleetTests {
   /// lab1: alice and bob read .ssh/managed_keys (a Match block); lab2: Debian's two files;
   /// lab3: a user CA with a principals file; lab4: an AuthorizedKeysCommand; lab5: passwords;

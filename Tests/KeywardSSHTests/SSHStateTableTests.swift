@@ -12,7 +12,8 @@ import Testing
 /// next plan is empty and the next apply writes nothing (inode and mtime unchanged). The states
 /// it must not touch (someone else's directory or file) are refused with a reason, and nothing
 /// on those hosts changes.
-@Suite(.enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
+@Suite(
+  .tags(.fleet), .enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
 struct SSHStateTableTests {
   /// One starting state of alice's `~/.ssh` and `authorized_keys`, set up from outside the host.
   struct State: Sendable {

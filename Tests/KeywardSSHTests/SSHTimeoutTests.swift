@@ -62,7 +62,8 @@ final class TarpitListener: @unchecked Sendable {
 }
 
 /// Timeouts: a host that hangs fails alone, at the operation timeout or the target deadline.
-@Suite(.enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
+@Suite(
+  .tags(.fleet), .enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
 struct SSHTimeoutTests {
   func settings(_ fleet: Fleet, connect: Duration = .seconds(2), operation: Duration, deadline: Duration)
     -> SSHSettings

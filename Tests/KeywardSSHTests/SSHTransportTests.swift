@@ -7,7 +7,8 @@ import Testing
 @testable import KeywardSSH
 
 /// Integration tests of the libssh2 transport against a fleet of real sshd hosts.
-@Suite(.enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
+@Suite(
+  .tags(.fleet), .enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
 struct SSHTransportTests {
   static let users = ["alice", "bob", "deploy"]
 
@@ -103,6 +104,22 @@ struct SSHTransportTests {
       #expect(failure?.message.contains(realKey.fingerprint) == true)
       #expect((try? result[TargetID(user: "alice", host: "lab1")]?.get()) != nil)
       #expect((try? result[TargetID(user: "alice", host: "lab3")]?.get()) != nil)
+
+      // The hint is the command that removes the entry from the file keyward read: run as
+      // given, the host is unknown instead of changed (nothing else in the file is touched).
+      let message = try #require(failure?.message)
+      let command = try #require(message.firstMatch(of: /'(ssh-keygen -R [^']+)'/)?.output.1)
+      #expect(command == "ssh-keygen -R \(fleet.address(2)) -f \(edited)")
+      let removed = try Fleet.run("/bin/sh", ["-c", String(command)])
+      #expect(removed.status == 0, "\(removed.output)")
+      let after = await transport(fleet, knownHosts: edited).fetch([
+        FetchRequest(id: TargetID(user: "alice", host: "lab2"))
+      ])
+      #expect(after[TargetID(user: "alice", host: "lab2")]?.failure?.code == .hostKeyUnknown)
+      #expect(
+        (try? await transport(fleet, knownHosts: edited).fetch([
+          FetchRequest(id: TargetID(user: "alice", host: "lab1"))
+        ])[TargetID(user: "alice", host: "lab1")]?.get()) != nil)
     }
   }
 

@@ -10,7 +10,8 @@ import Testing
 
 /// The safety guarantees seen from the command line: two concurrent applies, a stale saved
 /// plan, the lock-out guard, and passphrases that never show.
-@Suite(.enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
+@Suite(
+  .tags(.fleet), .enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
 struct SafetyCLITests {
   static func manifest(_ fleet: Fleet, name: String, keys: [String], users: [String] = ["alice", "bob"])
     throws -> String

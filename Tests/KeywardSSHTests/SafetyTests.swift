@@ -12,7 +12,8 @@ import Testing
 
 /// Issue 6's guarantees on real hosts: locking, backups, the login check with rollback,
 /// ownership and symlink refusals, lock-out, concurrent runs, hostile files and secrets.
-@Suite(.enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
+@Suite(
+  .tags(.fleet), .enabled(if: Fleet.enabled, "needs root, sshd and unshare (fleet tests always run in CI)"))
 struct SafetyTests {
   static let alice = TargetID(user: "alice", host: "lab1")
 

@@ -145,11 +145,14 @@ public final class MemoryFilePrimitives: FilePrimitives {
 
   /// A second name for an existing node.
   public func seedHardLink(_ path: String, to existing: String) {
-    let node = try! walk(existing, followLast: false, check: false).node!
     let parts = Self.components(path)
-    let parent = try! walk("/" + parts.dropLast().joined(separator: "/"), followLast: true, check: false)
-      .node!
-    parent.entries[parts.last!] = node
+    let parentPath = "/" + parts.dropLast().joined(separator: "/")
+    guard let node = try? walk(existing, followLast: false, check: false).node,
+      let parent = try? walk(parentPath, followLast: true, check: false).node, let name = parts.last
+    else {
+      preconditionFailure("seedHardLink: '\(existing)' or the directory '\(parentPath)' does not exist")
+    }
+    parent.entries[name] = node
   }
 
   // MARK: looking

@@ -16,7 +16,11 @@ public enum TestKeys {
     "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBJVvYgqC9WvRRtUsLEVg12Q9K014yIAiPrNulEbcZpaFOMML9z/0Q1Vlqn5mS9Arfd9lu4jn5/eAWIpgDn16Ez0= ci@runner"
 
   public static func key(_ line: String) -> PublicKey {
-    try! PublicKey(parsing: line)
+    do {
+      return try PublicKey(parsing: line)
+    } catch {
+      preconditionFailure("test key '\(line)' does not parse: \(error)")
+    }
   }
 
   public static func entry(

@@ -139,12 +139,8 @@ public struct AccessDiff: Hashable, Sendable, Codable {
 
   /// Deterministic pretty JSON (sorted keys, snake_case), newline-terminated.
   public func json() -> [UInt8] {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    encoder.keyEncodingStrategy = .convertToSnakeCase
-    let data = try! encoder.encode(
-      Document(formatVersion: 1, summary: summaryLine, keys: keys, changes: changes))
-    return Array(data) + [0x0A]
+    DeterministicJSON.encode(Document(formatVersion: 1, summary: summaryLine, keys: keys, changes: changes))
+      + [0x0A]
   }
 
   private struct Document: Encodable {

@@ -5,25 +5,13 @@ struct DisplayText: CustomStringConvertible, Sendable {
   let text: String
 
   init(_ text: some StringProtocol, limit: Int = DisplayText.limit) {
-    var out = ""
-    var count = 0
-    for scalar in text.unicodeScalars {
-      if count >= limit {
-        out += "..."
-        break
-      }
-      count += 1
+    self.text = EscapedText.of(text, limit: limit) { scalar in
       let v = scalar.value
-      if v < 0x20 || v == 0x7F || (0x80..<0xA0).contains(v) || scalar.properties.generalCategory == .format
+      return v < 0x20 || v == 0x7F || (0x80..<0xA0).contains(v)
+        || scalar.properties.generalCategory == .format
         || scalar.properties.generalCategory == .lineSeparator
         || scalar.properties.generalCategory == .paragraphSeparator
-      {
-        out += "\\u{" + String(v, radix: 16) + "}"
-      } else {
-        out.unicodeScalars.append(scalar)
-      }
     }
-    self.text = out
   }
 
   var description: String { text }

@@ -70,17 +70,11 @@ public struct LockFile: Equatable, Sendable {
     }
   }
 
-  static func timestamp(_ date: Date) -> String {
-    let formatter = ISO8601DateFormatter()
-    formatter.formatOptions = [.withInternetDateTime]
-    return formatter.string(from: date)
-  }
-
   /// Deterministic JSON: sources sorted by URL, keys in the order the source served them.
   public func encoded() -> [UInt8] {
     let sources = entries.values.sorted { $0.url < $1.url }.map { entry in
       Document.Source(
-        source: entry.source, url: entry.url, fetched_at: Self.timestamp(entry.fetchedAt),
+        source: entry.source, url: entry.url, fetched_at: UTCTime.timestamp(entry.fetchedAt),
         keys: entry.keys.map {
           Document.Key(type: $0.type, fingerprint: $0.fingerprint, key: $0.material, comment: $0.comment)
         })
@@ -105,12 +99,10 @@ public struct LockFile: Equatable, Sendable {
         "its format_version \(document.format_version) is not one this keyward reads (\(formatVersion)); run 'keyward lock' again"
       )
     }
-    let formatter = ISO8601DateFormatter()
-    formatter.formatOptions = [.withInternetDateTime]
     var entries: [Entry] = []
     for source in document.sources {
       let name = "'\(DisplayText(source.source))'"
-      guard let date = formatter.date(from: source.fetched_at) else {
+      guard let date = UTCTime.date(timestamp: source.fetched_at) else {
         throw KeySourceError("source \(name) has a fetched_at that is not a date")
       }
       var keys: [LockedKey] = []

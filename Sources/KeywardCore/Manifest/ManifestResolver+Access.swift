@@ -112,23 +112,17 @@ extension ManifestResolver {
     hosts[host]?.spec.actAsRoot ?? manifest.defaults.actAsRoot?.value ?? false
   }
 
-  /// `%u` becomes the user and `%%` a percent sign; `%h` stays for the transport.
+  /// `%u` becomes the user, so each user's target has its own path; every other token (`%h`,
+  /// `%U`, `%%`) stays as written for `TargetID.absolutePath`, which expands them once. (Turning
+  /// `%%` into `%` here made `%%u` the user's name there.)
   static func expand(_ path: String, user: String) -> String {
-    guard path.contains("%") else { return path }
-    var result = ""
-    var scalars = path.unicodeScalars.makeIterator()
-    while let scalar = scalars.next() {
-      guard scalar == "%", let next = scalars.next() else {
-        result.unicodeScalars.append(scalar)
-        continue
-      }
-      switch next {
-      case "u": result += user
-      case "%": result += "%"
-      default: result += "%" + String(next)
+    PathTokens.substitute(path) { token in
+      switch token {
+      case "u": user
+      case "%": "%%"
+      default: nil
       }
     }
-    return result
   }
 
   private mutating func ruleHosts(_ rule: Manifest.Rule) -> [String] {

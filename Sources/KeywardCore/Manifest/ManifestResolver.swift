@@ -174,7 +174,7 @@ struct ManifestResolver {
         reportedExpiry.insert(expires.location)
         diagnostics.warning(
           .keyExpired,
-          "key '\(key.name)' expired on \(Self.day(expires.value)); plans remove it from every target",
+          "key '\(key.name)' expired on \(UTCTime.day(expires.value)); plans remove it from every target",
           at: expires.location)
       }
       let material = materialOf[index]
@@ -193,14 +193,6 @@ struct ManifestResolver {
         firstByMaterial[material] = index
       }
     }
-  }
-
-  static func day(_ date: Date) -> String {
-    var calendar = Calendar(identifier: .gregorian)
-    calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
-    let parts = calendar.dateComponents([.year, .month, .day], from: date)
-    func two(_ value: Int?) -> String { value.map { $0 < 10 ? "0\($0)" : "\($0)" } ?? "??" }
-    return "\(parts.year ?? 0)-\(two(parts.month))-\(two(parts.day))"
   }
 
   // MARK: - Groups

@@ -25,23 +25,10 @@ public struct LineChange: Hashable, Sendable, Codable {
 
   /// `text` safe to print on a terminal: control characters (C0, DEL, C1) as `\u{..}`.
   public static func printable(_ text: String, limit: Int = 120) -> String {
-    var out = ""
-    var count = 0
-    for scalar in text.unicodeScalars {
-      if count >= limit {
-        out += "..."
-        break
-      }
+    EscapedText.of(text, limit: limit) { scalar in
       let value = scalar.value
-      if value < 0x20 || value == 0x7F || (0x80..<0xA0).contains(value) || value == 0xFFFD
+      return value < 0x20 || value == 0x7F || (0x80..<0xA0).contains(value) || value == 0xFFFD
         || (0x202A...0x202E).contains(value) || (0x2066...0x2069).contains(value)
-      {
-        out += "\\u{" + String(value, radix: 16) + "}"
-      } else {
-        out.unicodeScalars.append(scalar)
-      }
-      count += 1
     }
-    return out
   }
 }

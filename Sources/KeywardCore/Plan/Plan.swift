@@ -12,6 +12,9 @@ public struct Plan: Hashable, Sendable {
   public var sshd: [String: SSHDModel] = [:]
   /// The transport that served each host and why, when the plan was made over SSH.
   public var transports: [String: TransportChoice] = [:]
+  /// The waves to apply it in (the manifest's `rollout:` or `plan --rollout`), saved in plan
+  /// files so that `apply PLANFILE` honours it.
+  public var rollout: Rollout?
 
   public init(targets: [TargetPlan], hosts: [String: HostSpec] = [:], errors: [String] = []) {
     self.targets = targets.sorted { $0.id < $1.id }

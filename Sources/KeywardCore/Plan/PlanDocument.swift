@@ -15,6 +15,14 @@ public struct PlanDocument: Codable, Hashable, Sendable {
   public var sshd: [SSHDModel]?
   /// The transport that served each host and why (plans made over SSH).
   public var transports: [String: TransportChoice]?
+  /// The waves apply will use, when the plan has a rollout.
+  public var rollout: RolloutView?
+
+  /// A rollout as the plan shows it: its sizes and the hosts of each wave, in order.
+  public struct RolloutView: Codable, Hashable, Sendable {
+    public var sizes: String
+    public var waves: [[String]]
+  }
 
   public struct Target: Codable, Hashable, Sendable {
     public var target: String
@@ -45,6 +53,9 @@ public struct PlanDocument: Codable, Hashable, Sendable {
     errors = plan.errors
     sshd = plan.sshd.isEmpty ? nil : plan.sshd.values.sorted { $0.host < $1.host }
     transports = plan.transports.isEmpty ? nil : plan.transports
+    rollout = plan.rollout.map {
+      RolloutView(sizes: $0.description, waves: RolloutApplier(rollout: $0).waves(plan))
+    }
     targets = plan.targets.map { t in
       Target(
         target: t.id.user + "@" + t.id.host, user: t.id.user, host: t.id.host, path: t.id.path, mode: t.mode,
@@ -57,11 +68,6 @@ public struct PlanDocument: Codable, Hashable, Sendable {
 
   /// Deterministic pretty JSON (sorted keys, snake_case).
   public func encoded() -> [UInt8] {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    encoder.keyEncodingStrategy = .convertToSnakeCase
-    // Encoding plain value types cannot fail.
-    let data = try! encoder.encode(self)
-    return Array(data) + [0x0A]
+    DeterministicJSON.encode(self) + [0x0A]
   }
 }

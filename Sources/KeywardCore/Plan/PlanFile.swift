@@ -17,8 +17,12 @@ import Foundation
 /// target written as root without `act_as_root`. The digest catches damage and careless edits;
 /// a signature (`ssh-keygen -Y sign`, checked by the command line) proves who made the plan.
 public enum PlanFile {
-  /// The format this build writes and reads.
+  /// The format this build writes for a plan without rollout marks: 2, which older builds read
+  /// too. A plan with a rollout, or with hosts marked `canary`/`tier`, is format 3 (the same
+  /// shape plus those fields), which older builds refuse by its version rather than its digest.
   public static let formatVersion = 2
+  /// Every format this build reads.
+  public static let readableVersions: Set<Int> = [2, 3]
   /// The `kind` every plan file has.
   public static let kind = "keyward-plan"
   /// The largest new file a plan may carry (as transports read at most this much).
@@ -42,6 +46,8 @@ public enum PlanFile {
     var hosts: [HostSpec]
     var errors: [String]
     var targets: [Target]
+    /// Format 3: the waves `apply PLANFILE` uses (`1,10%,100%`).
+    var rollout: String?
   }
 
   struct Target: Codable, Hashable {
@@ -88,10 +94,11 @@ public enum PlanFile {
   public static func encode(_ plan: Plan) -> [UInt8] {
     let body = Body(
       hosts: plan.hosts.values.sorted { $0.name < $1.name }, errors: plan.errors,
-      targets: plan.targets.map(target))
-    let envelope = Envelope(formatVersion: formatVersion, kind: kind, digest: digest(of: body), body: body)
-    // Encoding plain value types cannot fail.
-    return Array(try! encoder(pretty: true).encode(envelope)) + [0x0A]
+      targets: plan.targets.map(target), rollout: plan.rollout?.description)
+    let marked = body.rollout != nil || body.hosts.contains { $0.canary != nil || $0.tier != nil }
+    let envelope = Envelope(
+      formatVersion: marked ? 3 : formatVersion, kind: kind, digest: digest(of: body), body: body)
+    return DeterministicJSON.encode(envelope) + [0x0A]
   }
 
   static func target(_ t: TargetPlan) -> Target {
@@ -116,17 +123,8 @@ public enum PlanFile {
       })
   }
 
-  static func encoder(pretty: Bool) -> JSONEncoder {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting =
-      pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys]
-    encoder.keyEncodingStrategy = .convertToSnakeCase
-    return encoder
-  }
-
   static func digest(of body: Body) -> String {
-    let data = try! encoder(pretty: false).encode(body)
-    return "sha256:" + ContentDigest.of(Array(data))
+    "sha256:" + ContentDigest.of(DeterministicJSON.encode(body, pretty: false))
   }
 
   // MARK: - Reading
@@ -149,7 +147,7 @@ public enum PlanFile {
     guard let header = try? decoder.decode(Header.self, from: data), let version = header.formatVersion else {
       throw PlanFileError.corrupt("not a keyward plan file (not JSON, or no 'format_version')")
     }
-    guard version == formatVersion else { throw PlanFileError.unsupportedVersion(version) }
+    guard readableVersions.contains(version) else { throw PlanFileError.unsupportedVersion(version) }
     guard header.kind == kind else {
       throw PlanFileError.corrupt("not a keyward plan file ('kind' is not '\(kind)')")
     }
@@ -175,9 +173,24 @@ public enum PlanFile {
         problems.append(contentsOf: why.map { "target '\(LineChange.printable(id.description))': \($0)" })
       }
     }
+    var rollout: Rollout?
+    if let text = envelope.body.rollout {
+      do throws(RolloutError) {
+        rollout = try Rollout(parsing: text)
+      } catch {
+        problems.append("its rollout: \(error.message)")
+      }
+    }
+    let marked =
+      envelope.body.rollout != nil || envelope.body.hosts.contains { $0.canary != nil || $0.tier != nil }
+    if version < 3 && marked {
+      problems.append("format version \(version) cannot carry a rollout or host tiers")
+    }
     guard problems.isEmpty else { throw PlanFileError.tampered(problems) }
     let hosts = Dictionary(envelope.body.hosts.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-    return Plan(targets: targets, hosts: hosts, errors: envelope.body.errors)
+    var plan = Plan(targets: targets, hosts: hosts, errors: envelope.body.errors)
+    plan.rollout = rollout
+    return plan
   }
 
   static func rebuild(_ t: Target, id: TargetID) -> (TargetPlan?, [String]) {

@@ -1,13 +1,10 @@
 extension Planner {
-  /// Fetches the targets of `desired` (those matching `filter`, when given) through
-  /// `transport` and plans them. Only the fetch does I/O.
+  /// Fetches the targets of `desired` that `selection` selects through `transport` and plans
+  /// them. Only the fetch does I/O.
   public func plan(
-    _ desired: DesiredState, transport: some Transport, filter: [TargetPattern] = []
+    _ desired: DesiredState, transport: some Transport, selection: TargetSelection = TargetSelection()
   ) async -> Plan {
-    var scoped = desired
-    if !filter.isEmpty {
-      scoped.targets = desired.targets.filter { target in filter.contains { $0.matches(target.id) } }
-    }
+    let scoped = selection.select(desired)
     // A path the confinement rules refuse is never fetched.
     var refused: [TargetID: Result<ObservedTarget, TransportError>] = [:]
     var requests: [FetchRequest] = []

@@ -40,7 +40,7 @@ public struct MarkdownPlanRenderer: Sendable {
   }
 
   private func header(_ plan: Plan) -> String {
-    var out = "### keyward plan\n\n**\(Self.summaryLine(plan))**\n\n"
+    var out = "### keyward plan\n\n**\(Self.summaryLine(plan))**\n\n" + RolloutText.markdown(plan)
     let s = plan.summary
     if s.intent + s.drift + s.unknown > 0 || s.drifted > 0 {
       out += "Origin: \(s.intent) intent (manifest changes), \(s.drift) drift (undo edits made on hosts)"

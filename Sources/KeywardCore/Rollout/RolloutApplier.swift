@@ -25,10 +25,10 @@ public struct RolloutApplier: Sendable {
     self.wavePause = wavePause
   }
 
-  /// The waves of `plan`: the hosts with changes, in rollout order.
+  /// The waves of `plan`: the hosts with changes, in rollout order (`RolloutOrder`).
   public func waves(_ plan: Plan) -> [[String]] {
     let hosts = Set(plan.targets.filter { $0.status == .changes }.map(\.id.host))
-    return rollout.waves(Rollout.order(hosts))
+    return rollout.waves(RolloutOrder.order(hosts, specs: plan.hosts))
   }
 
   /// Applies `plan` wave by wave; `progress` hears of each wave as it ends (and may print).

@@ -64,8 +64,8 @@ public struct RunRecord: Codable, Hashable, Sendable {
   ) {
     formatVersion = Self.currentVersion
     command = report == nil ? "plan" : "apply"
-    startedAt = Self.timestamp(started)
-    finishedAt = Self.timestamp(finished)
+    startedAt = UTCTime.timestamp(started, fractionalSeconds: true)
+    finishedAt = UTCTime.timestamp(finished, fractionalSeconds: true)
     durationSeconds = (max(0, finished.timeIntervalSince(started)) * 1000).rounded() / 1000
     self.revision = revision
     refused = report?.refused ?? plan.errors
@@ -113,26 +113,11 @@ public struct RunRecord: Codable, Hashable, Sendable {
 
   /// Deterministic pretty JSON (sorted keys, snake_case), newline-terminated.
   public func json() -> [UInt8] {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    encoder.keyEncodingStrategy = .convertToSnakeCase
-    // Encoding plain value types cannot fail.
-    let data = try! encoder.encode(self)
-    return Array(data) + [0x0A]
-  }
-
-  /// `2026-11-30T13:42:46.123Z`
-  static func timestamp(_ date: Date) -> String {
-    let formatter = ISO8601DateFormatter()
-    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    formatter.timeZone = TimeZone(identifier: "UTC")
-    return formatter.string(from: date)
+    DeterministicJSON.encode(self) + [0x0A]
   }
 
   /// Seconds since 1970 of `finishedAt` (for metrics).
   var finishedSeconds: Double {
-    let formatter = ISO8601DateFormatter()
-    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    return formatter.date(from: finishedAt)?.timeIntervalSince1970 ?? 0
+    UTCTime.date(timestamp: finishedAt, fractionalSeconds: true)?.timeIntervalSince1970 ?? 0
   }
 }

@@ -3,15 +3,13 @@
 /// usual on the managed targets and, with its empty-account guard left to this step, on the
 /// swept ones.
 extension Planner {
-  /// Plans `desired` through `transport`, using the sshd model `source` reads.
+  /// Plans the targets of `desired` that `selection` selects through `transport`, using the
+  /// sshd model `source` reads.
   public func plan(
     _ desired: DesiredState, transport: some Transport, sshd source: some SSHDModelSource,
-    filter: [TargetPattern] = []
+    selection: TargetSelection = TargetSelection()
   ) async -> Plan {
-    var scoped = desired
-    if !filter.isEmpty {
-      scoped.targets = desired.targets.filter { target in filter.contains { $0.matches(target.id) } }
-    }
+    let scoped = selection.select(desired)
     var usersByHost: [String: Set<String>] = [:]
     for target in scoped.targets { usersByHost[target.id.host, default: []].insert(target.id.user) }
     let requests = usersByHost.keys.sorted().map {

@@ -1,3 +1,4 @@
+import AuthorizedKeys
 import Foundation
 
 #if canImport(Glibc)
@@ -7,32 +8,9 @@ import Foundation
 /// sshd's pattern lists (`match.c`): `*` and `?` wildcards, `!` negation, comma-separated, and
 /// `addr_match_list`'s CIDR entries for addresses.
 public enum SSHDPattern {
-  /// `match_pattern`: `*` any run, `?` one character.
+  /// `match_pattern`: `*` any run, `?` one byte (sshd matches bytes, as ``HostPattern`` does).
   public static func wildcard(_ string: Substring, _ pattern: Substring) -> Bool {
-    let s = Array(string.unicodeScalars)
-    let p = Array(pattern.unicodeScalars)
-    var si = 0
-    var pi = 0
-    var star = -1
-    var mark = 0
-    while si < s.count {
-      if pi < p.count && (p[pi] == "?" || p[pi] == s[si]) {
-        si += 1
-        pi += 1
-      } else if pi < p.count && p[pi] == "*" {
-        star = pi
-        mark = si
-        pi += 1
-      } else if star >= 0 {
-        pi = star + 1
-        mark += 1
-        si = mark
-      } else {
-        return false
-      }
-    }
-    while pi < p.count && p[pi] == "*" { pi += 1 }
-    return pi == p.count
+    HostPattern.matches(string.utf8, pattern: pattern.utf8)
   }
 
   /// `match_pattern_list`: 1 when a positive pattern matches, -1 when a negated one does

@@ -24,14 +24,7 @@ public struct Backup: Hashable, Sendable {
 
   /// A new backup name for `fileName` at `seconds` since the epoch (UTC).
   public static func name(for fileName: String, at seconds: Int) -> String {
-    var time = seconds
-    var parts = tm()
-    gmtime_r(&time, &parts)
-    func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
-    let stamp =
-      "\(parts.tm_year + 1900)\(two(parts.tm_mon + 1))\(two(parts.tm_mday))T"
-      + "\(two(parts.tm_hour))\(two(parts.tm_min))\(two(parts.tm_sec))Z"
-    return prefix(for: fileName) + stamp
+    prefix(for: fileName) + UTCTime.compact(seconds: seconds)
   }
 
   /// Of the names in a directory, the backups of `fileName`, oldest first.

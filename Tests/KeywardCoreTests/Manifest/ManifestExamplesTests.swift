@@ -92,7 +92,8 @@ struct ManifestExamplesTests {
   static var documentBlocks: [(name: String, yaml: String)] {
     var blocks: [(name: String, yaml: String)] = []
     let docs = (try? FileManager.default.contentsOfDirectory(atPath: repository + "/docs")) ?? []
-    for file in ["README.md"] + docs.filter { $0.hasSuffix(".md") }.sorted().map({ "docs/" + $0 }) {
+    let files = ["README.md"] + docs.filter { $0.hasSuffix(".md") }.sorted().map { "docs/" + $0 }
+    for file in files {
       guard let text = try? String(contentsOfFile: repository + "/" + file, encoding: .utf8) else { continue }
       var current: [String]?
       var start = 0

@@ -240,9 +240,31 @@ struct ManifestResolutionTests {
         - { hosts: [h], users: [bob], keys: [alice], mode: additive, follow: true, outside_home: true }
       """)
     let target = try #require(state.targets.first)
-    #expect(target.id.path == "/etc/ssh/keys/bob/%h-100%")
+    #expect(target.id.path == "/etc/ssh/keys/bob/%h-100%%")
+    #expect(target.id.absolutePath(home: "/home/bob") == "/etc/ssh/keys/bob//home/bob-100%")
     #expect(target.mode == .additive)
     #expect(target.follow)
+  }
+
+  /// `%%` is a percent sign once: `%%u` is the text `%u`, never the user's name (the resolver
+  /// and `absolutePath` each expanded it, so `%%u` became 'bob').
+  @Test(arguments: [
+    (".ssh/keys_%%u", "/home/bob/.ssh/keys_%u"),
+    (".ssh/keys_%u", "/home/bob/.ssh/keys_bob"),
+    (".ssh/100%%%u", "/home/bob/.ssh/100%bob"),
+    (".ssh/a%%%%u", "/home/bob/.ssh/a%%u"),
+  ])
+  func percentIsExpandedOnce(path: String, absolute: String) throws {
+    let state = try state(
+      """
+      version: 1
+      keys: { alice: \(Self.a) }
+      hosts: { h: {} }
+      access:
+        - { hosts: [h], users: [bob], keys: [alice], path: '\(path)' }
+      """)
+    let target = try #require(state.targets.first)
+    #expect(target.id.absolutePath(home: "/home/bob") == absolute)
   }
 
   @Test func revocationsByNameFingerprintAndText() throws {

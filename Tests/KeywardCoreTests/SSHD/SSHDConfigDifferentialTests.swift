@@ -11,7 +11,7 @@ import Testing
 /// global settings, duplicates (first wins), `Keyword=value`, quotes, comments, `Include`s (with
 /// their own `Match` blocks) and `Match` blocks on User, Group, Host, Address, LocalAddress,
 /// LocalPort and `all`, for several connections each.
-@Suite struct SSHDConfigDifferentialTests {
+@Suite(.tags(.processes)) struct SSHDConfigDifferentialTests {
   static var canRun: Bool {
     getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/sbin/sshd")
   }

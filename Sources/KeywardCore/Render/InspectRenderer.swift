@@ -1,10 +1,10 @@
 import AuthorizedKeys
 
-/// Formats ``InspectRecord`` values for `keyward inspect`: a JSON array (one record per
+/// Renders ``InspectRecord`` values for `keyward inspect`: a JSON array (one record per
 /// output line, fields in a fixed order, explicit `null`s) or a plain-text table.
-enum InspectFormatter {
+public enum InspectRenderer {
   /// `[\n  {record},\n  …\n]\n`.
-  static func json(_ records: [InspectRecord]) -> [UInt8] {
+  public static func json(_ records: [InspectRecord]) -> [UInt8] {
     var writer = JSONWriter()
     for record in records { writer.append(record) }
     return JSONWriter.assemble([writer])
@@ -142,7 +142,7 @@ enum InspectFormatter {
   }
 
   /// A table: LINE KIND TYPE BITS FINGERPRINT, then options, comment or error.
-  static func text(_ records: [InspectRecord]) -> [UInt8] {
+  public static func text(_ records: [InspectRecord]) -> [UInt8] {
     let widths = textWidths([records])
     return textHeader(widths) + textRows(records, widths: widths)
   }
