@@ -102,8 +102,11 @@ struct RotateLoginCommand: AsyncParsableCommand {
 
     var newOptions = transport
     newOptions.identities = [newKey]
+    // Two transports, one per login key (each closed when the command ends).
     let old = try transport.makeTransport(hosts: desired.hosts)
+    defer { TransportOptions.close(old) }
     let new = try newOptions.makeTransport(hosts: desired.hosts)
+    defer { TransportOptions.close(new) }
     let report = await rotation.run(old: old, new: new) { wave in
       if text { Terminal.out(wave.line(of: waves.count) + "\n") }
     }
