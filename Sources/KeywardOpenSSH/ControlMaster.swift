@@ -123,11 +123,23 @@ final class ControlMaster: @unchecked Sendable {
   }
 
   /// The fingerprint in `debug1: Server accepts key: PATH TYPE SHA256:...`, when present.
+  /// Scans the log's bytes (it holds every debug line of the login).
   static func acceptedKey(in log: String) -> String? {
-    guard let text = try? String(contentsOfFile: log, encoding: .utf8) else { return nil }
-    for line in text.split(whereSeparator: \.isNewline) where line.contains("Server accepts key:") {
-      if let word = line.split(separator: " ").first(where: { $0.hasPrefix("SHA256:") }) {
-        return String(word)
+    guard let data = FileManager.default.contents(atPath: log) else { return nil }
+    return acceptedKey(inLog: Array(data))
+  }
+
+  static func acceptedKey(inLog bytes: [UInt8]) -> String? {
+    let marker = Array("Server accepts key:".utf8)
+    for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true) {
+      guard line.count >= marker.count,
+        line.indices.contains(where: { start in
+          start + marker.count <= line.endIndex && line[start..<(start + marker.count)].elementsEqual(marker)
+        })
+      else { continue }
+      let words = line.split(whereSeparator: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\r") })
+      if let word = words.first(where: { $0.starts(with: Array("SHA256:".utf8)) }) {
+        return String(decoding: word, as: UTF8.self)
       }
     }
     return nil

@@ -31,44 +31,24 @@ final class OpenSSHHost: @unchecked Sendable {
     master.close()
   }
 
-  /// Runs `command` over the master; its standard output, error and exit status.
+  /// Runs `command` over the master; its standard output, error and exit status. keyward asks
+  /// the master for the session itself (``MuxClient``): no `ssh` client process per command.
   func exec(_ command: String, step: TransportError.Step) throws(TransportError) -> (
     status: Int32, stdout: [UInt8], stderr: String
   ) {
-    let settings = commandLine.settings
-    let process: ProcessStream
+    guard master.isAlive else { throw OpenSSHErrors.masterLost(host) }
+    let result: (status: Int32, stdout: [UInt8], stderr: String)
     do {
-      process = try ProcessStream(
-        arguments: commandLine.exec(user: loginUser, socket: master.socket, command: command),
-        environment: settings.environment, timeout: settings.operationTimeout)
+      result = try MuxClient.run(
+        socket: master.socket, command: command, timeout: commandLine.settings.operationTimeout)
     } catch {
-      throw OpenSSHErrors.spawn(host, step: step, error)
-    }
-    SSHProcesses.started(process.pid)
-    defer { SSHProcesses.reaped(process.pid) }
-    var output: [UInt8] = []
-    do throws(StreamError) {
-      while true {
-        let chunk = try process.read(maximum: 65_536)
-        if chunk.isEmpty { break }
-        output += chunk
-        if output.count > 64 << 20 {
-          process.close()
-          throw StreamError("'\(command.prefix(40))' wrote more than 64 MiB")
-        }
-      }
-    } catch {
-      process.close()
       throw OpenSSHErrors.stream(host, step: step, error)
     }
-    process.close()
-    let raw = process.exitStatus ?? 0
-    let status: Int32 = raw & 0x7f == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f)
-    if status == 255 {
+    if result.status == 255 {
       throw OpenSSHErrors.exec(
-        host, step: step, command: command, status: status, stderr: process.diagnostics)
+        host, step: step, command: command, status: result.status, stderr: result.stderr)
     }
-    return (status, output, process.diagnostics)
+    return result
   }
 
   /// An SFTP session with the rights of `user`: the master's own `sftp` session when logged in
