@@ -84,6 +84,13 @@ final class ControlMaster: @unchecked Sendable {
     return true
   }
 
+  /// EOF on its session, so the master starts ending now; `close()` then waits for it. Lets a
+  /// transport end all its masters side by side instead of one round trip after another.
+  func beginClose() {
+    guard !closed else { return }
+    process.closeInput()
+  }
+
   /// EOF on its session, `ssh -O exit` if it is still running, then the PID (SIGKILL), reaped.
   func close() {
     guard !closed else { return }

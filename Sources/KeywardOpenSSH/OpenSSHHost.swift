@@ -25,7 +25,14 @@ final class OpenSSHHost: @unchecked Sendable {
 
   var isAlive: Bool { master.isAlive }
 
+  /// EOF to every session and to the master: they start ending; `close()` waits for them.
+  func beginClose() {
+    for entry in sessions { entry.session.stream.closeInput() }
+    master.beginClose()
+  }
+
   func close() {
+    for entry in sessions { entry.session.stream.closeInput() }
     for entry in sessions { entry.session.close() }
     sessions.removeAll()
     master.close()

@@ -59,7 +59,9 @@ public final class OpenSSHTransport: Transport, @unchecked Sendable {
       }
       return (state.all, state.directory)
     }
-    // In parallel: each close may wait for its master to end.
+    // Every master and session reads EOF first, so they all end side by side; then each is
+    // waited for (and stopped by PID if it does not end), in parallel.
+    for host in open { host.beginClose() }
     DispatchQueue.concurrentPerform(iterations: open.count) { open[$0].close() }
     if let directory {
       try? FileManager.default.removeItem(atPath: directory)
