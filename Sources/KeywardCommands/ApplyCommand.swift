@@ -63,14 +63,18 @@ struct ApplyCommand: AsyncParsableCommand {
     let opened = OpenedTransport()
     defer { opened.close() }
     var revision: String?
-    var staged = try rolloutOptions.applier(applyOptions.applier())
+    // --rollout is checked before anything is read; the waves of a saved plan or of the
+    // manifests' `rollout:` apply when it is not given. (`staged` is set once, after the
+    // branches: reassigning it in them crashed Swift 6.3.1's optimiser in `-c release`.)
+    let requested = try rolloutOptions.applier(applyOptions.applier())
+    let saved: Rollout?
     if let resume = rolloutOptions.resume {
       plan = try PlanInput.load(resume, signature: signature)
-      staged = try rolloutOptions.applier(applyOptions.applier(), saved: plan.rollout)
+      saved = plan.rollout
       channel = try opened.make(transport, hosts: plan.hosts)
     } else if paths.count == 1, PlanInput.isPlanFile(paths[0]) {
       plan = try PlanInput.load(paths[0], signature: signature)
-      staged = try rolloutOptions.applier(applyOptions.applier(), saved: plan.rollout)
+      saved = plan.rollout
       if let refusal = transport.selection().refusal(of: plan) {
         Terminal.report(.error, "\(paths[0]): \(refusal); nothing was applied")
         throw ExitCode(1)
@@ -85,11 +89,7 @@ struct ApplyCommand: AsyncParsableCommand {
       }
       let desired = try ManifestInput.load(paths)
       revision = ManifestRevision.detect(paths)
-      if staged == nil, let rollout = desired.rollout {
-        staged = RolloutApplier(
-          applier: applyOptions.applier(), rollout: rollout,
-          maxFailures: try FailureLimit(parsing: rolloutOptions.maxFailures))
-      }
+      saved = desired.rollout
       // One transport for the plan and the writes: the connections that read the targets write them.
       channel = try opened.make(transport, hosts: desired.hosts)
       plan = try await PlanRunner.plan(
@@ -101,19 +101,21 @@ struct ApplyCommand: AsyncParsableCommand {
       if !plan.errors.isEmpty {
         Terminal.report(.error, "the plan was refused; nothing was applied")
         let report = await Applier().apply(plan, transport: channel)
-        try finish(plan, report, started: started, revision: revision)
+        throw try finish(plan, report, started: started, revision: revision)
       }
       if !plan.hasChanges {
         let report = await Applier().apply(plan, transport: channel)
         if format == .json { Terminal.out(report.renderJSON()) }
-        try finish(plan, report, started: started, revision: revision)
+        throw try finish(plan, report, started: started, revision: revision)
       }
       try Confirmation.ask(autoApprove: autoApprove, question: "Do you want to apply these changes?")
     }
+    let staged = try requested ?? rolloutOptions.applier(applyOptions.applier(), saved: saved)
     if rolloutOptions.resume != nil || staged != nil {
       let rollout =
         staged ?? RolloutApplier(applier: applyOptions.applier(), rollout: Rollout(sizes: [.percent(100)]))
-      try await applyInWaves(plan, rollout: rollout, channel: channel, started: started, revision: revision)
+      throw try await applyInWaves(
+        plan, rollout: rollout, channel: channel, started: started, revision: revision)
     }
     var report = await applyOptions.applier().apply(plan, transport: channel)
     if let router = channel as? HostRouter {
@@ -122,16 +124,22 @@ struct ApplyCommand: AsyncParsableCommand {
       if !served.isEmpty { report.transports = served }
     }
     Terminal.out(format == .json ? report.renderJSON() : "\n" + report.renderText())
-    try finish(plan, report, started: started, revision: revision)
+    throw try finish(plan, report, started: started, revision: revision)
   }
 
-  /// Writes the run records and ends the run with its exit code (always throws).
-  private func finish(_ plan: Plan, _ report: ApplyReport, started: Date, revision: String?) throws -> Never {
+  /// Writes the run records and returns the exit code the run ends with (`throw try finish(...)`).
+  ///
+  /// It returns the code rather than throwing it from a `-> Never` function: Swift 6.3.1's
+  /// optimiser crashes (signal 11 in LLVM's coroutine splitting, around the swifterror value)
+  /// on an async `run()` that calls a throwing `-> Never` function, so `-c release` failed.
+  private func finish(_ plan: Plan, _ report: ApplyReport, started: Date, revision: String?) throws
+    -> ExitCode
+  {
     let code = Self.exitCode(report, detailed: detailedExitcode)
     let record = RunRecord(
       plan: plan, report: report, started: started, finished: Date(), revision: revision, exitCode: code)
     try records.write(record)
-    throw ExitCode(code)
+    return ExitCode(code)
   }
 
   /// 0/1, or with `detailed` the bitmask: 2 when a target was written, 4 when anything failed.
@@ -140,10 +148,11 @@ struct ApplyCommand: AsyncParsableCommand {
     return (report.count(.applied) > 0 ? 2 : 0) | (report.hasFailures ? 4 : 0)
   }
 
-  /// A staged apply: the waves, each line printed as its wave ends; exit 1 when a gate closed.
+  /// A staged apply: the waves, each line printed as its wave ends; returns the exit code (1 when
+  /// a gate closed).
   private func applyInWaves(
     _ plan: Plan, rollout: RolloutApplier, channel: any Transport, started: Date, revision: String?
-  ) async throws -> Never {
+  ) async throws -> ExitCode {
     let waves = rollout.waves(plan)
     let text = format == .text
     if text { Terminal.out(RolloutText.render(rollout.rollout, waves: waves) + "\n") }
@@ -169,6 +178,6 @@ struct ApplyCommand: AsyncParsableCommand {
     } else {
       Terminal.out(result.renderJSON())
     }
-    try finish(plan, result.report, started: started, revision: revision)
+    return try finish(plan, result.report, started: started, revision: revision)
   }
 }
