@@ -128,10 +128,6 @@ struct ApplyCommand: AsyncParsableCommand {
   }
 
   /// Writes the run records and returns the exit code the run ends with (`throw try finish(...)`).
-  ///
-  /// It returns the code rather than throwing it from a `-> Never` function: Swift 6.3.1's
-  /// optimiser crashes (signal 11 in LLVM's coroutine splitting, around the swifterror value)
-  /// on an async `run()` that calls a throwing `-> Never` function, so `-c release` failed.
   private func finish(_ plan: Plan, _ report: ApplyReport, started: Date, revision: String?) throws
     -> ExitCode
   {
