@@ -11,18 +11,12 @@ final class HostSession: @unchecked Sendable {
   /// Accounts by user name, from `getent passwd` (connect_as) or the login user's home.
   var accounts: [String: PasswdEntry] = [:]
   /// Where the host keeps `sftp-server` and `setpriv` (probed once, when logged in as root).
-  var helpers: Helpers?
+  var helpers: ActAsUser.Helpers?
   /// Open SFTP sessions by the user whose rights they have, most recently used last.
   private var files: [(user: String, files: RemoteFiles)] = []
 
   /// sshd's default `MaxSessions` is 10: keep well below it.
   static let openFileSessionLimit = 4
-
-  /// The programs needed to act as another user: absolute paths, or nil when missing.
-  struct Helpers: Sendable {
-    var sftpServer: String?
-    var setpriv: String?
-  }
 
   init(session: SSHSession, host: String, loginUser: String, loginKeyFingerprint: String?) {
     self.session = session
@@ -79,62 +73,31 @@ final class HostSession: @unchecked Sendable {
   }
 
   /// `'/usr/bin/setpriv' --reuid=UID --regid=GID --init-groups -- '/usr/lib/openssh/sftp-server'`,
-  /// from probed absolute paths and numeric ids only.
+  /// from probed absolute paths and numeric ids only (`ActAsUser`).
   private func helperCommand(uid: UInt32, gid: UInt32, user: String) throws(TransportError) -> String {
     let helpers = try probedHelpers()
-    guard let server = helpers.sftpServer else {
+    switch ActAsUser.command(uid: uid, gid: gid, helpers: helpers) {
+    case .success(let command):
+      return command
+    case .failure where helpers.sftpServer == nil:
       throw TransportError(
         code: .cannotActAsUser, host: host, step: .connect,
         message:
-          "'\(host)' has no sftp-server in \(Self.sftpServerPaths.joined(separator: ", ")); keyward will not"
+          "'\(host)' has no sftp-server in \(ActAsUser.sftpServerPaths.joined(separator: ", ")); keyward will not"
           + " touch '\(user)''s files as root: install openssh-sftp-server or connect as the user")
-    }
-    guard let setpriv = helpers.setpriv else {
+    case .failure:
       throw TransportError(
         code: .cannotActAsUser, host: host, step: .connect,
         message:
           "'\(host)' has no setpriv (util-linux), so keyward cannot act with the rights of '\(user)';"
           + " it will not touch that user's files as root: install util-linux or connect as the user")
     }
-    return "\(Self.quote(setpriv)) --reuid=\(uid) --regid=\(gid) --init-groups -- \(Self.quote(server))"
   }
 
-  /// Where sftp-server lives on common systems (Debian, Red Hat, others).
-  static let sftpServerPaths = [
-    "/usr/lib/openssh/sftp-server", "/usr/libexec/openssh/sftp-server", "/usr/libexec/sftp-server",
-  ]
-
-  /// The shell snippet that finds the helpers; its output is parsed by `parseHelpers`.
-  static let probeScript =
-    "for p in \(sftpServerPaths.joined(separator: " ")); do if [ -x \"$p\" ]; then echo \"keyward-sftp-server $p\";"
-    + " break; fi; done; p=$(command -v setpriv) && echo \"keyward-setpriv $p\"; true"
-
-  /// Reads the probe's lines; only absolute paths of safe characters are accepted.
-  static func parseHelpers(_ output: String) -> Helpers {
-    var helpers = Helpers()
-    for line in output.split(separator: "\n") {
-      let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
-      guard parts.count == 2, isSafePath(parts[1]) else { continue }
-      if parts[0] == "keyward-sftp-server" { helpers.sftpServer = parts[1] }
-      if parts[0] == "keyward-setpriv" { helpers.setpriv = parts[1] }
-    }
-    return helpers
-  }
-
-  static func isSafePath(_ path: String) -> Bool {
-    path.hasPrefix("/") && !path.contains("..")
-      && path.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "/._-+".contains($0)) }
-  }
-
-  /// Single-quotes a word for the remote shell.
-  static func quote(_ word: String) -> String {
-    "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
-  }
-
-  private func probedHelpers() throws(TransportError) -> Helpers {
+  private func probedHelpers() throws(TransportError) -> ActAsUser.Helpers {
     if let helpers { return helpers }
-    let result = try session.exec(Self.probeScript, step: .connect)
-    let found = Self.parseHelpers(String(decoding: result.stdout, as: UTF8.self))
+    let result = try session.exec(ActAsUser.probeScript, step: .connect)
+    let found = ActAsUser.parse(String(decoding: result.stdout, as: UTF8.self))
     helpers = found
     return found
   }

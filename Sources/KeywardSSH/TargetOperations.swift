@@ -50,12 +50,12 @@ struct TargetOperations {
     let probe = host.loginUser == "root" && host.helpers == nil
     let command =
       "getent passwd " + valid.joined(separator: " ")
-      + (probe ? "; echo \"keyward-getent $?\"; " + HostSession.probeScript : "")
+      + (probe ? "; echo \"keyward-getent $?\"; " + ActAsUser.probeScript : "")
     let result = try host.session.exec(command, step: .read)
     let output = String(decoding: result.stdout, as: UTF8.self)
     var status = result.status
     if probe {
-      host.helpers = HostSession.parseHelpers(output)
+      host.helpers = ActAsUser.parse(output)
       if let line = output.split(separator: "\n").first(where: { $0.hasPrefix("keyward-getent ") }),
         let code = Int32(line.dropFirst("keyward-getent ".count))
       {

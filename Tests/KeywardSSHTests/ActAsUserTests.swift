@@ -172,13 +172,13 @@ struct ActAsUserTests {
     ("", false, false),
   ])
   func probeOutputIsParsedStrictly(_ output: String, _ server: Bool, _ setpriv: Bool) {
-    let helpers = HostSession.parseHelpers(output)
+    let helpers = ActAsUser.parse(output)
     #expect((helpers.sftpServer != nil) == server)
     #expect((helpers.setpriv != nil) == setpriv)
   }
 
   @Test func quotingSurvivesQuotes() {
-    #expect(HostSession.quote("/usr/bin/setpriv") == "'/usr/bin/setpriv'")
-    #expect(HostSession.quote("a'b") == "'a'\\''b'")
+    #expect(ActAsUser.quote("/usr/bin/setpriv") == "'/usr/bin/setpriv'")
+    #expect(ActAsUser.quote("a'b") == "'a'\\''b'")
   }
 }

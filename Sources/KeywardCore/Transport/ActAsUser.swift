@@ -2,31 +2,37 @@ import Foundation
 
 /// How root starts an SFTP server with a target user's own rights on a host: the host's
 /// `sftp-server` under `setpriv --reuid --regid --init-groups`, from probed absolute paths and
-/// numeric ids only (the same command the libssh2 path runs in an exec channel).
-enum ActAsUser {
+/// numeric ids only. The one probe and command behind both SSH transports (libssh2 runs it in
+/// an exec channel, the OpenSSH client over its master).
+public enum ActAsUser {
   /// The programs needed: absolute paths, or nil when missing.
-  struct Helpers: Sendable, Equatable {
-    var sftpServer: String?
-    var setpriv: String?
+  public struct Helpers: Sendable, Equatable {
+    public var sftpServer: String?
+    public var setpriv: String?
+
+    public init(sftpServer: String? = nil, setpriv: String? = nil) {
+      self.sftpServer = sftpServer
+      self.setpriv = setpriv
+    }
   }
 
   /// What is missing to act as a user.
-  struct Missing: Error, Equatable {
-    var what: String
+  public struct Missing: Error, Equatable {
+    public var what: String
   }
 
   /// Where sftp-server lives on common systems (Debian, Red Hat, others).
-  static let sftpServerPaths = [
+  public static let sftpServerPaths = [
     "/usr/lib/openssh/sftp-server", "/usr/libexec/openssh/sftp-server", "/usr/libexec/sftp-server",
   ]
 
   /// The shell snippet that finds the helpers; its output is read by `parse`.
-  static let probeScript =
+  public static let probeScript =
     "for p in \(sftpServerPaths.joined(separator: " ")); do if [ -x \"$p\" ]; then echo \"keyward-sftp-server $p\";"
     + " break; fi; done; p=$(command -v setpriv) && echo \"keyward-setpriv $p\"; true"
 
   /// Reads the probe's lines; only absolute paths of safe characters are accepted.
-  static func parse(_ output: String) -> Helpers {
+  public static func parse(_ output: String) -> Helpers {
     var helpers = Helpers()
     for line in output.split(separator: "\n") {
       let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
@@ -38,7 +44,7 @@ enum ActAsUser {
   }
 
   /// `'/usr/bin/setpriv' --reuid=UID --regid=GID --init-groups -- '/usr/lib/openssh/sftp-server'`.
-  static func command(uid: UInt32, gid: UInt32, helpers: Helpers) -> Result<String, Missing> {
+  public static func command(uid: UInt32, gid: UInt32, helpers: Helpers) -> Result<String, Missing> {
     guard let server = helpers.sftpServer else {
       return .failure(Missing(what: "sftp-server (openssh-sftp-server)"))
     }
@@ -46,18 +52,18 @@ enum ActAsUser {
     return .success("\(quote(setpriv)) --reuid=\(uid) --regid=\(gid) --init-groups -- \(quote(server))")
   }
 
-  static func isSafePath(_ path: String) -> Bool {
+  public static func isSafePath(_ path: String) -> Bool {
     path.hasPrefix("/") && !path.contains("..")
       && path.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "/._-+".contains($0)) }
   }
 
-  static func isValidUserName(_ user: String) -> Bool {
+  public static func isValidUserName(_ user: String) -> Bool {
     guard let first = user.first, first != "-" else { return false }
     return user.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-$".contains($0)) }
   }
 
   /// Single-quotes a word for the remote shell.
-  static func quote(_ word: String) -> String {
+  public static func quote(_ word: String) -> String {
     "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
   }
 }
