@@ -115,19 +115,14 @@ struct TransportOptions: ParsableArguments {
     return HostRouter(hosts: hosts, override: transportKind, libssh2: libssh2, openssh: openssh)
   }
 
-  /// Test-only: `KEYWARD_TEST_FAULT=before-rename` (or `after-lock`, `after-temp`) makes the
+  /// Test-only: `KEYWARD_TEST_FAULT=before-rename` (or `after-lock`, `after-temp`, `write-offset:N`; `TestFault`) makes the
   /// process exit with status 70 at that point of a local write, to prove that a killed run
   /// loses nothing. Compiled into debug builds only: a release binary ignores the variable.
   static func faultHook(_ value: String?) -> (@Sendable (SafeReplace.Checkpoint) -> Void)? {
     #if DEBUG
-      guard let value, ["after-lock", "after-temp", "before-rename"].contains(value) else { return nil }
+      guard let fault = TestFault(value, prefix: "") else { return nil }
       return { point in
-        switch (point, value) {
-        case (.afterLock, "after-lock"), (.afterTemp, "after-temp"), (.beforeRename, "before-rename"):
-          _exit(70)
-        default:
-          break
-        }
+        if fault.hits(point) { _exit(70) }
       }
     #else
       return nil

@@ -33,21 +33,12 @@ public struct OpenSSHFaults: Sendable {
   /// (a dying process's connections die with it; its `ssh` children would not). Debug builds only.
   static func fromEnvironment() -> OpenSSHFaults? {
     #if DEBUG
-      guard let value = ProcessInfo.processInfo.environment["KEYWARD_TEST_FAULT"], value.hasPrefix("ssh-")
+      guard let fault = TestFault(ProcessInfo.processInfo.environment["KEYWARD_TEST_FAULT"], prefix: "ssh-")
       else { return nil }
-      let offset = value.hasPrefix("ssh-write-offset:") ? Int(value.split(separator: ":")[1]) : nil
       return OpenSSHFaults { point, _ in
-        switch (point, value) {
-        case (.afterLock, "ssh-after-lock"), (.afterTemp, "ssh-after-temp"),
-          (.beforeRename, "ssh-before-rename"):
-          SSHProcesses.stopAll(grace: .zero)
-          _exit(70)
-        case (.writing(let at, _), _) where offset.map({ at >= $0 }) == true:
-          SSHProcesses.stopAll(grace: .zero)
-          _exit(70)
-        default:
-          break
-        }
+        guard fault.hits(point) else { return }
+        SSHProcesses.stopAll(grace: .zero)
+        _exit(70)
       }
     #else
       return nil

@@ -1,4 +1,5 @@
 import Foundation
+import KeywardCore
 
 #if canImport(Glibc)
   import Glibc
@@ -12,13 +13,8 @@ import Foundation
 /// exit with status 70 at that point (so its connection dies mid-write).
 struct FaultInjection: Sendable {
   /// Where a write can be interrupted.
-  enum Point: Equatable, Sendable {
-    case afterLock
-    /// `offset` bytes of the temp file are written.
-    case writing(offset: Int, total: Int)
-    case afterTemp
-    case beforeRename
-  }
+  /// Where a write can be interrupted: `SafeReplace`'s checkpoints.
+  typealias Point = SafeReplace.Checkpoint
 
   /// Called at each point with the session's socket.
   var hook: @Sendable (Point, Int32) -> Void
@@ -26,19 +22,10 @@ struct FaultInjection: Sendable {
   /// Compiled into debug builds only: a release binary ignores `KEYWARD_TEST_FAULT`.
   static func fromEnvironment() -> FaultInjection? {
     #if DEBUG
-      guard let value = ProcessInfo.processInfo.environment["KEYWARD_TEST_FAULT"], value.hasPrefix("ssh-")
+      guard let fault = TestFault(ProcessInfo.processInfo.environment["KEYWARD_TEST_FAULT"], prefix: "ssh-")
       else { return nil }
-      let offset = value.hasPrefix("ssh-write-offset:") ? Int(value.split(separator: ":")[1]) : nil
       return FaultInjection { point, _ in
-        switch (point, value) {
-        case (.afterLock, "ssh-after-lock"), (.afterTemp, "ssh-after-temp"),
-          (.beforeRename, "ssh-before-rename"):
-          _exit(70)
-        case (.writing(let at, _), _) where offset.map({ at >= $0 }) == true:
-          _exit(70)
-        default:
-          break
-        }
+        if fault.hits(point) { _exit(70) }
       }
     #else
       return nil

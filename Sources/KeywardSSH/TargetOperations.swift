@@ -123,16 +123,7 @@ struct TargetOperations {
         else { return nil }
         return verifier.check(host: request.id.host, user: request.id.user)
       },
-      checkpoint: faults.map { faults in
-        { point in
-          switch point {
-          case .afterLock: faults.hook(.afterLock, fd)
-          case .writing(let offset, let total): faults.hook(.writing(offset: offset, total: total), fd)
-          case .afterTemp: faults.hook(.afterTemp, fd)
-          case .beforeRename: faults.hook(.beforeRename, fd)
-          }
-        }
-      })
+      checkpoint: faults.map { faults in { point in faults.hook(point, fd) } })
     return replace.write(request)
   }
 }
