@@ -128,14 +128,6 @@ enum OpenSSHErrors {
         + " connect_as needs a shell account with getent")
   }
 
-  static func cannotActAsUser(_ host: String, _ user: String, missing: String) -> TransportError {
-    TransportError(
-      code: .cannotActAsUser, host: host, step: .connect,
-      message:
-        "'\(host)' has no \(missing), so keyward cannot act with the rights of '\(user)'; it will not touch"
-        + " that user's files as root: install it or connect as the user")
-  }
-
   static func loginCheck(_ host: String, _ user: String, stderr: String) -> TransportError {
     TransportError(
       code: .loginCheckFailed, host: host, step: .verify,

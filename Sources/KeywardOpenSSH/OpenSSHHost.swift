@@ -80,7 +80,7 @@ final class OpenSSHHost: @unchecked Sendable {
     let command: String
     switch ActAsUser.command(uid: account.uid, gid: account.gid, helpers: helpers) {
     case .success(let text): command = text
-    case .failure(let missing): throw OpenSSHErrors.cannotActAsUser(host, user, missing: missing.what)
+    case .failure(let missing): throw missing.refusal(host: host, user: user)
     }
     let arguments = commandLine.exec(user: loginUser, socket: master.socket, command: command)
     let session = try SFTPOverSSH(

@@ -75,22 +75,9 @@ final class HostSession: @unchecked Sendable {
   /// `'/usr/bin/setpriv' --reuid=UID --regid=GID --init-groups -- '/usr/lib/openssh/sftp-server'`,
   /// from probed absolute paths and numeric ids only (`ActAsUser`).
   private func helperCommand(uid: UInt32, gid: UInt32, user: String) throws(TransportError) -> String {
-    let helpers = try probedHelpers()
-    switch ActAsUser.command(uid: uid, gid: gid, helpers: helpers) {
-    case .success(let command):
-      return command
-    case .failure where helpers.sftpServer == nil:
-      throw TransportError(
-        code: .cannotActAsUser, host: host, step: .connect,
-        message:
-          "'\(host)' has no sftp-server in \(ActAsUser.sftpServerPaths.joined(separator: ", ")); keyward will not"
-          + " touch '\(user)''s files as root: install openssh-sftp-server or connect as the user")
-    case .failure:
-      throw TransportError(
-        code: .cannotActAsUser, host: host, step: .connect,
-        message:
-          "'\(host)' has no setpriv (util-linux), so keyward cannot act with the rights of '\(user)';"
-          + " it will not touch that user's files as root: install util-linux or connect as the user")
+    switch ActAsUser.command(uid: uid, gid: gid, helpers: try probedHelpers()) {
+    case .success(let command): return command
+    case .failure(let missing): throw missing.refusal(host: host, user: user)
     }
   }
 

@@ -17,8 +17,22 @@ public enum ActAsUser {
   }
 
   /// What is missing to act as a user.
-  public struct Missing: Error, Equatable {
-    public var what: String
+  public enum Missing: Error, Equatable {
+    case sftpServer, setpriv
+
+    /// The refusal a transport reports for `user` on `host` (code `cannot-act-as-user`).
+    public func refusal(host: String, user: String) -> TransportError {
+      let message =
+        switch self {
+        case .sftpServer:
+          "'\(host)' has no sftp-server in \(ActAsUser.sftpServerPaths.joined(separator: ", ")); keyward will not"
+            + " touch '\(user)''s files as root: install openssh-sftp-server or connect as the user"
+        case .setpriv:
+          "'\(host)' has no setpriv (util-linux), so keyward cannot act with the rights of '\(user)';"
+            + " it will not touch that user's files as root: install util-linux or connect as the user"
+        }
+      return TransportError(code: .cannotActAsUser, host: host, step: .connect, message: message)
+    }
   }
 
   /// Where sftp-server lives on common systems (Debian, Red Hat, others).
@@ -46,9 +60,9 @@ public enum ActAsUser {
   /// `'/usr/bin/setpriv' --reuid=UID --regid=GID --init-groups -- '/usr/lib/openssh/sftp-server'`.
   public static func command(uid: UInt32, gid: UInt32, helpers: Helpers) -> Result<String, Missing> {
     guard let server = helpers.sftpServer else {
-      return .failure(Missing(what: "sftp-server (openssh-sftp-server)"))
+      return .failure(.sftpServer)
     }
-    guard let setpriv = helpers.setpriv else { return .failure(Missing(what: "setpriv (util-linux)")) }
+    guard let setpriv = helpers.setpriv else { return .failure(.setpriv) }
     return .success("\(quote(setpriv)) --reuid=\(uid) --regid=\(gid) --init-groups -- \(quote(server))")
   }
 
