@@ -39,22 +39,38 @@ public enum SSHDProbe {
   /// the login accounts too. Users must be safe shell words (``isSafeName(_:)``).
   public static func script(users: [String], allAccounts: Bool, log: LogSpec? = nil) -> String {
     let names = users.filter(isSafeName).joined(separator: " ")
+    // Few processes: the host pays for every one, on every plan. The users come out of the
+    // passwd text with shell built-ins; one `groups` answers for all of them (coreutils prints
+    // `user : group...` per user), with `id -Gn` per user where `groups` takes one user only.
     let pick =
       allAccounts
-      ? "awk -F: '$1==\"root\" || ($3>=1000 && $3<65534 && $7 !~ /(nologin|false)$/) {print $1}'"
-      : "cut -d: -f1"
+      ? """
+      users=$(printf '%s\\n' "$pw" | awk -F: '!seen[$1]++ && ($1=="root" || ($3>=1000 && $3<65534 && $7 !~ /(nologin|false)$/)) {print $1}')
+      """
+      : """
+      users=""; for u in \(names); do case "
+      $pw" in *"
+      $u:"*) users="$users $u" ;; esac; done
+      """
     return """
       PATH=/usr/sbin:/usr/bin:/sbin:/bin; export LC_ALL=C
       set -- ${SSH_CONNECTION:-127.0.0.1 0 127.0.0.1 22}
-      echo "@@conn $1 $3 $4"; echo "@@uid $(id -u)"
+      uid=$(id -u); echo "@@conn $1 $3 $4"; echo "@@uid $uid"
       pw=$(getent passwd \(allAccounts ? "" : names)); echo "@@passwd"; printf '%s\\n' "$pw"
-      users=$(printf '%s\\n' "$pw" | \(pick) | sort -u)
-      for u in $users; do echo "@@groups $u $(id -Gn -- "$u" 2>/dev/null)"; done
-      if [ "$(id -u)" = 0 ] && command -v sshd >/dev/null 2>&1; then
-        cf="/etc/ssh/sshd_config $(ls /etc/ssh/sshd_config.d/*.conf 2>/dev/null)"
+      \(pick)
+      if [ -n "$users" ]; then
+        g=$(groups $users 2>/dev/null)
+        case "$g" in
+          *" : "*) echo "@@grouplist"; printf '%s\\n' "$g" ;;
+          *) for u in $users; do echo "@@groups $u $(id -Gn -- "$u" 2>/dev/null)"; done ;;
+        esac
+      fi
+      if [ "$uid" = 0 ] && command -v sshd >/dev/null 2>&1; then
+        cf=/etc/ssh/sshd_config
+        for f in /etc/ssh/sshd_config.d/*.conf; do [ -e "$f" ] && cf="$cf $f"; done
         per_user=0
         grep -qiE '^[[:space:]]*match[[:space:]=]' $cf 2>/dev/null && per_user=1
-        grep -iE '^[[:space:]]*include[[:space:]=]' $cf 2>/dev/null |
+        [ $per_user = 0 ] && grep -iE '^[[:space:]]*include[[:space:]=]' $cf 2>/dev/null |
           grep -qviE '^[[:space:]]*include[[:space:]]+/etc/ssh/sshd_config\\.d/\\*\\.conf[[:space:]]*$' && per_user=1
         shared=""
         for u in $users; do
@@ -65,6 +81,7 @@ public enum SSHDProbe {
           printf '%s\n' "$out"; echo "@@status $st"
         done
       fi
+
       """ + (log.map(logScript) ?? "")
   }
 
@@ -128,6 +145,7 @@ public enum SSHDProbe {
         case "@@groups" where words.count >= 2:
           section = ""
           groups[words[1]] = Array(words.dropFirst(2))
+        case "@@grouplist": section = "grouplist"
         case "@@sshd" where words.count >= 2:
           section = "sshd"
           current = words[1]
@@ -153,6 +171,11 @@ public enum SSHDProbe {
         guard let entry = PasswdEntry(line: line), output.accounts[entry.name] == nil else { continue }
         output.accounts[entry.name] = SSHDModel.Account(entry)
       case "sshd": buffer.append(line)
+      case "grouplist":
+        // `groups USER...`: `alice : alice ops`.
+        let words = line.split(separator: " ").map(String.init)
+        guard words.count >= 2, words[1] == ":" else { continue }
+        groups[words[0]] = Array(words.dropFirst(2))
       case "log":
         guard let start = line.range(of: "Accepted publickey for ") else { continue }
         let rest = line[start.upperBound...]
