@@ -133,6 +133,59 @@ struct ActAsUserTests {
   }
 
   @Test(
+    "as root on a host without sftp-server: refused with the way out, act_as_root or not; logging in as the user works",
+    arguments: LabTransport.allCases)
+  func noHelperNoRoot(_ kind: LabTransport) async throws {
+    defer { kind.count(2, "no helper") }
+    try await Fleet.with(hosts: 1, subnet: kind.subnet(193)) { fleet in
+      // sftp-server gone from this host only (its sshd serves internal-sftp): an empty,
+      // non-executable file over it in the host's namespace.
+      let pid = try String(contentsOfFile: "\(fleet.dir)/hosts/host1/run/sshd.pid", encoding: .utf8)
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+      let empty = fleet.dir + "/no-sftp-server"
+      FileManager.default.createFile(atPath: empty, contents: Data(), attributes: [.posixPermissions: 0o644])
+      let hidden = try Fleet.run(
+        "/usr/bin/nsenter", ["-t", pid, "-m", "mount", "--bind", empty, "/usr/lib/openssh/sftp-server"])
+      #expect(hidden.status == 0, "\(hidden.output)")
+      let probe = try await fleet.ssh("root", 1, "[ -x /usr/lib/openssh/sftp-server ] || echo none")
+      #expect(probe.output.contains("none"), "\(probe.output)")
+
+      let path = fleet.authorizedKeys(1, "alice")
+      let before = fleet.bytes(path)
+      let key = try fleet.makeKey("carol")
+      for actAsRoot in [false, true] {
+        let manifest = fleet.dir + "/root-\(actAsRoot).yaml"
+        try """
+        version: 1
+        defaults: { connect_as: root, act_as_root: \(actAsRoot) }
+        keys: { admin: { file: \(fleet.adminKey).pub }, carol: { file: \(key.path).pub } }
+        hosts: { lab1: {} }
+        access: [{ hosts: [lab1], users: [alice], keys: [admin, carol] }]
+
+        """.write(toFile: manifest, atomically: true, encoding: .utf8)
+        let apply = try await fleet.keyward(["apply", manifest, "--auto-approve"], transport: kind)
+        let output = apply.stdout + apply.stderr
+        #expect(apply.status != 0, "\(output)")
+        #expect(output.contains("no sftp-server") && output.contains("connect as the user"), "\(output)")
+        #expect(fleet.bytes(path) == before, "act_as_root \(actAsRoot)")
+        #expect(FileFacts(path) == FileFacts(mode: 0o600, uid: 2001, gid: 2001))
+      }
+      // The way out the refusal names: alice logs in as herself, no helper needed.
+      let asUser = fleet.dir + "/as-user.yaml"
+      try """
+      version: 1
+      keys: { admin: { file: \(fleet.adminKey).pub }, carol: { file: \(key.path).pub } }
+      hosts: { lab1: {} }
+      access: [{ hosts: [lab1], users: [alice], keys: [admin, carol] }]
+
+      """.write(toFile: asUser, atomically: true, encoding: .utf8)
+      let apply = try await fleet.keyward(["apply", asUser, "--auto-approve"], transport: kind)
+      #expect(apply.status == 0, "\(apply.stdout)\n\(apply.stderr)")
+      #expect(try await fleet.ssh("alice", 1, identity: key.path).status == 0)
+    }
+  }
+
+  @Test(
     "as root: alice's files are written by alice (owner, mode), and the helper runs as her",
     arguments: LabTransport.allCases)
   func writesAsTheUser(_ kind: LabTransport) async throws {
