@@ -1,4 +1,5 @@
 import Foundation
+import KeywardCore
 
 /// How the OpenSSH-client transport runs `ssh`: keyward's own options, passed to every `ssh` it
 /// starts (`-F`, `-i`, `-o UserKnownHostsFile=`), and its limits.
@@ -23,13 +24,16 @@ public struct OpenSSHSettings: Sendable {
   public var loginTimeout: Duration
   /// The agent socket handed to `ssh` as `SSH_AUTH_SOCK` (nil: none).
   public var agentSocket: String?
+  /// Called as targets of a batch finish (from worker threads); the command line renders it.
+  public var progress: (@Sendable (TransportProgress) -> Void)?
 
   public init(
     sshPath: String = "/usr/bin/ssh", sshConfigFile: String? = nil, identityFiles: [String] = [],
     knownHostsFile: String? = nil, acceptNewHostKeys: Bool = false, parallelism: Int = 16,
     connectTimeout: Duration = .seconds(10), operationTimeout: Duration = .seconds(30),
     loginTimeout: Duration = .seconds(60),
-    agentSocket: String? = ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"]
+    agentSocket: String? = ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"],
+    progress: (@Sendable (TransportProgress) -> Void)? = nil
   ) {
     self.sshPath = sshPath
     self.sshConfigFile = sshConfigFile
@@ -41,6 +45,7 @@ public struct OpenSSHSettings: Sendable {
     self.operationTimeout = operationTimeout
     self.loginTimeout = loginTimeout
     self.agentSocket = agentSocket
+    self.progress = progress
   }
 
   /// The environment every `ssh` gets: no inherited variables but these.

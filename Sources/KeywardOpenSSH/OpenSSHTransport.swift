@@ -73,7 +73,10 @@ public final class OpenSSHTransport: Transport, @unchecked Sendable {
   public var masterPIDs: [Int32] { state.withLock { $0.all.filter(\.isAlive).map(\.master.pid) } }
 
   public func fetch(_ targets: [FetchRequest]) async -> [TargetID: Result<ObservedTarget, TransportError>] {
-    await runGroups(targets, id: \.id) { host, request, users throws(TransportError) in
+    let progress = ProgressCounter(.reading, total: targets.count, report: settings.progress)
+    defer { progress.finish() }
+    return await runGroups(targets, id: \.id, progress: progress) {
+      host, request, users throws(TransportError) in
       try OpenSSHTargetOperations(host: host, groupUsers: users).fetch(request)
     }
   }
@@ -84,7 +87,10 @@ public final class OpenSSHTransport: Transport, @unchecked Sendable {
 
   public func writeReporting(_ requests: [WriteRequest]) async -> [TargetID: WriteResult] {
     let faults = self.faults
-    let results = await runGroups(requests, id: \.id) { host, request, users throws(TransportError) in
+    let progress = ProgressCounter(.writing, total: requests.count, report: settings.progress)
+    defer { progress.finish() }
+    let results = await runGroups(requests, id: \.id, progress: progress) {
+      host, request, users throws(TransportError) in
       try OpenSSHTargetOperations(host: host, groupUsers: users, faults: faults).write(
         request, verifier: FreshLogin(commandLine: host.commandLine))
     }
@@ -101,7 +107,7 @@ public final class OpenSSHTransport: Transport, @unchecked Sendable {
   /// Groups by (host, login user); each group runs on its own thread (at most `parallelism` at
   /// once) over one master; every target gets its own result.
   private func runGroups<R: Sendable, Value: Sendable>(
-    _ items: [R], id: KeyPath<R, TargetID> & Sendable,
+    _ items: [R], id: KeyPath<R, TargetID> & Sendable, progress: ProgressCounter,
     operation: @escaping @Sendable (OpenSSHHost, R, [String]) throws(TransportError) -> Value
   ) async -> [TargetID: Result<Value, TransportError>] {
     var groups: [GroupKey: [R]] = [:]
@@ -114,9 +120,11 @@ public final class OpenSSHTransport: Transport, @unchecked Sendable {
         tasks.addTask { [self] in
           await offPool { [self] in
             let users = batch.map { $0[keyPath: id].user }
-            return runGroup(key, batch, id: id) { host, request throws(TransportError) in
+            let results = runGroup(key, batch, id: id) { host, request throws(TransportError) in
               try operation(host, request, users)
             }
+            progress.advance(by: batch.count)
+            return results
           }
         }
       }
