@@ -43,7 +43,7 @@ struct OpenSSHTargetOperations {
     }
     let wanted = Array(Set(groupUsers + [user])).sorted()
     try lookUpAccounts(wanted)
-    guard let entry = host.accounts[user] else { throw OpenSSHErrors.userUnknown(name, user) }
+    guard let entry = host.accounts[user] else { throw AccountLookup.unknown(user, host: name) }
     host.prepareFiles(for: wanted.compactMap { host.accounts[$0] })
     return entry
   }
@@ -57,36 +57,27 @@ struct OpenSSHTargetOperations {
     guard let command = Self.accountsCommand(users, host: host) else { return }
     let result = try host.exec(command.text, step: .read)
     try Self.absorb(
-      String(decoding: result.stdout, as: UTF8.self), stderr: result.stderr, users: command.users, into: host)
+      String(decoding: result.stdout, as: UTF8.self), stderr: result.stderr, command, into: host)
   }
 
-  /// `getent passwd USERS; echo "keyward-getent $?"` (and, as root without helpers yet, the
-  /// helper probe: one round trip); nil when every user is known already.
-  static func accountsCommand(_ users: [String], host: OpenSSHHost) -> (text: String, users: [String])? {
-    let valid = users.filter { ActAsUser.isValidUserName($0) && host.accounts[$0] == nil }
-    guard !valid.isEmpty else { return nil }
-    let probe = host.loginUser == "root" && host.helpers == nil
-    let text =
-      "getent passwd " + valid.joined(separator: " ") + "; echo \"keyward-getent $?\""
-      + (probe ? "; " + ActAsUser.probeScript : "")
-    return (text, valid)
+  /// The `AccountLookup` command for the users the host does not know yet (with the helper
+  /// probe, as root, until the helpers are known).
+  static func accountsCommand(_ users: [String], host: OpenSSHHost) -> AccountLookup.Command? {
+    AccountLookup.command(users, probeHelpers: host.loginUser == "root" && host.helpers == nil) {
+      host.accounts[$0] != nil
+    }
   }
 
   /// Reads what `accountsCommand` printed into the host's accounts (and helpers).
-  static func absorb(_ output: String, stderr: String, users: [String], into host: OpenSSHHost)
+  static func absorb(
+    _ output: String, stderr: String, _ command: AccountLookup.Command, into host: OpenSSHHost
+  )
     throws(TransportError)
   {
-    if host.loginUser == "root" && host.helpers == nil { host.helpers = ActAsUser.parse(output) }
-    var status: Int32 = 127
-    if let line = output.split(separator: "\n").first(where: { $0.hasPrefix("keyward-getent ") }),
-      let code = Int32(line.dropFirst("keyward-getent ".count))
-    {
-      status = code
-    }
-    if status == 127 || (status != 0 && status != 2) {
-      throw OpenSSHErrors.getent(host.host, login: host.loginUser, status: status, stderr: stderr)
-    }
-    for (user, entry) in PasswdEntry.parse(output) where users.contains(user) { host.accounts[user] = entry }
+    let answer = try AccountLookup.read(
+      output, stderr: stderr, command: command, host: host.host, login: host.loginUser)
+    if let helpers = answer.helpers { host.helpers = helpers }
+    host.accounts.merge(answer.accounts) { _, new in new }
   }
 
   /// Root only when root acts for root; root-owned files only for root's own targets.

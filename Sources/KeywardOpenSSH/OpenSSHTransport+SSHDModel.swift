@@ -20,8 +20,6 @@ extension OpenSSHTransport: SSHDModelSource {
     }
   }
 
-  static let accountsMarker = "keyward-accounts-follow"
-
   private func readSSHDModel(_ request: SSHDModelRequest) -> Result<SSHDModel, TransportError> {
     let login = hosts[request.host]?.connectAs ?? request.loginUser ?? request.users.first ?? "root"
     let key = GroupKey(host: request.host, loginUser: login)
@@ -34,15 +32,12 @@ extension OpenSSHTransport: SSHDModelSource {
         // trip: one process less per host. If that part fails, the read asks again and says why.
         let accounts =
           login == "root" ? OpenSSHTargetOperations.accountsCommand(request.users, host: host) : nil
-        if let accounts {
-          script = "{\n" + script + "\n}; echo; echo \(Self.accountsMarker); " + accounts.text
-        }
+        if let accounts { script = SSHDProbe.foldingIn(accounts, after: script) }
         let result = try host.exec(script, step: .sshdModel)
         var text = String(decoding: result.stdout, as: UTF8.self)
-        if let accounts, let range = text.range(of: "\n\(Self.accountsMarker)\n", options: .backwards) {
-          try? OpenSSHTargetOperations.absorb(
-            String(text[range.upperBound...]), stderr: "", users: accounts.users, into: host)
-          text = String(text[..<range.lowerBound])
+        if let accounts, let (probe, rest) = SSHDProbe.split(text) {
+          try? OpenSSHTargetOperations.absorb(rest, stderr: "", accounts, into: host)
+          text = probe
         }
         let output = SSHDProbe.parse(text)
         let reader = SFTPOverSSHConfigReader(files: try? host.files(for: host.loginUser, account: nil))

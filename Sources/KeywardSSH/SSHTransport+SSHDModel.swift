@@ -36,9 +36,18 @@ extension SSHTransport: SSHDModelSource {
     }
     let token = Watchdog.shared.arm(fd: host.session.fd, after: settings.targetDeadline)
     do {
-      let script = SSHDProbe.script(users: request.users, allAccounts: request.allAccounts, log: request.log)
+      var script = SSHDProbe.script(users: request.users, allAccounts: request.allAccounts, log: request.log)
+      // As root, the accounts (and the helpers) the reads will need come in the same round
+      // trip: no second exec per host. If that part fails, the read asks again and says why.
+      let accounts = login == "root" ? TargetOperations.accountsCommand(request.users, host: host) : nil
+      if let accounts { script = SSHDProbe.foldingIn(accounts, after: script) }
       let result = try host.session.exec(script, step: .sshdModel)
-      let output = SSHDProbe.parse(String(decoding: result.stdout, as: UTF8.self))
+      var text = String(decoding: result.stdout, as: UTF8.self)
+      if let accounts, let (probe, rest) = SSHDProbe.split(text) {
+        try? TargetOperations.absorb(rest, stderr: "", accounts, into: host)
+        text = probe
+      }
+      let output = SSHDProbe.parse(text)
       let reader = SFTPConfigReader(files: try? host.files(for: host.loginUser, account: nil))
       let model = SSHDProbe.model(
         host: request.host, output: output, users: request.users, allAccounts: request.allAccounts

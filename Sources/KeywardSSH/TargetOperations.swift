@@ -33,52 +33,36 @@ struct TargetOperations {
       return account
     }
     try lookUpAccounts(Array(Set(groupUsers + [user])).sorted())
-    guard let account = host.accounts[user] else {
-      throw TransportError(
-        code: .userUnknown, host: name, step: .read,
-        message:
-          "user '\(user)' does not exist on '\(name)' (not in 'getent passwd'); create it or fix the manifest"
-      )
-    }
+    guard let account = host.accounts[user] else { throw AccountLookup.unknown(user, host: name) }
     return account
   }
 
   private func lookUpAccounts(_ users: [String]) throws(TransportError) {
-    let valid = users.filter { Self.isValidUserName($0) && host.accounts[$0] == nil }
-    guard !valid.isEmpty else { return }
-    // As root, the same round trip finds the helpers needed to act as each user.
-    let probe = host.loginUser == "root" && host.helpers == nil
-    let command =
-      "getent passwd " + valid.joined(separator: " ")
-      + (probe ? "; echo \"keyward-getent $?\"; " + ActAsUser.probeScript : "")
-    let result = try host.session.exec(command, step: .read)
-    let output = String(decoding: result.stdout, as: UTF8.self)
-    var status = result.status
-    if probe {
-      host.helpers = ActAsUser.parse(output)
-      if let line = output.split(separator: "\n").first(where: { $0.hasPrefix("keyward-getent ") }),
-        let code = Int32(line.dropFirst("keyward-getent ".count))
-      {
-        status = code
-      }
-    }
-    if status == 127 || (status != 0 && status != 2) {
-      let text = String(decoding: result.stderr, as: UTF8.self).trimmingCharacters(
-        in: .whitespacesAndNewlines)
-      throw TransportError(
-        code: .getentFailed, host: name, step: .read,
-        message:
-          "'getent passwd' failed with status \(status) as '\(host.loginUser)': \(text);"
-          + " connect_as needs a shell account with getent")
-    }
-    for line in output.split(separator: "\n") {
-      if let entry = PasswdEntry(line: line) { host.accounts[entry.name] = entry }
+    guard let command = Self.accountsCommand(users, host: host) else { return }
+    let result = try host.session.exec(command.text, step: .read)
+    try Self.absorb(
+      String(decoding: result.stdout, as: UTF8.self), stderr: String(decoding: result.stderr, as: UTF8.self),
+      command, into: host)
+  }
+
+  /// The `AccountLookup` command for the users the session does not know yet (with the helper
+  /// probe, as root, until the helpers are known).
+  static func accountsCommand(_ users: [String], host: HostSession) -> AccountLookup.Command? {
+    AccountLookup.command(users, probeHelpers: host.loginUser == "root" && host.helpers == nil) {
+      host.accounts[$0] != nil
     }
   }
 
-  static func isValidUserName(_ user: String) -> Bool {
-    guard let first = user.first, first != "-" else { return false }
-    return user.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-$".contains($0)) }
+  /// Reads what `accountsCommand` printed into the session's accounts (and helpers).
+  static func absorb(
+    _ output: String, stderr: String, _ command: AccountLookup.Command, into host: HostSession
+  )
+    throws(TransportError)
+  {
+    let answer = try AccountLookup.read(
+      output, stderr: stderr, command: command, host: host.host, login: host.loginUser)
+    if let helpers = answer.helpers { host.helpers = helpers }
+    host.accounts.merge(answer.accounts) { _, new in new }
   }
 
   // MARK: fetch and write, through the core's one sequence

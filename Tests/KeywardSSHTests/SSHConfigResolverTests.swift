@@ -86,7 +86,7 @@ struct SSHConfigResolverTests {
     ("x;reboot", false), ("", false), ("é", false),
   ])
   func userNamesSafeForGetent(name: String, valid: Bool) {
-    #expect(TargetOperations.isValidUserName(name) == valid)
+    #expect(ActAsUser.isValidUserName(name) == valid)
   }
 
   @Test func readsThePublicKeyFromAnOpenSSHPrivateKey() throws {

@@ -112,6 +112,21 @@ public enum SSHDProbe {
       """
   }
 
+  static let accountsMarker = "keyward-accounts-follow"
+
+  /// The probe `script`, then an account lookup in the same round trip (its output after a
+  /// marker line; `split` takes them apart).
+  public static func foldingIn(_ accounts: AccountLookup.Command, after script: String) -> String {
+    "{\n" + script + "\n}; echo; echo \(accountsMarker); " + accounts.text
+  }
+
+  /// What a `foldingIn` script printed: the probe's part and the account lookup's; nil when the
+  /// marker is missing (the script stopped early).
+  public static func split(_ output: String) -> (probe: String, accounts: String)? {
+    guard let range = output.range(of: "\n\(accountsMarker)\n", options: .backwards) else { return nil }
+    return (String(output[..<range.lowerBound]), String(output[range.upperBound...]))
+  }
+
   /// Names that need no quoting in a shell and cannot be options.
   public static func isSafeName(_ name: String) -> Bool {
     guard let first = name.first, first != "-", name.count <= 64 else { return false }
