@@ -23,13 +23,24 @@ public struct OpenSSHSettings: Sendable {
   public var loginTimeout: Duration
   /// The agent socket handed to `ssh` as `SSH_AUTH_SOCK` (nil: none).
   public var agentSocket: String?
+  /// The passphrase of an encrypted identity file (the path `ssh` names), or nil when there is
+  /// none to give. When set, `ssh` runs without `BatchMode` but with keyward as its askpass
+  /// (`SSH_ASKPASS_REQUIRE=force`), which answers only passphrase prompts and refuses every
+  /// other one (``AskpassServer``); password and keyboard-interactive logins are switched off.
+  /// When nil, `ssh` runs with `BatchMode=yes` (encrypted keys then need an agent).
+  public var passphrase: (@Sendable (_ file: String) -> String?)?
+  /// The program `ssh` starts as its askpass: the keyward executable (it answers as askpass
+  /// when ``AskpassClient/isRequested``).
+  public var askpassProgram: String
 
   public init(
     sshPath: String = "/usr/bin/ssh", sshConfigFile: String? = nil, identityFiles: [String] = [],
     knownHostsFile: String? = nil, acceptNewHostKeys: Bool = false, parallelism: Int = 16,
     connectTimeout: Duration = .seconds(10), operationTimeout: Duration = .seconds(30),
     loginTimeout: Duration = .seconds(60),
-    agentSocket: String? = ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"]
+    agentSocket: String? = ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"],
+    passphrase: (@Sendable (_ file: String) -> String?)? = nil,
+    askpassProgram: String = OpenSSHSettings.ownExecutable
   ) {
     self.sshPath = sshPath
     self.sshConfigFile = sshConfigFile
@@ -41,6 +52,14 @@ public struct OpenSSHSettings: Sendable {
     self.operationTimeout = operationTimeout
     self.loginTimeout = loginTimeout
     self.agentSocket = agentSocket
+    self.passphrase = passphrase
+    self.askpassProgram = askpassProgram
+  }
+
+  /// This process's executable (`/proc/self/exe` resolved), or the path it was started by.
+  public static var ownExecutable: String {
+    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+      ?? CommandLine.arguments[0]
   }
 
   /// The environment every `ssh` gets: no inherited variables but these.

@@ -1,20 +1,36 @@
 import KeywardCore
 
-/// The argument vectors of every `ssh` keyward starts for one host: the master, clients over
-/// it, and the fresh login check. Host-key checking is never weakened: keyward adds only
-/// `BatchMode=yes` (never a prompt) and, when asked, `StrictHostKeyChecking=accept-new`.
+/// The argument vectors and environment of every `ssh` keyward starts for one host: the
+/// master, clients over it, and the fresh login check. Host-key checking is never weakened:
+/// keyward adds only `BatchMode=yes` (never a prompt) or, with a passphrase to give, keyward as
+/// askpass (which refuses every prompt but a key's passphrase) with password and
+/// keyboard-interactive logins off; and, when asked, `StrictHostKeyChecking=accept-new`.
 struct SSHCommandLine: Sendable {
   let settings: OpenSSHSettings
   /// The manifest's name for the host (the ssh_config alias).
   let alias: String
   /// The manifest's host fields.
   let spec: HostSpec?
+  /// The run's askpass, when there is a passphrase to give.
+  var askpass: AskpassServer? = nil
+
+  /// The environment every `ssh` for this host gets: `OpenSSHSettings.environment`, and the
+  /// askpass's variables (never the passphrase itself).
+  var environment: [String] { settings.environment + (askpass?.environment ?? []) }
 
   /// Options every `ssh` for this host gets, before the destination.
   var common: [String] {
     var arguments = [settings.sshPath]
     if let config = settings.sshConfigFile { arguments += ["-F", config] }
-    arguments += ["-o", "BatchMode=yes"]
+    if askpass == nil {
+      arguments += ["-o", "BatchMode=yes"]
+    } else {
+      // Overrides a BatchMode in ssh_config, which would keep ssh from asking the askpass;
+      // SSH_ASKPASS_REQUIRE=force sends every prompt there, never to a terminal.
+      arguments += [
+        "-o", "BatchMode=no", "-o", "PasswordAuthentication=no", "-o", "KbdInteractiveAuthentication=no",
+      ]
+    }
     let seconds = max(1, Int(settings.connectTimeout.components.seconds))
     arguments += ["-o", "ConnectTimeout=\(seconds)"]
     if let known = settings.knownHostsFile ?? spec?.knownHosts {

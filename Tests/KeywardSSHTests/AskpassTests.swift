@@ -1,0 +1,114 @@
+import Foundation
+import KeywardTestSupport
+import Testing
+
+@testable import KeywardOpenSSH
+
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// keyward as `ssh`'s askpass: only OpenSSH's passphrase prompt is answered, every other prompt
+/// (host-key confirmation, password, PIN) and every request without the run's token is refused;
+/// proven through the real `keyward` binary started as askpass against a real server.
+struct AskpassTests {
+  /// Prompts as OpenSSH 9.2's ssh prints them, and the key file keyward reads from each.
+  static let prompts: [(prompt: String, file: String?)] = [
+    ("Enter passphrase for key '/home/ann/.ssh/id_rsa': ", "/home/ann/.ssh/id_rsa"),
+    ("Enter passphrase for key '/tmp/a key with spaces': ", "/tmp/a key with spaces"),
+    ("Enter passphrase for key '/tmp/it's': ", "/tmp/it's"),
+    ("Enter passphrase for key '/k':", "/k"),
+    ("Enter passphrase for key '': ", nil),
+    ("Enter passphrase for key '/k\n': ", nil),
+    ("Enter passphrase for key '/k\u{1b}[2J': ", nil),
+    ("Are you sure you want to continue connecting (yes/no/[fingerprint])? ", nil),
+    ("Are you sure you want to continue connecting (yes/no)? ", nil),
+    ("Please type 'yes', 'no' or the fingerprint: ", nil),
+    ("Please type 'yes' or 'no': ", nil),
+    ("alice@192.0.2.1's password: ", nil),
+    ("Enter PIN for ECDSA-SK key /home/ann/.ssh/id_ecdsa_sk: ", nil),
+    ("Enter PIN for 'token': ", nil),
+    ("(alice@host) Password: ", nil),
+    ("Enter passphrase for key", nil),
+    ("enter passphrase for key '/k': ", nil),
+    ("Confirm user presence for key ED25519-SK SHA256:x", nil),
+  ]
+
+  @Test("the key file of OpenSSH's passphrase prompt; nil for every other prompt", arguments: prompts)
+  func keyFile(_ row: (prompt: String, file: String?)) {
+    #expect(AskpassServer.keyFile(inPrompt: row.prompt) == row.file)
+  }
+
+  @Test("a passphrase ssh would cut at a line break or NUL is not sent")
+  func sendable() {
+    #expect(AskpassServer.canSend("correct horse battery staple"))
+    #expect(AskpassServer.canSend(""))
+    #expect(!AskpassServer.canSend("a\nb"))
+    #expect(!AskpassServer.canSend("a\rb"))
+    #expect(!AskpassServer.canSend("a\u{0}b"))
+  }
+
+  /// Starts the keyward binary as ssh would start its askpass.
+  static func askpass(_ prompt: String, environment: [String: String]) throws -> (Int32, String) {
+    let process = Process()
+    process.executableURL = KeywardProcess.executable
+    process.arguments = [prompt]
+    process.environment = ["PATH": "/usr/bin:/bin"].merging(environment) { $1 }
+    let out = Pipe()
+    process.standardOutput = out
+    process.standardError = FileHandle.nullDevice
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+  }
+
+  @Test(
+    "the keyward binary as askpass: the passphrase for a key prompt, exit 1 for any other prompt, a wrong token, a notification, or no run"
+  )
+  func binaryAsAskpass() throws {
+    let root = try TemporaryRoot()
+    let secret = "s3cret passphrase 'with' quotes"
+    let server = try AskpassServer(directory: root.path, program: "/unused", host: "test") { file in
+      file == "/keys/id_rsa" ? secret : nil
+    }
+    defer { server.close() }
+    let environment = Dictionary(
+      uniqueKeysWithValues: server.environment.map { entry in
+        let parts = entry.split(separator: "=", maxSplits: 1)
+        return (String(parts[0]), String(parts[1]))
+      })
+    #expect(environment["SSH_ASKPASS_REQUIRE"] == "force")
+    #expect(!server.environment.contains { $0.contains(secret) })
+    var cases = 0
+    func check(_ prompt: String, _ extra: [String: String] = [:], status: Int32, output: String) throws {
+      let (got, text) = try Self.askpass(prompt, environment: environment.merging(extra) { $1 })
+      #expect(got == status, "\(prompt)")
+      #expect(text == output, "\(prompt)")
+      cases += 1
+    }
+    try check("Enter passphrase for key '/keys/id_rsa': ", status: 0, output: secret + "\n")
+    try check("Enter passphrase for key '/keys/other': ", status: 1, output: "")
+    try check("Are you sure you want to continue connecting (yes/no/[fingerprint])? ", status: 1, output: "")
+    try check("Please type 'yes', 'no' or the fingerprint: ", status: 1, output: "")
+    try check("alice@127.0.0.1's password: ", status: 1, output: "")
+    try check("Enter PIN for ECDSA-SK key /keys/sk: ", status: 1, output: "")
+    try check(
+      "Enter passphrase for key '/keys/id_rsa': ", ["SSH_ASKPASS_PROMPT": "none"], status: 1, output: "")
+    try check(
+      "Enter passphrase for key '/keys/id_rsa': ", [AskpassServer.tokenVariable: "0-0-0-0"], status: 1,
+      output: "")
+    try check(
+      "Enter passphrase for key '/keys/id_rsa': ", [AskpassServer.socketVariable: root.path + "/none"],
+      status: 1, output: "")
+    // Counted by the askpass's parent (this process): only passphrase prompts with the token
+    // (not the notification, the wrong token or the missing socket).
+    let asked = server.prompts(by: getpid())
+    #expect(asked == ["/keys/id_rsa": 1, "/keys/other": 1], "\(asked)")
+    server.close()
+    #expect(!FileManager.default.fileExists(atPath: server.socketPath))
+    try check("Enter passphrase for key '/keys/id_rsa': ", status: 1, output: "")
+    print("askpass through the keyward binary: \(cases) cases")
+  }
+}
