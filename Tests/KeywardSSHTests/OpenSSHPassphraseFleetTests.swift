@@ -211,6 +211,9 @@ struct OpenSSHPassphraseFleetTests {
       let failed = targets.filter { "\($0)".contains("does not decrypt it") && "\($0)".contains(lab.rsa) }
       #expect(failed.count == 3, "\(said)")
       #expect(!said.contains(wrong) && !said.contains(Self.passphrase), "\(said)")
+      if let start = said.range(of: "ssh could not log in") {
+        print("wrong passphrase, as reported: \(said[start.lowerBound...].prefix(while: { $0 != "\"" }))")
+      }
       #expect(lab.leftovers().isEmpty, "\(lab.leftovers())")
 
       // An empty known_hosts: ssh's default StrictHostKeyChecking=ask asks the askpass, which
