@@ -245,4 +245,64 @@ struct OpenSSHPassphraseFleetTests {
           + "accept-new: \(recorded) keys recorded; \(lab.leftovers().count) processes left")
     }
   }
+
+  @Test(
+    "on a terminal without KEYWARD_SSH_PASSPHRASE: keyward asks once (for 3 hosts' ssh), ssh never prompts, the typed passphrase is not echoed, the plan works"
+  )
+  func terminalPrompt() async throws {
+    try await Self.withLab(subnet: 198) { lab in
+      let manifest = try lab.manifest("grant", keys: ["admin", "ann"])
+      // util-linux `script` gives keyward a terminal (its standard input and error are the pty).
+      let command = [
+        KeywardProcess.executable.path, "plan", manifest, "--transport", "openssh", "--identity", lab.ed25519,
+        "--ssh-config", lab.config,
+      ].map { "'\($0)'" }.joined(separator: " ")
+      let process = Process()
+      process.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+      process.arguments = ["-q", "-e", "-c", command, "/dev/null"]
+      var environment = ProcessInfo.processInfo.environment
+      environment["KEYWARD_SSH_PASSPHRASE"] = nil
+      environment["SSH_AUTH_SOCK"] = ""
+      environment["NO_COLOR"] = "1"
+      environment["SHELL"] = "/bin/sh"
+      process.environment = environment
+      process.currentDirectoryURL = URL(fileURLWithPath: lab.fleet.dir)
+      let input = Pipe()
+      let output = Pipe()
+      process.standardInput = input
+      process.standardOutput = output
+      process.standardError = output
+      try process.run()
+      let passphrase = Self.passphrase
+      let text = try await Fleet.offPool { () -> String in
+        var seen = Data()
+        var answered = false
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+          let chunk = output.fileHandleForReading.availableData
+          if chunk.isEmpty { break }
+          seen += chunk
+          // The prompt is printed once echo is off (getpass): only then is the answer typed.
+          if !answered, String(decoding: seen, as: UTF8.self).contains("keyward: passphrase for '") {
+            input.fileHandleForWriting.write(Data((passphrase + "\n").utf8))
+            answered = true
+          }
+        }
+        return String(decoding: seen, as: UTF8.self)
+      }
+      try? input.fileHandleForWriting.close()
+      process.waitUntilExit()
+      let prompts = text.components(separatedBy: "keyward: passphrase for '").count - 1
+      #expect(process.terminationStatus == 0 || process.terminationStatus == 2, "\(text)")
+      #expect(prompts == 1, "\(text)")
+      #expect(text.contains("keyward: passphrase for '\(lab.ed25519)'"), "\(text)")
+      #expect(!text.contains("Enter passphrase for key"), "ssh prompted itself: \(text)")
+      #expect(!text.contains(passphrase), "the passphrase was echoed")
+      #expect(text.contains("alice@lab1") && text.contains("alice@lab3"), "\(text)")
+      #expect(lab.leftovers().isEmpty, "\(lab.leftovers())")
+      print(
+        "terminal: \(prompts) prompt for 3 hosts over ssh, exit \(process.terminationStatus), "
+          + "\(lab.leftovers().count) processes left")
+    }
+  }
 }
