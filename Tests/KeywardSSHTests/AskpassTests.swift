@@ -111,4 +111,43 @@ struct AskpassTests {
     try check("Enter passphrase for key '/keys/id_rsa': ", status: 1, output: "")
     print("askpass through the keyward binary: \(cases) cases")
   }
+
+  @Test(
+    "ssh's argv and environment: BatchMode=yes without a passphrase; with one, BatchMode=no, no passwords, the forced askpass, and the passphrase in neither"
+  )
+  func commandLines() throws {
+    let root = try TemporaryRoot()
+    let secret = "argv-env-secret-41"
+    let plain = SSHCommandLine(settings: OpenSSHSettings(agentSocket: nil), alias: "web1", spec: nil)
+    let settings = OpenSSHSettings(
+      agentSocket: nil, passphrase: { _ in secret }, askpassProgram: "/opt/keyward")
+    let server = try AskpassServer(
+      directory: root.path, program: settings.askpassProgram, host: "web1", answer: settings.passphrase!)
+    defer { server.close() }
+    let asking = SSHCommandLine(settings: settings, alias: "web1", spec: nil, askpass: server)
+    var vectors = 0
+    for (commandLine, askpass) in [(plain, false), (asking, true)] {
+      let all = [
+        commandLine.master(user: "root", socket: "/s", log: "/l"),
+        commandLine.exec(user: "root", socket: "/s", command: "true"),
+        commandLine.exit(user: "root", socket: "/s"), commandLine.freshLogin(user: "alice"),
+      ]
+      for argv in all {
+        let options = Set(zip(argv, argv.dropFirst()).filter { $0.0 == "-o" }.map(\.1))
+        #expect(options.contains("BatchMode=yes") == !askpass, "\(argv)")
+        #expect(options.contains("BatchMode=no") == askpass, "\(argv)")
+        #expect(options.contains("PasswordAuthentication=no") == askpass, "\(argv)")
+        #expect(options.contains("KbdInteractiveAuthentication=no") == askpass, "\(argv)")
+        #expect(!options.contains { $0.hasPrefix("StrictHostKeyChecking") }, "\(argv)")
+        #expect(!argv.contains { $0.contains(secret) })
+        vectors += 1
+      }
+      let environment = commandLine.environment
+      #expect(environment.contains("SSH_ASKPASS_REQUIRE=force") == askpass)
+      #expect(environment.contains("SSH_ASKPASS=/opt/keyward") == askpass)
+      #expect(environment.contains { $0.hasPrefix("KEYWARD_ASKPASS_TOKEN=") } == askpass)
+      #expect(!environment.contains { $0.contains(secret) || $0.hasPrefix("KEYWARD_SSH_PASSPHRASE") })
+    }
+    print("ssh command lines checked: \(vectors) argument vectors, 2 environments")
+  }
 }
