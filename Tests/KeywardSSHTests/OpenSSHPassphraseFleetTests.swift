@@ -58,15 +58,21 @@ struct OpenSSHPassphraseFleetTests {
       return path
     }
 
-    /// What may be left of a run: its `ssh` processes, and keyward processes started as askpass.
-    func leftovers() -> [Int32] {
+    /// What may be left of a run: its `ssh` processes, and keyward processes started as askpass
+    /// for this lab's keys (their prompt names the key file; other suites run side by side).
+    func leftovers() -> [String] {
       let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
       let askpass = entries.compactMap(Int32.init).filter { pid in
         guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return false }
         let argv = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
         return argv.count == 2 && argv[0].hasSuffix("keyward") && argv[1].hasPrefix("Enter passphrase")
+          && argv[1].contains(fleet.dir + "/")
       }
-      return fleet.sshProcesses(config: config) + askpass
+      return (fleet.sshProcesses(config: config) + askpass).map { pid in
+        let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data()
+        return "\(pid): "
+          + data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+      }
     }
   }
 
