@@ -118,13 +118,17 @@ struct ApplyCommand: AsyncParsableCommand {
         plan, rollout: rollout, channel: channel, started: started, revision: revision)
     }
     var report = await applyOptions.applier().apply(plan, transport: channel)
-    if let router = channel as? HostRouter {
-      let hosts = Set(plan.targets.map(\.id.host))
-      let served = router.choices.filter { hosts.contains($0.key) }
-      if !served.isEmpty { report.transports = served }
-    }
+    report.transports = Self.served(plan, by: channel)
     Terminal.out(format == .json ? report.renderJSON() : "\n" + report.renderText())
     throw try finish(plan, report, started: started, revision: revision)
+  }
+
+  /// Which transport served each host of `plan` and why (nil when none went over SSH).
+  static func served(_ plan: Plan, by channel: any Transport) -> [String: TransportChoice]? {
+    guard let router = channel as? HostRouter else { return nil }
+    let hosts = Set(plan.targets.map(\.id.host))
+    let served = router.choices.filter { hosts.contains($0.key) }
+    return served.isEmpty ? nil : served
   }
 
   /// Writes the run records and returns the exit code the run ends with (`throw try finish(...)`).
@@ -152,9 +156,10 @@ struct ApplyCommand: AsyncParsableCommand {
     let waves = rollout.waves(plan)
     let text = format == .text
     if text { Terminal.out(RolloutText.render(rollout.rollout, waves: waves) + "\n") }
-    let result = await rollout.apply(plan, transport: channel) { wave in
+    var result = await rollout.apply(plan, transport: channel) { wave in
       if text { Terminal.out(RolloutReport.line(wave, of: waves.count) + "\n") }
     }
+    result.report.transports = Self.served(plan, by: channel)
     if text {
       if let stopped = result.stoppedAfter {
         let left = waves.count - stopped

@@ -59,6 +59,13 @@ final class ControlMaster: @unchecked Sendable {
       exited = true
       unlink(socket)
       let problems = Self.problems(in: log)
+      // The master logs to its file; what reached its stderr came from a jump hop's `ssh`.
+      if let jump = commandLine.jump {
+        let relayed = process.diagnostics.split(whereSeparator: \.isNewline)
+          .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.suffix(4)
+          .joined(separator: "; ")
+        if !relayed.isEmpty { throw OpenSSHErrors.viaJump(commandLine.alias, jump, stderr: relayed) }
+      }
       if error.code == .deadlineExceeded {
         throw OpenSSHErrors.masterTimeout(commandLine.alias, settings.loginTimeout, stderr: problems)
       }

@@ -80,6 +80,20 @@ enum OpenSSHErrors {
     return TransportError(code: code, host: host, step: step, message: message)
   }
 
+  /// A jump chain keyward refuses before starting `ssh` (a loop).
+  static func jump(_ host: String, _ problem: String) -> TransportError {
+    TransportError(code: .jumpFailed, host: host, step: .connect, message: problem)
+  }
+
+  /// A jump host's `ssh` (the master's ProxyCommand) failed: what it said decides the code, as
+  /// for the master itself; the message names the route, as on libssh2's path.
+  static func viaJump(_ host: String, _ jump: String, stderr: String) -> TransportError {
+    let classified = masterFailed(host, user: "", stderr: stderr)
+    return TransportError(
+      code: classified.code, host: host, step: classified.step,
+      message: "via jump host '\(jump)': its ssh said: \(SFTPError.sanitize(stderr, limit: 400))")
+  }
+
   static func masterTimeout(_ host: String, _ limit: Duration, stderr: String) -> TransportError {
     TransportError(
       code: .deadlineExceeded, host: host, step: .connect,

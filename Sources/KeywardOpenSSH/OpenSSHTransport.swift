@@ -184,8 +184,9 @@ public final class OpenSSHTransport: Transport, @unchecked Sendable {
       cached.close()
     }
     let (directory, index, askpass) = try runtimeSlot(key.host)
-    let commandLine = SSHCommandLine(
-      settings: settings, alias: key.host, spec: hosts[key.host], askpass: askpass)
+    var commandLine = SSHCommandLine(settings: settings, alias: key.host, hosts: hosts)
+    commandLine.askpass = askpass
+    if let problem = commandLine.jumpProblem { throw OpenSSHErrors.jump(key.host, problem) }
     let master = try ControlMaster(
       commandLine: commandLine, user: key.loginUser, socket: "\(directory)/m\(index)",
       log: "\(directory)/m\(index).log")

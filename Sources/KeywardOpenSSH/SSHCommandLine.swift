@@ -9,17 +9,32 @@ struct SSHCommandLine: Sendable {
   let settings: OpenSSHSettings
   /// The manifest's name for the host (the ssh_config alias).
   let alias: String
-  /// The manifest's host fields.
-  let spec: HostSpec?
-  /// The run's askpass, when there is a passphrase to give.
+  /// Every manifest host's fields, by name (for this host and its jump hosts).
+  let hosts: [String: HostSpec]
+  /// `ProxyJump` for this connection instead of the host's own (the rest of a jump chain).
+  var jumpOverride: String?? = nil
+  /// `-p` for this connection instead of the host's own (a jump hop's `:port`).
+  var portOverride: Int? = nil
+  /// The run's askpass, when there is a passphrase to give (jump hops get it too).
   var askpass: AskpassServer? = nil
 
+  init(settings: OpenSSHSettings, alias: String, hosts: [String: HostSpec]) {
+    self.settings = settings
+    self.alias = alias
+    self.hosts = hosts
+  }
+
+  /// The manifest's fields for this host.
+  var spec: HostSpec? { hosts[alias] }
+
   /// The environment every `ssh` for this host gets: `OpenSSHSettings.environment`, and the
-  /// askpass's variables (never the passphrase itself).
+  /// askpass's variables (never the passphrase itself). A jump hop's `ssh` inherits it.
   var environment: [String] { settings.environment + (askpass?.environment ?? []) }
 
   /// Options every `ssh` for this host gets, before the destination.
-  var common: [String] {
+  var common: [String] { common(depth: 0) }
+
+  private func common(depth: Int) -> [String] {
     var arguments = [settings.sshPath]
     if let config = settings.sshConfigFile { arguments += ["-F", config] }
     if askpass == nil {
@@ -33,18 +48,109 @@ struct SSHCommandLine: Sendable {
     }
     let seconds = max(1, Int(settings.connectTimeout.components.seconds))
     arguments += ["-o", "ConnectTimeout=\(seconds)"]
-    if let known = settings.knownHostsFile ?? spec?.knownHosts {
-      arguments += ["-o", "UserKnownHostsFile=\(known)"]
+    // `--known-hosts` and `--identity` are paths as written (ssh would expand `%` tokens in
+    // them); a manifest `known_hosts:` keeps its tokens, as on the libssh2 path.
+    if let known = settings.knownHostsFile.map(Self.literal) ?? spec?.knownHosts {
+      arguments += ["-o", "UserKnownHostsFile=" + Self.optionValue(known)]
     }
     if settings.acceptNewHostKeys { arguments += ["-o", "StrictHostKeyChecking=accept-new"] }
     if !settings.identityFiles.isEmpty {
       arguments += ["-o", "IdentitiesOnly=yes"]
-      for identity in settings.identityFiles { arguments += ["-i", identity] }
+      // `-o IdentityFile=`, not `-i`: ssh drops a `-i` path it cannot stat before expanding
+      // its tokens, so a path with `%` could not be given at all.
+      for identity in settings.identityFiles {
+        arguments += ["-o", "IdentityFile=" + Self.optionValue(Self.literal(identity))]
+      }
     }
     if let hostname = spec?.hostname { arguments += ["-o", "HostName=\(hostname)"] }
-    if let port = spec?.port { arguments += ["-p", String(port)] }
-    if let jump = spec?.jump { arguments += ["-J", jump] }
+    if let port = portOverride ?? spec?.port { arguments += ["-p", String(port)] }
+    if let jump {
+      arguments += ["-o", "ProxyCommand=" + proxyCommand(jump, depth: depth)]
+    }
     return arguments
+  }
+
+  /// The jump chain keyward routes this connection through (nil: none, or ssh_config's own).
+  var jump: String? {
+    let chain: String? = if case .some(let override) = jumpOverride { override } else { spec?.jump }
+    return chain?.isEmpty == false ? chain : nil
+  }
+
+  /// A manifest `jump:` as the `ProxyCommand` ssh's own `-J` would make (`ssh -W [%h]:%p HOP`),
+  /// except that each hop's `ssh` gets keyward's options and, when the hop names a manifest
+  /// host, that host's `hostname`, `port`, `known_hosts` and own `jump` (as on the libssh2 path);
+  /// `-J` would know the hop by ssh_config alone. A chain `a,b` reaches `b` through `a`. The
+  /// string is for `/bin/sh` (ssh runs it with `$SHELL -c`; keyward's `ssh` has no `SHELL`), and
+  /// its own `%` are escaped for ssh's token expansion, level by level.
+  func proxyCommand(_ jump: String, depth: Int) -> String {
+    guard depth < Self.maximumJumpDepth else {
+      return "echo 'keyward: ProxyJump chain longer than 8 hops (a loop?)' >&2; exit 1"
+    }
+    var hops = jump.split(separator: ",").map(String.init)
+    let hop = JumpHop(hops.removeLast())
+    var line = SSHCommandLine(settings: settings, alias: hop.host, hosts: hosts)
+    line.askpass = askpass
+    // The rest of the chain, else (the first hop) the hop's own manifest jump or ssh_config.
+    line.jumpOverride = hops.isEmpty ? .none : .some(hops.joined(separator: ","))
+    line.portOverride = hop.port
+    var options = line.common(depth: depth + 1)
+    if let user = hop.user { options += ["-l", user] }
+    options += ["-o", "ControlMaster=no", "-o", "ControlPath=none"]
+    let words = options + ["--", hop.host]
+    let quoted = words.map { Self.shellQuoted($0).replacingOccurrences(of: "%", with: "%%") }
+    // -W's tokens are the only ones left for ssh to expand at this level.
+    return (quoted.dropLast(2) + ["-W", "\\[%h\\]:%p"] + quoted.suffix(2)).joined(separator: " ")
+  }
+
+  static let maximumJumpDepth = 8
+
+  /// Why this host's jump chain cannot work, found before any `ssh` starts: a chain that
+  /// loops (or is deeper than 8 hops).
+  var jumpProblem: String? {
+    func walk(_ line: SSHCommandLine, _ depth: Int) -> String? {
+      guard let jump = line.jump else { return nil }
+      guard depth < Self.maximumJumpDepth else { return "ProxyJump chain longer than 8 hops (a loop?)" }
+      var hops = jump.split(separator: ",").map(String.init)
+      let hop = JumpHop(hops.removeLast())
+      var next = SSHCommandLine(settings: settings, alias: hop.host, hosts: hosts)
+      next.jumpOverride = hops.isEmpty ? .none : .some(hops.joined(separator: ","))
+      return walk(next, depth + 1)
+    }
+    return walk(self, 0)
+  }
+
+  /// A path ssh reads with `%` tokens, escaped so it means itself.
+  static func literal(_ path: String) -> String { path.replacingOccurrences(of: "%", with: "%%") }
+
+  /// A value as ssh's option parser reads it back as one word: in double quotes (with `\\` and
+  /// `"` escaped) when it holds white space, a quote or a backslash.
+  static func optionValue(_ value: String) -> String {
+    guard value.contains(where: { $0.isWhitespace || "\"'\\".contains($0) }) else { return value }
+    return "\""
+      + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+      + "\""
+  }
+
+  /// `text` as one word for a POSIX shell, every other character than `[A-Za-z0-9@%+=:,./_-]`
+  /// behind a backslash. No quotes: ssh 9.x checks a ProxyCommand's quotes with its own rules
+  /// (a backslash escapes a quote even inside single quotes), which `'\''` breaks one level
+  /// down; backslashes mean the same to both. A newline cannot be escaped so: such a word is
+  /// single-quoted (and ssh refuses the line).
+  static func shellQuoted(_ text: String) -> String {
+    if text.isEmpty { return "''" }
+    if text.contains(where: \.isNewline) {
+      return "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+    var word = ""
+    for character in text {
+      if !(character.isASCII
+        && (character.isLetter || character.isNumber || "@%+=:,./_-".contains(character)))
+      {
+        word.append("\\")
+      }
+      word.append(character)
+    }
+    return word
   }
 
   /// The master: logs in, serves clients on `socket`, and carries the login user's `sftp`

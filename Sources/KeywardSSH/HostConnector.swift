@@ -66,7 +66,7 @@ struct HostConnector: Sendable {
       }
       var hops = jump.split(separator: ",").map(String.init)
       let last = hops.removeLast()
-      let hop = Self.parseHop(last)
+      let hop = JumpHop(last)
       var hopUser = hop.user ?? ""
       if hop.user == nil { hopUser = try resolve(hop.host).user }
       let rest: String?? = hops.isEmpty ? .none : .some(hops.joined(separator: ","))
@@ -159,29 +159,5 @@ struct HostConnector: Sendable {
       code: .deadlineExceeded, host: host, step: step,
       message:
         "gave up after \(settings.targetDeadline) (the per-target deadline); the host is too slow or stuck")
-  }
-
-  /// One ProxyJump hop: `[user@]host[:port]`, `[user@][v6 or host]:port` (the bracketed form
-  /// `ssh -G` prints), or `ssh://[user@]host[:port]`.
-  static func parseHop(_ text: String) -> (user: String?, host: String, port: Int?) {
-    var rest = Substring(text)
-    if rest.hasPrefix("ssh://") { rest = rest.dropFirst(6) }
-    var user: String?
-    if let at = rest.lastIndex(of: "@") {
-      user = String(rest[..<at])
-      rest = rest[rest.index(after: at)...]
-    }
-    if rest.hasPrefix("["), let close = rest.firstIndex(of: "]") {
-      let host = String(rest[rest.index(after: rest.startIndex)..<close])
-      let after = rest[rest.index(after: close)...]
-      if after.hasPrefix(":"), let port = Int(after.dropFirst()) { return (user, host, port) }
-      return (user, host, nil)
-    }
-    if rest.filter({ $0 == ":" }).count == 1, let colon = rest.lastIndex(of: ":"),
-      let port = Int(rest[rest.index(after: colon)...])
-    {
-      return (user, String(rest[..<colon]), port)
-    }
-    return (user, String(rest), nil)
   }
 }

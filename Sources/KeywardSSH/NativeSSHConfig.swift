@@ -1,5 +1,6 @@
 import AuthorizedKeys
 import Foundation
+import KeywardCore
 
 #if canImport(Glibc)
   import Glibc
@@ -282,7 +283,7 @@ struct NativeSSHConfig: Sendable {
     }
     if let jump = one("proxyjump"), jump != "none" {
       // ssh refuses a jump host that is the host itself: let it say so.
-      if jump.split(separator: ",").contains(where: { HostConnector.parseHop(String($0)).host == alias }) {
+      if jump.split(separator: ",").contains(where: { JumpHop(String($0)).host == alias }) {
         return nil
       }
       lines.append("proxyjump \(jump)")

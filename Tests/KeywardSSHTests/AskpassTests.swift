@@ -1,4 +1,5 @@
 import Foundation
+import KeywardCore
 import KeywardTestSupport
 import Testing
 
@@ -118,13 +119,16 @@ struct AskpassTests {
   func commandLines() throws {
     let root = try TemporaryRoot()
     let secret = "argv-env-secret-41"
-    let plain = SSHCommandLine(settings: OpenSSHSettings(agentSocket: nil), alias: "web1", spec: nil)
+    // A manifest jump: the hop's ssh (in the ProxyCommand) gets the same options.
+    let hosts = ["web1": HostSpec(name: "web1", jump: "bastion")]
+    let plain = SSHCommandLine(settings: OpenSSHSettings(agentSocket: nil), alias: "web1", hosts: hosts)
     let settings = OpenSSHSettings(
       agentSocket: nil, passphrase: { _ in secret }, askpassProgram: "/opt/keyward")
     let server = try AskpassServer(
       directory: root.path, program: settings.askpassProgram, host: "web1", answer: settings.passphrase!)
     defer { server.close() }
-    let asking = SSHCommandLine(settings: settings, alias: "web1", spec: nil, askpass: server)
+    var asking = SSHCommandLine(settings: settings, alias: "web1", hosts: hosts)
+    asking.askpass = server
     var vectors = 0
     for (commandLine, askpass) in [(plain, false), (asking, true)] {
       let all = [
@@ -139,6 +143,12 @@ struct AskpassTests {
         #expect(options.contains("PasswordAuthentication=no") == askpass, "\(argv)")
         #expect(options.contains("KbdInteractiveAuthentication=no") == askpass, "\(argv)")
         #expect(!options.contains { $0.hasPrefix("StrictHostKeyChecking") }, "\(argv)")
+        let proxy = try #require(options.first { $0.hasPrefix("ProxyCommand=") }, "\(argv)")
+        #expect(proxy.contains("BatchMode=yes") == !askpass, "\(proxy)")
+        #expect(
+          (proxy.contains("BatchMode=no") && proxy.contains("PasswordAuthentication=no")) == askpass,
+          "\(proxy)"
+        )
         #expect(!argv.contains { $0.contains(secret) })
         vectors += 1
       }

@@ -188,6 +188,33 @@ struct OpenSSHFleetTests {
           FileFacts(lab.fleet.authorizedKeys(index, "alice")) == FileFacts(mode: 0o600, uid: 2001, gid: 2001))
       }
 
+      // A staged apply names the transports too (text and JSON), after each file went back to
+      // the admin key alone.
+      for format in ["text", "json"] {
+        for index in 1...5 {
+          try lab.fleet.install(
+            lab.fleet.adminPublicKey, at: lab.fleet.authorizedKeys(index, "alice"), uid: 2001)
+        }
+        let staged = try await lab.keyward([
+          "apply", "--auto-approve", "--rollout", "1,100%", "--format", format, lab.manifest,
+        ])
+        #expect(staged.status == 0, "\(staged.stdout)\n\(staged.stderr)")
+        if format == "text" {
+          #expect(staged.stdout.contains("Wave 2 of 2"), "\(staged.stdout)")
+          #expect(staged.stdout.contains("Transport: openssh for lab2"), "\(staged.stdout)")
+        } else {
+          let report = try #require(
+            try JSONSerialization.jsonObject(with: Data(staged.stdout.utf8)) as? [String: Any],
+            "\(staged.stdout)")
+          let served = (report["transports"] as? [String: [String: String]])?.mapValues {
+            $0["transport"] ?? ""
+          }
+          #expect(served?["lab1"] == "libssh2" && served?["lab2"] == "openssh", "\(staged.stdout)")
+          #expect((report["waves"] as? [Any])?.count == 2, "\(staged.stdout)")
+        }
+      }
+      #expect(lab.sshProcesses().isEmpty, "after staged applies: \(lab.sshProcesses())")
+
       // Forced to libssh2, the RSA host fails as the issue describes (the reason auto exists).
       let forced = try await lab.keyward(["plan", "--format", "json", "--transport", "libssh2", lab.manifest])
       #expect(

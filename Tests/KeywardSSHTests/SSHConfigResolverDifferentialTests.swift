@@ -1,4 +1,5 @@
 import Foundation
+import KeywardCore
 import KeywardTestSupport
 import Testing
 
@@ -142,7 +143,7 @@ struct SSHConfigResolverDifferentialTests {
     var host = host
     host.proxyJump = host.proxyJump.map { jump in
       jump.split(separator: ",").map { hop in
-        let parsed = HostConnector.parseHop(String(hop))
+        let parsed = JumpHop(String(hop))
         return "\(parsed.user ?? "")@\(parsed.host):\(parsed.port.map(String.init) ?? "")"
       }.joined(separator: ",")
     }

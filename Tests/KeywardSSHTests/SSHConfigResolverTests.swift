@@ -1,4 +1,5 @@
 import Foundation
+import KeywardCore
 import KeywardTestSupport
 import Testing
 
@@ -74,7 +75,7 @@ struct SSHConfigResolverTests {
       ("ssh://ops@bastion:2200", "ops", "bastion", 2200), ("Ops@Bastion", "Ops", "Bastion", nil),
     ] as [(String, String?, String, Int?)])
   func parsesJumpHops(text: String, user: String?, host: String, port: Int?) {
-    let hop = HostConnector.parseHop(text)
+    let hop = JumpHop(text)
     #expect(hop.user == user)
     #expect(hop.host == host)
     #expect(hop.port == port)

@@ -46,7 +46,7 @@ public struct RolloutReport: Hashable, Sendable {
       "Wave \(wave.number) of \(total) (\(RolloutText.hostList(wave.hosts))): \(counts.joined(separator: ", ")); \(gate)"
   }
 
-  /// For machines: the apply report's fields (`results`, `refused`) plus `rollout`, `waves`
+  /// For machines: the apply report's fields (`results`, `refused`, `transports`) plus `rollout`, `waves`
   /// (each with its hosts, results and gate) and `stopped_after`.
   public func renderJSON() -> String {
     struct Document: Encodable {
@@ -56,13 +56,14 @@ public struct RolloutReport: Hashable, Sendable {
       var stoppedAfter: Int?
       var results: [TargetApplyResult]
       var refused: [String]
+      var transports: [String: TransportChoice]?
     }
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     encoder.keyEncodingStrategy = .convertToSnakeCase
     let document = Document(
       rollout: rollout.description, plannedWaves: plannedWaves, waves: waves, stoppedAfter: stoppedAfter,
-      results: report.results, refused: report.refused)
+      results: report.results, refused: report.refused, transports: report.transports)
     let data = (try? encoder.encode(document)) ?? Data("{}".utf8)
     return String(decoding: data, as: UTF8.self) + "\n"
   }
