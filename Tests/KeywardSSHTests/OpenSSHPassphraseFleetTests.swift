@@ -34,8 +34,8 @@ struct OpenSSHPassphraseFleetTests {
       }
     }
 
-    /// A manifest granting `keys` to alice on every host.
-    func manifest(_ name: String, keys: [String]) throws -> String {
+    /// A manifest granting `keys` to alice on every host (lab3 reached through `jump`, if set).
+    func manifest(_ name: String, keys: [String], jump: String? = nil) throws -> String {
       let path = "\(fleet.dir)/\(name).yaml"
       try """
       version: 1
@@ -48,7 +48,7 @@ struct OpenSSHPassphraseFleetTests {
       hosts:
         lab1: {}
         lab2: {}
-        lab3: {}
+        lab3: {\(jump.map { " jump: \"\($0)\" " } ?? "")}
       access:
         - hosts: [lab1, lab2, lab3]
           users: [alice]
@@ -193,10 +193,21 @@ struct OpenSSHPassphraseFleetTests {
         logins += login.status == 0 ? 1 : 0
       }
       #expect(logins == 6)
+
+      // lab3 through lab1 (a manifest jump): the hop's own ssh decrypts the key through the
+      // same askpass; lab3's targets are found converged through the route.
+      let jumped = try lab.manifest("jumped", keys: ["admin", "ann", "ben"], jump: "root@lab1")
+      let route = try await lab.keyward(
+        ["plan", "--format", "json", "--transport", "openssh", jumped], passphrase: Self.passphrase)
+      #expect(route.status == 0, "\(route.stdout)\n\(route.stderr)")
+      let routed = (try Self.json(route.stdout)["summary"] as? [String: Any])?["unchanged"] as? Int
+      #expect(routed == 3, "\(route.stdout)")
+      outputs += [route.stdout, route.stderr]
+      #expect(lab.leftovers().isEmpty, "after the jump plan: \(lab.leftovers())")
       #expect(!outputs.contains { $0.contains(Self.passphrase) })
       #expect(outputs.filter { !$0.isEmpty }.count >= 6)
       print(
-        "encrypted keys over ssh: 2 plans and 2 applies on 3 hosts, \(logins) ssh logins with the granted keys, "
+        "encrypted keys over ssh: 3 plans (one through a jump host) and 2 applies on 3 hosts, \(logins) ssh logins with the granted keys, "
           + "\(outputs.count) outputs and reports without the passphrase, \(lab.leftovers().count) processes left"
       )
     }
@@ -206,7 +217,7 @@ struct OpenSSHPassphraseFleetTests {
     "a wrong passphrase fails each host naming the key file, never the passphrase; an unknown host key is refused (the askpass never says yes); --accept-new-host-keys still works"
   )
   func wrongPassphraseAndHostKeys() async throws {
-    try await Self.withLab(subnet: 197) { lab in
+    try await Self.withLab(subnet: 146) { lab in
       let manifest = try lab.manifest("grant", keys: ["admin", "ann"])
       let openssh = ["--transport", "openssh"]
       let wrong = "not-the-passphrase-9f3a"
