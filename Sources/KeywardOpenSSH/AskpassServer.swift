@@ -152,6 +152,30 @@ final class AskpassServer: @unchecked Sendable {
     }
   }
 
+  /// True when the client at `sshPath` honours `SSH_ASKPASS_REQUIRE=force` (OpenSSH 8.4 and
+  /// later): an older one would prompt on a terminal once `BatchMode` is off, so with it
+  /// keyward keeps `BatchMode=yes` (and encrypted keys need an agent, as before).
+  static func isForcedBy(sshPath: String) -> Bool {
+    guard
+      let process = try? ProcessStream(
+        arguments: [sshPath, "-V"], environment: ["PATH=/usr/bin:/bin", "LC_ALL=C"], timeout: .seconds(5))
+    else { return false }
+    SSHProcesses.started(process.pid)
+    defer { SSHProcesses.reaped(process.pid) }
+    var said: [UInt8] = []
+    while let chunk = try? process.read(maximum: 4096), !chunk.isEmpty { said += chunk }
+    process.close()
+    return honoursForce(version: String(decoding: said, as: UTF8.self) + process.diagnostics)
+  }
+
+  /// Whether `ssh -V`'s words (`OpenSSH_9.2p1 Debian-2+deb12u10, OpenSSL ...`) name 8.4 or later.
+  static func honoursForce(version: String) -> Bool {
+    guard let start = version.range(of: "OpenSSH_") else { return false }
+    let numbers = version[start.upperBound...].prefix { $0.isNumber || $0 == "." }.split(separator: ".")
+    guard numbers.count >= 2, let major = Int(numbers[0]), let minor = Int(numbers[1]) else { return false }
+    return (major, minor) >= (8, 4)
+  }
+
   /// The key file of OpenSSH's passphrase prompt (`Enter passphrase for key '%.100s': `, from
   /// sshconnect2.c's `load_identity_file`; the path may be cut at 100 bytes), or nil for any
   /// other prompt: host-key confirmations, passwords, PINs, FIDO touches.

@@ -230,7 +230,7 @@ public final class OpenSSHTransport: Transport, @unchecked Sendable {
         }
         state.directory = path
         SSHProcesses.made(directory: path)
-        if let passphrase = settings.passphrase {
+        if let passphrase = settings.passphrase, AskpassServer.isForcedBy(sshPath: settings.sshPath) {
           do throws(TransportError) {
             state.askpass = try AskpassServer(
               directory: path, program: settings.askpassProgram, host: host, answer: passphrase)

@@ -40,6 +40,24 @@ struct AskpassTests {
     #expect(AskpassServer.keyFile(inPrompt: row.prompt) == row.file)
   }
 
+  @Test(
+    "SSH_ASKPASS_REQUIRE=force is relied on only from OpenSSH 8.4 (an older ssh would prompt on a terminal)",
+    arguments: [
+      ("OpenSSH_9.2p1 Debian-2+deb12u10, OpenSSL 3.0.19 27 Jan 2026", true), ("OpenSSH_8.4p1", true),
+      ("OpenSSH_8.3p1 Ubuntu-1", false), ("OpenSSH_7.4p1, OpenSSL 1.0.2k-fips", false),
+      ("OpenSSH_10.0p2 Debian-5", true), ("OpenSSH_for_Windows_8.1p1", false), ("", false),
+      ("ssh: not OpenSSH", false),
+    ])
+  func forceSupport(_ row: (String, Bool)) {
+    #expect(AskpassServer.honoursForce(version: row.0) == row.1)
+  }
+
+  @Test("the system ssh honours SSH_ASKPASS_REQUIRE=force (Debian 12: 9.2)")
+  func systemSSH() {
+    #expect(AskpassServer.isForcedBy(sshPath: "/usr/bin/ssh"))
+    #expect(!AskpassServer.isForcedBy(sshPath: "/nonexistent/ssh"))
+  }
+
   @Test("a passphrase ssh would cut at a line break or NUL is not sent")
   func sendable() {
     #expect(AskpassServer.canSend("correct horse battery staple"))
