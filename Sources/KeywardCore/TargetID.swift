@@ -19,8 +19,10 @@ public struct TargetID: Hashable, Comparable, Sendable, Codable, CustomStringCon
     path == ".ssh/authorized_keys" ? "\(user)@\(host)" : "\(user)@\(host):\(path)"
   }
 
+  /// By host in natural order (`lab2` before `lab10`), then user, then path.
   public static func < (lhs: TargetID, rhs: TargetID) -> Bool {
-    (lhs.host, lhs.user, lhs.path) < (rhs.host, rhs.user, rhs.path)
+    if lhs.host != rhs.host { return NaturalOrder.less(lhs.host, rhs.host) }
+    return (lhs.user, lhs.path) < (rhs.user, rhs.path)
   }
 
   /// The file's absolute path on the host: sshd's `%u`, `%h` and `%%` tokens expanded,

@@ -1,5 +1,6 @@
 import AuthorizedKeys
 import KeywardCore
+import SFTP
 
 /// Reads and writes one target's file over an `ssh` master, through the core's one fetch
 /// (`TargetReader`) and one write sequence (`SafeReplace`), over an SFTP session with the
@@ -20,8 +21,18 @@ struct OpenSSHTargetOperations {
       let home: String
       let status: SFTPAttributesView
       do {
-        home = try files.client.realpath(".")
-        let attributes = try files.client.stat(home)
+        // The home's name and its owner in one round trip (the session starts in the home).
+        // Anything else than a name and attributes: asked again one by one, for their errors.
+        let replies = try files.client.exchange([.realpath(path: "."), .stat(path: ".")])
+        let attributes: SFTPAttributes
+        if case .name(_, let names) = replies[0], names.count == 1,
+          case .attributes(_, let found) = replies[1]
+        {
+          (home, attributes) = (names[0].filename, found)
+        } else {
+          home = try files.client.realpath(".")
+          attributes = try files.client.stat(home)
+        }
         status = SFTPAttributesView(uid: attributes.uid ?? .max, gid: attributes.gid ?? .max)
       } catch {
         throw OpenSSHErrors.sftp(name, step: .read, what: "could not find the home of '\(user)'", error)

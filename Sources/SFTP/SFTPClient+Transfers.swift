@@ -48,9 +48,11 @@ extension SFTPClient {
 
   /// Reads up to `count` bytes at `offset` with pipelined requests of `chunkSize` bytes; fewer
   /// when the file ends first. Short reads are asked again for the rest, as OpenSSH's client does.
-  public func read(_ handle: SFTPHandle, offset: UInt64, count: Int, path: String = "file") throws(SFTPError)
-    -> [UInt8]
-  {
+  /// `expectedEnd` (where the file is thought to end, from its `fstat`) splits the requests
+  /// there, so the data up to it and the end-of-file answer after it come in one round trip.
+  public func read(
+    _ handle: SFTPHandle, offset: UInt64, count: Int, path: String = "file", expectedEnd: UInt64? = nil
+  ) throws(SFTPError) -> [UInt8] {
     try usable()
     let stop = offset + UInt64(max(count, 0))
     let chunk = UInt64(max(chunkSize, 1))
@@ -67,7 +69,9 @@ extension SFTPClient {
           guard retry.offset < end else { continue }
           request = retry
         } else if nextOffset < end {
-          request = (nextOffset, UInt32(min(chunk, end - nextOffset)))
+          var length = min(chunk, end - nextOffset)
+          if let expectedEnd, expectedEnd > nextOffset { length = min(length, expectedEnd - nextOffset) }
+          request = (nextOffset, UInt32(length))
           nextOffset += UInt64(request.length)
         } else {
           break

@@ -86,6 +86,23 @@ public final class SFTPClient {
     try attributes(.lstat(path: path), "lstat", path)
   }
 
+  /// `lstat` of every path in one round trip (the requests are pipelined; the server answers
+  /// them in order). Each path gets its attributes or the status error it got.
+  public func lstat(_ paths: [String]) throws(SFTPError) -> [Result<SFTPAttributes, SFTPError>] {
+    let responses = try exchange(paths.map { SFTPRequest.lstat(path: $0) })
+    var results: [Result<SFTPAttributes, SFTPError>] = []
+    for (path, response) in zip(paths, responses) {
+      if case .attributes(_, let attributes) = response {
+        results.append(.success(attributes))
+        continue
+      }
+      let error = Self.unexpected(response, "lstat", path)
+      if error.isFatal { throw fail(error) }
+      results.append(.failure(error))
+    }
+    return results
+  }
+
   public func stat(_ path: String) throws(SFTPError) -> SFTPAttributes {
     try attributes(.stat(path: path), "stat", path)
   }

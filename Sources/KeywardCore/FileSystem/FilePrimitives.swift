@@ -10,6 +10,9 @@
 public protocol FilePrimitives: AnyObject {
   /// `lstat` (`follow: false`) or `stat`; nil when the path does not exist.
   func status(_ path: String, follow: Bool) throws(FileSystemError) -> FileStatus?
+  /// `lstat` of each path, in order: its status (nil where it does not exist) or its own error;
+  /// one round trip where the primitives can pipeline. Throws only when none could be asked.
+  func statuses(_ paths: [String]) throws(FileSystemError) -> [Result<FileStatus?, FileSystemError>]
   /// Opens an existing file for reading; nil when it does not exist. Implementations that can
   /// refuse a final symlink atomically (`O_NOFOLLOW`) do so unless `follow`. Must not block on
   /// a FIFO or a device (`O_NONBLOCK`); callers check `status(of:)` before reading.
@@ -138,4 +141,17 @@ public struct FileSystemError: Error, Hashable, Sendable, CustomStringConvertibl
   }
 
   public var description: String { "\(operation) '\(path)': \(detail)" }
+}
+
+extension FilePrimitives {
+  /// One `status(_:follow: false)` after another.
+  public func statuses(_ paths: [String]) throws(FileSystemError) -> [Result<FileStatus?, FileSystemError>] {
+    paths.map { path in
+      do throws(FileSystemError) {
+        return .success(try status(path, follow: false))
+      } catch {
+        return .failure(error)
+      }
+    }
+  }
 }

@@ -18,6 +18,8 @@ public final class SFTPFilePrimitives: FilePrimitives {
   /// The session; owned by this object from here on.
   public let client: SFTPClient
   private var handles: [Int: (handle: SFTPHandle, path: String)] = [:]
+  /// The size each open file had at its last `status(of:)`: reads split their requests there.
+  private var sizes: [Int: UInt64] = [:]
   private var nextToken = 1
 
   public init(client: SFTPClient) {
@@ -60,6 +62,28 @@ public final class SFTPFilePrimitives: FilePrimitives {
       throw Self.translate(error, follow ? "stat" : "lstat", path)
     }
     return try Self.fileStatus(attributes, operation: follow ? "stat" : "lstat", path: path)
+  }
+
+  /// Every `lstat` in one round trip.
+  public func statuses(_ paths: [String]) throws(FileSystemError) -> [Result<FileStatus?, FileSystemError>] {
+    let results: [Result<SFTPAttributes, SFTPError>]
+    do {
+      results = try client.lstat(paths)
+    } catch {
+      throw Self.translate(error, "lstat", paths.first ?? "")
+    }
+    return zip(paths, results).map { path, result in
+      switch result {
+      case .success(let attributes):
+        do throws(FileSystemError) {
+          return .success(try Self.fileStatus(attributes, operation: "lstat", path: path))
+        } catch {
+          return .failure(error)
+        }
+      case .failure(let error) where error.status == .noSuchFile: return .success(nil)
+      case .failure(let error): return .failure(Self.translate(error, "lstat", path))
+      }
+    }
   }
 
   /// SFTP v3 opens without `O_NONBLOCK` or `O_NOFOLLOW`, and a FIFO would block the server: the
@@ -107,13 +131,14 @@ public final class SFTPFilePrimitives: FilePrimitives {
     } catch {
       throw Self.translate(error, "fstat", path)
     }
+    sizes[file.token] = attributes.size
     return try Self.fileStatus(attributes, operation: "fstat", path: path)
   }
 
   public func read(_ file: OpenFile, offset: UInt64, count: Int) throws(FileSystemError) -> [UInt8] {
     let (handle, path) = try self.handle(file, "read")
     do {
-      return try client.read(handle, offset: offset, count: count)
+      return try client.read(handle, offset: offset, count: count, path: path, expectedEnd: sizes[file.token])
     } catch {
       throw Self.translate(error, "read", path)
     }
@@ -147,6 +172,7 @@ public final class SFTPFilePrimitives: FilePrimitives {
   }
 
   public func close(_ file: OpenFile) {
+    sizes[file.token] = nil
     guard let entry = handles.removeValue(forKey: file.token) else { return }
     try? client.close(entry.handle)
   }

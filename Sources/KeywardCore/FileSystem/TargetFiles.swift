@@ -103,7 +103,19 @@ struct TargetFiles {
         .invalidPath, step,
         "target path '\(id.path)' of '\(id.user)' is not a file path or climbs out with '..'")
     }
-    let home = try io(step) { () throws(FileSystemError) in try fs.status(account.home, follow: false) }
+    // Unfollowed, the home, the directory and the file are looked at in one round trip; each
+    // status (or its error) is still judged in order below, as if asked one after the other.
+    let ahead: [Result<FileStatus?, FileSystemError>]? =
+      follow
+      ? nil
+      : try io(step) { () throws(FileSystemError) in
+        try fs.statuses([account.home, location.directory, location.path])
+      }
+    func lstat(_ index: Int, _ path: String) throws(TransportError) -> FileStatus? {
+      if let ahead { return try io(step) { () throws(FileSystemError) in try ahead[index].get() } }
+      return try io(step) { () throws(FileSystemError) in try fs.status(path, follow: false) }
+    }
+    let home = try lstat(0, account.home)
     var homeTarget = home
     if follow || home?.kind == .symlink {
       // Only a followed home is resolved here; otherwise the primitives decide (acting as the
@@ -126,15 +138,13 @@ struct TargetFiles {
         throw self.error(error, step: step)
       }
     }
-    let directory = try io(step) { () throws(FileSystemError) in
-      try fs.status(location.directory, follow: false)
-    }
+    let directory = try lstat(1, location.directory)
     if let status = directory, status.kind == .symlink {
       throw symlinkRefused(location.directory, step: step)
     }
     guard let directory else { return Resolved(location: location, home: home) }
     try checkDirectory(directory, location.directory, step: step)
-    var file = try io(step) { () throws(FileSystemError) in try fs.status(location.path, follow: false) }
+    var file = try lstat(2, location.path)
     var resolvedDirectory = directory
     if let status = file, status.kind == .symlink {
       guard follow else { throw symlinkRefused(location.path, step: step) }
@@ -173,14 +183,17 @@ struct TargetFiles {
   // MARK: reading
 
   /// Reads a regular file of the user: checked before it is opened (so a FIFO is never opened)
-  /// and again on the open handle; nil when it does not exist.
-  func read(_ path: String, step: TransportError.Step, owner strict: Bool = false) throws(TransportError)
-    -> (content: [UInt8], status: FileStatus)?
-  {
-    guard let before = try io(step, { () throws(FileSystemError) in try fs.status(path, follow: false) })
-    else { return nil }
-    try checkFile(before, path, step: step)
-    if strict { try checkStrictOwner(before, path, step: step) }
+  /// and again on the open handle; nil when it does not exist. `checked` is its status as the
+  /// caller just judged it (`resolve`): not asked for again.
+  func read(
+    _ path: String, step: TransportError.Step, owner strict: Bool = false, checked: FileStatus? = nil
+  ) throws(TransportError) -> (content: [UInt8], status: FileStatus)? {
+    if checked == nil {
+      guard let before = try io(step, { () throws(FileSystemError) in try fs.status(path, follow: false) })
+      else { return nil }
+      try checkFile(before, path, step: step)
+      if strict { try checkStrictOwner(before, path, step: step) }
+    }
     guard
       let handle = try io(step, { () throws(FileSystemError) in try fs.openForReading(path, follow: false) })
     else { return nil }
@@ -190,10 +203,14 @@ struct TargetFiles {
     if strict { try checkStrictOwner(opened, path, step: step) }
     var content: [UInt8] = []
     content.reserveCapacity(Int(opened.size))
+    // Asked for one byte more than its size: fewer bytes than asked means the end was reached
+    // (primitives read short only at the end), so a file that did not grow takes one read.
+    var want = Int(min(opened.size, policy.sizeLimit)) + 1
     while true {
       let offset = UInt64(content.count)
+      let count = want
       let chunk = try io(step) { () throws(FileSystemError) in
-        try fs.read(handle, offset: offset, count: 65_536)
+        try fs.read(handle, offset: offset, count: count)
       }
       if chunk.isEmpty { break }
       content += chunk
@@ -202,6 +219,8 @@ struct TargetFiles {
           .tooLarge, step,
           "'\(path)' grew over the \(policy.sizeLimit >> 20) MiB limit while it was read; refusing it")
       }
+      if chunk.count < count { break }
+      want = 65_536
     }
     return (content, opened)
   }

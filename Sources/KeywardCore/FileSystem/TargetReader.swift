@@ -22,7 +22,9 @@ public struct TargetReader {
       let resolved = try target.resolve(follow: request.follow, step: .read)
       var content: [UInt8]?
       var file = resolved.file
-      if resolved.file != nil, let (bytes, opened) = try target.read(resolved.location.path, step: .read) {
+      if let checked = resolved.file,
+        let (bytes, opened) = try target.read(resolved.location.path, step: .read, checked: checked)
+      {
         content = bytes
         file = opened
       }

@@ -71,7 +71,7 @@ public struct MarkdownPlanRenderer: Sendable {
       if byHost[target.id.host] == nil { hosts.append(target.id.host) }
       byHost[target.id.host, default: []].append(target)
     }
-    return hosts.sorted().map { host in
+    return NaturalOrder.sorted(hosts).map { host in
       let targets = byHost[host] ?? []
       let add = targets.reduce(0) { $0 + $1.count(.add) }
       let update = targets.reduce(0) { $0 + $1.count(.update) }

@@ -149,7 +149,7 @@ public struct TextPlanRenderer: Sendable {
     var groups: [TransportChoice: [String]] = [:]
     for (host, choice) in plan.transports { groups[choice, default: []].append(host) }
     let lines = groups.map { choice, hosts in
-      "Transport: \(choice.transport.rawValue) for \(hosts.sorted().map { Echo.value($0) }.joined(separator: ", "))"
+      "Transport: \(choice.transport.rawValue) for \(NaturalOrder.sorted(hosts).map { Echo.value($0) }.joined(separator: ", "))"
         + " (\(Echo.message(choice.reason)))"
     }
     return lines.sorted().map { $0 + "\n" }.joined()

@@ -36,7 +36,7 @@ public struct AccessReportBuilder: Sendable {
         if names[entry.key] == nil { names[entry.key] = entry.keyName }
       }
     }
-    for host in snapshot.models.keys.sorted() {
+    for host in NaturalOrder.sorted(snapshot.models.keys) {
       switch snapshot.models[host]! {
       case .failure(let error): errors.append(error.description)
       case .success(let model) where model.logins?.isReadable == false:

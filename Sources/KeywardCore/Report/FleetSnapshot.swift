@@ -77,7 +77,7 @@ public struct FleetSnapshot: Sendable {
         files: item.paths.map { ($0, result(TargetID(user: item.user, host: item.host, path: $0))) },
         principals: item.principals.map { ($0, result(TargetID(user: item.user, host: item.host, path: $0))) }
       )
-    }.sorted { ($0.host, $0.user) < ($1.host, $1.user) }
+    }.sorted { $0.host != $1.host ? NaturalOrder.less($0.host, $1.host) : $0.user < $1.user }
     return FleetSnapshot(
       models: models, accounts: accounts, missingUsers: missing.sorted(), unknownSettings: unknown.sorted())
   }

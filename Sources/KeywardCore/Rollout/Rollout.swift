@@ -67,32 +67,6 @@ public struct Rollout: Hashable, Sendable, CustomStringConvertible {
 
   /// The rollout order of host names: natural order, so `lab2` comes before `lab10`.
   public static func order(_ hosts: some Sequence<String>) -> [String] {
-    hosts.sorted { naturalLess($0, $1) }
-  }
-
-  static func naturalLess(_ lhs: String, _ rhs: String) -> Bool {
-    let (a, b) = (chunks(lhs), chunks(rhs))
-    for (x, y) in zip(a, b) where x != y {
-      if let m = Int(x), let n = Int(y), m != n { return m < n }
-      return x < y
-    }
-    return a.count != b.count ? a.count < b.count : lhs < rhs
-  }
-
-  private static func chunks(_ text: String) -> [String] {
-    var result: [String] = []
-    var current = ""
-    var digits = false
-    for character in text {
-      let isDigit = character.isASCII && character.isNumber
-      if !current.isEmpty && isDigit != digits {
-        result.append(current)
-        current = ""
-      }
-      digits = isDigit
-      current.append(character)
-    }
-    if !current.isEmpty { result.append(current) }
-    return result
+    NaturalOrder.sorted(hosts)
   }
 }

@@ -12,7 +12,7 @@ public enum RolloutOrder {
     names.sorted { lhs, rhs in
       let (a, b) = (rank(specs[lhs]), rank(specs[rhs]))
       if a != b { return a < b }
-      return Rollout.naturalLess(lhs, rhs)
+      return NaturalOrder.less(lhs, rhs)
     }
   }
 
