@@ -15,6 +15,9 @@ extension KeywardCommand {
   /// `ParsableCommand.main()` on Linux, which refuses an asynchronous root command
   /// ("Asynchronous root command needs availability annotation") and runs nothing.
   public static func asyncMain() async {
+    // Started by ssh as the askpass of a keyward run (OpenSSH transport, encrypted keys): answer
+    // the one prompt through the run, print nothing else, parse no arguments.
+    if AskpassClient.isRequested { answerAskpass() }
     let signals = stopSSHOnSignals()
     defer { withExtendedLifetime(signals) {} }
     do {
@@ -29,6 +32,22 @@ extension KeywardCommand {
       exit(withError: error)
     }
     SSHProcesses.stopAll()
+  }
+
+  /// Prints the run's answer to ssh's prompt (its one argument) on standard output and exits 0,
+  /// or exits 1 (ssh takes that as no: the prompt is refused as under BatchMode).
+  private static func answerAskpass() -> Never {
+    let arguments = CommandLine.arguments
+    guard arguments.count == 2, let answer = AskpassClient.answer(prompt: arguments[1]) else { Glibc.exit(1) }
+    let bytes = Array((answer + "\n").utf8)
+    var offset = 0
+    while offset < bytes.count {
+      let count = bytes[offset...].withUnsafeBytes { write(1, $0.baseAddress!, $0.count) }
+      if count < 0 && errno == EINTR { continue }
+      if count <= 0 { Glibc.exit(1) }
+      offset += count
+    }
+    Glibc.exit(0)
   }
 
   /// SIGTERM, SIGINT and SIGHUP stop every `ssh` this run started (by PID), then end the

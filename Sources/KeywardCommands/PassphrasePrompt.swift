@@ -1,4 +1,5 @@
 import Foundation
+import AuthorizedKeys
 import Synchronization
 
 #if canImport(Glibc)
@@ -16,7 +17,8 @@ final class PassphrasePrompt: Sendable {
     answers.withLock { answers in
       if let known = answers[file] { return known }
       var answer: String?
-      if isatty(0) == 1, isatty(2) == 1, let text = getpass("keyward: passphrase for '\(file)': ") {
+      if isatty(0) == 1, isatty(2) == 1, let text = getpass("keyward: passphrase for '\(Echo.value(file))': ")
+      {
         answer = String(cString: text)
       }
       answers[file] = answer

@@ -99,20 +99,32 @@ struct TransportOptions: ParsableArguments {
   /// The command's one SSH transport: libssh2 and the OpenSSH client behind one router, both
   /// given keyward's own options (`--ssh-config`, `--identity`, `--known-hosts`, ...).
   func makeRouter(hosts: [String: HostSpec]) -> HostRouter {
+    // One progress line for both: each transport reports its own hosts' batch.
+    let tally = ProgressTally(render: Terminal.progress)
     let libssh2 = SSHTransport(
       hosts: hosts,
       settings: SSHSettings(
         sshConfigFile: sshConfig, identityFiles: identities, knownHostsFile: knownHosts,
         acceptNewHostKeys: acceptNewHostKeys, parallelism: parallelism,
-        connectTimeout: .seconds(connectTimeout), progress: Terminal.progress,
+        connectTimeout: .seconds(connectTimeout), progress: tally.reporter(for: .libssh2),
         askPassphrase: PassphrasePrompt.shared.ask(for:)))
     let openssh = OpenSSHTransport(
       hosts: hosts,
       settings: OpenSSHSettings(
         sshConfigFile: sshConfig, identityFiles: identities, knownHostsFile: knownHosts,
         acceptNewHostKeys: acceptNewHostKeys, parallelism: parallelism,
-        connectTimeout: .seconds(connectTimeout)))
+        connectTimeout: .seconds(connectTimeout), passphrase: Self.openSSHPassphrase(),
+        progress: tally.reporter(for: .openssh)))
     return HostRouter(hosts: hosts, override: transportKind, libssh2: libssh2, openssh: openssh)
+  }
+
+  /// Where the OpenSSH transport's passphrases come from, as on the libssh2 path:
+  /// `KEYWARD_SSH_PASSPHRASE`, else the terminal (asked once per key file, by keyward, when an
+  /// `ssh` first needs it), else none (ssh runs with BatchMode=yes; encrypted keys need an agent).
+  static func openSSHPassphrase() -> (@Sendable (String) -> String?)? {
+    if let value = Environment.value("KEYWARD_SSH_PASSPHRASE") { return { _ in value } }
+    guard isatty(0) == 1, isatty(2) == 1 else { return nil }
+    return { file in PassphrasePrompt.shared.ask(for: file) }
   }
 
   /// Test-only: `KEYWARD_TEST_FAULT=before-rename` (or `after-lock`, `after-temp`, `write-offset:N`; `TestFault`) makes the

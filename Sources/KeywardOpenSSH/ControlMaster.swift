@@ -44,7 +44,7 @@ final class ControlMaster: @unchecked Sendable {
     do {
       process = try ProcessStream(
         arguments: commandLine.master(user: user, socket: socket, log: log),
-        environment: settings.environment, timeout: settings.loginTimeout, exitGrace: .milliseconds(500))
+        environment: commandLine.environment, timeout: settings.loginTimeout, exitGrace: .milliseconds(500))
     } catch {
       throw OpenSSHErrors.spawn(commandLine.alias, step: .connect, error)
     }
@@ -70,7 +70,10 @@ final class ControlMaster: @unchecked Sendable {
         throw OpenSSHErrors.masterTimeout(commandLine.alias, settings.loginTimeout, stderr: problems)
       }
       if problems.isEmpty && process.exitStatus == 0 { throw error }
-      throw OpenSSHErrors.masterFailed(commandLine.alias, user: user, stderr: problems)
+      // ssh asks again for a key's passphrase only after the one given did not decrypt it.
+      let undecrypted = (commandLine.askpass?.prompts(by: process.pid) ?? [:]).filter { $0.value > 1 }
+      throw OpenSSHErrors.masterFailed(
+        commandLine.alias, user: user, stderr: problems, undecryptedKeys: undecrypted.keys.sorted())
     }
     process.timeout = settings.operationTimeout
     // The socket is made before the session opens; wait briefly in case it lags.
@@ -111,7 +114,7 @@ final class ControlMaster: @unchecked Sendable {
     if !exited,
       let stopper = try? ProcessStream(
         arguments: commandLine.exit(user: user, socket: socket),
-        environment: commandLine.settings.environment,
+        environment: commandLine.environment,
         timeout: .seconds(5), exitGrace: .seconds(5))
     {
       SSHProcesses.started(stopper.pid)

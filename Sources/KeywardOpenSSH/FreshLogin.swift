@@ -10,7 +10,7 @@ struct FreshLogin: Sendable {
     let process: ProcessStream
     do {
       process = try ProcessStream(
-        arguments: commandLine.freshLogin(user: user), environment: settings.environment,
+        arguments: commandLine.freshLogin(user: user), environment: commandLine.environment,
         timeout: settings.loginTimeout)
     } catch {
       return OpenSSHErrors.spawn(commandLine.alias, step: .verify, error)

@@ -32,8 +32,18 @@ enum OpenSSHErrors {
       code: .connectFailed, host: host, step: step, message: "cannot start ssh: \(error.message)")
   }
 
+  static func askpassListen(_ host: String, _ reason: String) -> TransportError {
+    TransportError(
+      code: .connectFailed, host: host, step: .connect,
+      message: "cannot listen for ssh's passphrase requests in keyward's private directory: \(reason)")
+  }
+
   /// The master exited before its control socket appeared: ssh's last words decide the code.
-  static func masterFailed(_ host: String, user: String, stderr: String) -> TransportError {
+  /// `undecryptedKeys`: key files whose passphrase ssh asked for again (the one given did not
+  /// decrypt them); they are named, the passphrase never is.
+  static func masterFailed(_ host: String, user: String, stderr: String, undecryptedKeys: [String] = [])
+    -> TransportError
+  {
     let lower = stderr.lowercased()
     let code: TransportError.Code
     let step: TransportError.Step
@@ -58,10 +68,16 @@ enum OpenSSHErrors {
     } else {
       (code, step) = (.connectFailed, .connect)
     }
-    return TransportError(
-      code: code, host: host, step: step,
-      message: "ssh could not log in as '\(user)'"
-        + (stderr.isEmpty ? " (it said nothing)" : ": \(SFTPError.sanitize(stderr, limit: 400))"))
+    var message =
+      "ssh could not log in as '\(user)'"
+      + (stderr.isEmpty ? " (it said nothing)" : ": \(SFTPError.sanitize(stderr, limit: 400))")
+    if !undecryptedKeys.isEmpty {
+      let files = undecryptedKeys.map { "'\(SFTPError.sanitize($0))'" }.joined(separator: ", ")
+      message +=
+        "; the passphrase given for the key file \(files) does not decrypt it"
+        + " (check KEYWARD_SSH_PASSPHRASE, or what was typed)"
+    }
+    return TransportError(code: code, host: host, step: step, message: message)
   }
 
   /// A jump chain keyward refuses before starting `ssh` (a loop).

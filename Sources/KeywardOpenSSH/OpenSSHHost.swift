@@ -84,7 +84,7 @@ final class OpenSSHHost: @unchecked Sendable {
     }
     let arguments = commandLine.exec(user: loginUser, socket: master.socket, command: command)
     let session = try SFTPOverSSH(
-      host: host, user: user, arguments: arguments, settings: commandLine.settings)
+      host: host, user: user, arguments: arguments, commandLine: commandLine)
     sessions.append((user, session))
     while sessions.count > Self.openSessionLimit { sessions.removeFirst().session.close() }
     return session
@@ -105,7 +105,7 @@ final class OpenSSHHost: @unchecked Sendable {
         case .success(let command) = ActAsUser.command(uid: account.uid, gid: account.gid, helpers: helpers),
         let stream = try? ProcessStream(
           arguments: commandLine.exec(user: loginUser, socket: master.socket, command: command),
-          environment: commandLine.settings.environment, timeout: commandLine.settings.operationTimeout)
+          environment: commandLine.environment, timeout: commandLine.settings.operationTimeout)
       else { continue }
       SSHProcesses.started(stream.pid)
       started.append((account, stream))

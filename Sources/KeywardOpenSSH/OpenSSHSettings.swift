@@ -26,6 +26,15 @@ public struct OpenSSHSettings: Sendable {
   public var agentSocket: String?
   /// Called as targets of a batch finish (from worker threads); the command line renders it.
   public var progress: (@Sendable (TransportProgress) -> Void)?
+  /// The passphrase of an encrypted identity file (the path `ssh` names), or nil when there is
+  /// none to give. When set, `ssh` runs without `BatchMode` but with keyward as its askpass
+  /// (`SSH_ASKPASS_REQUIRE=force`), which answers only passphrase prompts and refuses every
+  /// other one (``AskpassServer``); password and keyboard-interactive logins are switched off.
+  /// When nil, `ssh` runs with `BatchMode=yes` (encrypted keys then need an agent).
+  public var passphrase: (@Sendable (_ file: String) -> String?)?
+  /// The program `ssh` starts as its askpass: the keyward executable (it answers as askpass
+  /// when ``AskpassClient/isRequested``).
+  public var askpassProgram: String
 
   public init(
     sshPath: String = "/usr/bin/ssh", sshConfigFile: String? = nil, identityFiles: [String] = [],
@@ -33,6 +42,8 @@ public struct OpenSSHSettings: Sendable {
     connectTimeout: Duration = .seconds(10), operationTimeout: Duration = .seconds(30),
     loginTimeout: Duration = .seconds(60),
     agentSocket: String? = ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"],
+    passphrase: (@Sendable (_ file: String) -> String?)? = nil,
+    askpassProgram: String = OpenSSHSettings.ownExecutable,
     progress: (@Sendable (TransportProgress) -> Void)? = nil
   ) {
     self.sshPath = sshPath
@@ -46,6 +57,14 @@ public struct OpenSSHSettings: Sendable {
     self.loginTimeout = loginTimeout
     self.agentSocket = agentSocket
     self.progress = progress
+    self.passphrase = passphrase
+    self.askpassProgram = askpassProgram
+  }
+
+  /// This process's executable (`/proc/self/exe` resolved), or the path it was started by.
+  public static var ownExecutable: String {
+    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+      ?? CommandLine.arguments[0]
   }
 
   /// The environment every `ssh` gets: no inherited variables but these.

@@ -24,6 +24,8 @@ public final class OpenSSHTransport: Transport, @unchecked Sendable {
 
   private struct State {
     var directory: String?
+    /// Answers ssh's passphrase prompts (when `settings.passphrase` is set), in `directory`.
+    var askpass: AskpassServer?
     var idle: [GroupKey: OpenSSHHost] = [:]
     var all: [OpenSSHHost] = []
     var counter = 0
@@ -50,19 +52,21 @@ public final class OpenSSHTransport: Transport, @unchecked Sendable {
 
   /// Ends every master connection and removes the runtime directory.
   public func close() {
-    let (open, directory) = state.withLock { state in
+    let (open, directory, askpass) = state.withLock { state in
       state.closed = true
       defer {
         state.all.removeAll()
         state.idle.removeAll()
         state.directory = nil
+        state.askpass = nil
       }
-      return (state.all, state.directory)
+      return (state.all, state.directory, state.askpass)
     }
     // Every master and session reads EOF first, so they all end side by side; then each is
     // waited for (and stopped by PID if it does not end), in parallel.
     for host in open { host.beginClose() }
     DispatchQueue.concurrentPerform(iterations: open.count) { open[$0].close() }
+    askpass?.close()
     if let directory {
       try? FileManager.default.removeItem(atPath: directory)
       SSHProcesses.removed(directory: directory)
@@ -187,8 +191,9 @@ public final class OpenSSHTransport: Transport, @unchecked Sendable {
       if cached.isAlive { return cached }
       cached.close()
     }
-    let (directory, index) = try runtimeSlot(key.host)
-    let commandLine = SSHCommandLine(settings: settings, alias: key.host, hosts: hosts)
+    let (directory, index, askpass) = try runtimeSlot(key.host)
+    var commandLine = SSHCommandLine(settings: settings, alias: key.host, hosts: hosts)
+    commandLine.askpass = askpass
     if let problem = commandLine.jumpProblem { throw OpenSSHErrors.jump(key.host, problem) }
     let master = try ControlMaster(
       commandLine: commandLine, user: key.loginUser, socket: "\(directory)/m\(index)",
@@ -214,9 +219,10 @@ public final class OpenSSHTransport: Transport, @unchecked Sendable {
     if !keep { host.close() }
   }
 
-  /// The private runtime directory (made once, 0700) and a fresh socket number.
-  private func runtimeSlot(_ host: String) throws(TransportError) -> (String, Int) {
-    let result: Result<(String, Int), TransportError> = state.withLock { state in
+  /// The private runtime directory (made once, 0700), a fresh socket number, and the askpass
+  /// (started in that directory with it, when there is a passphrase to give).
+  private func runtimeSlot(_ host: String) throws(TransportError) -> (String, Int, AskpassServer?) {
+    let result: Result<(String, Int, AskpassServer?), TransportError> = state.withLock { state in
       if state.directory == nil {
         let base =
           ProcessInfo.processInfo.environment["XDG_RUNTIME_DIR"].flatMap {
@@ -232,9 +238,17 @@ public final class OpenSSHTransport: Transport, @unchecked Sendable {
         }
         state.directory = path
         SSHProcesses.made(directory: path)
+        if let passphrase = settings.passphrase, AskpassServer.isForcedBy(sshPath: settings.sshPath) {
+          do throws(TransportError) {
+            state.askpass = try AskpassServer(
+              directory: path, program: settings.askpassProgram, host: host, answer: passphrase)
+          } catch {
+            return .failure(error)
+          }
+        }
       }
       state.counter += 1
-      return .success((state.directory!, state.counter))
+      return .success((state.directory!, state.counter, state.askpass))
     }
     return try result.get()
   }

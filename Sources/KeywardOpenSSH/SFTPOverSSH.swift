@@ -9,13 +9,14 @@ final class SFTPOverSSH {
   let client: SFTPClient
   let primitives: SFTPFilePrimitives
 
-  convenience init(host: String, user: String, arguments: [String], settings: OpenSSHSettings)
+  convenience init(host: String, user: String, arguments: [String], commandLine: SSHCommandLine)
     throws(TransportError)
   {
     let stream: ProcessStream
     do {
       stream = try ProcessStream(
-        arguments: arguments, environment: settings.environment, timeout: settings.operationTimeout)
+        arguments: arguments, environment: commandLine.environment,
+        timeout: commandLine.settings.operationTimeout)
     } catch {
       throw OpenSSHErrors.spawn(host, step: .connect, error)
     }

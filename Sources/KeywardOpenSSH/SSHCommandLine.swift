@@ -1,8 +1,10 @@
 import KeywardCore
 
-/// The argument vectors of every `ssh` keyward starts for one host: the master, clients over
-/// it, and the fresh login check. Host-key checking is never weakened: keyward adds only
-/// `BatchMode=yes` (never a prompt) and, when asked, `StrictHostKeyChecking=accept-new`.
+/// The argument vectors and environment of every `ssh` keyward starts for one host: the
+/// master, clients over it, and the fresh login check. Host-key checking is never weakened:
+/// keyward adds only `BatchMode=yes` (never a prompt) or, with a passphrase to give, keyward as
+/// askpass (which refuses every prompt but a key's passphrase) with password and
+/// keyboard-interactive logins off; and, when asked, `StrictHostKeyChecking=accept-new`.
 struct SSHCommandLine: Sendable {
   let settings: OpenSSHSettings
   /// The manifest's name for the host (the ssh_config alias).
@@ -13,6 +15,8 @@ struct SSHCommandLine: Sendable {
   var jumpOverride: String?? = nil
   /// `-p` for this connection instead of the host's own (a jump hop's `:port`).
   var portOverride: Int? = nil
+  /// The run's askpass, when there is a passphrase to give (jump hops get it too).
+  var askpass: AskpassServer? = nil
 
   init(settings: OpenSSHSettings, alias: String, hosts: [String: HostSpec]) {
     self.settings = settings
@@ -23,13 +27,25 @@ struct SSHCommandLine: Sendable {
   /// The manifest's fields for this host.
   var spec: HostSpec? { hosts[alias] }
 
+  /// The environment every `ssh` for this host gets: `OpenSSHSettings.environment`, and the
+  /// askpass's variables (never the passphrase itself). A jump hop's `ssh` inherits it.
+  var environment: [String] { settings.environment + (askpass?.environment ?? []) }
+
   /// Options every `ssh` for this host gets, before the destination.
   var common: [String] { common(depth: 0) }
 
   private func common(depth: Int) -> [String] {
     var arguments = [settings.sshPath]
     if let config = settings.sshConfigFile { arguments += ["-F", config] }
-    arguments += ["-o", "BatchMode=yes"]
+    if askpass == nil {
+      arguments += ["-o", "BatchMode=yes"]
+    } else {
+      // Overrides a BatchMode in ssh_config, which would keep ssh from asking the askpass;
+      // SSH_ASKPASS_REQUIRE=force sends every prompt there, never to a terminal.
+      arguments += [
+        "-o", "BatchMode=no", "-o", "PasswordAuthentication=no", "-o", "KbdInteractiveAuthentication=no",
+      ]
+    }
     let seconds = max(1, Int(settings.connectTimeout.components.seconds))
     arguments += ["-o", "ConnectTimeout=\(seconds)"]
     // `--known-hosts` and `--identity` are paths as written (ssh would expand `%` tokens in
@@ -73,6 +89,7 @@ struct SSHCommandLine: Sendable {
     var hops = jump.split(separator: ",").map(String.init)
     let hop = JumpHop(hops.removeLast())
     var line = SSHCommandLine(settings: settings, alias: hop.host, hosts: hosts)
+    line.askpass = askpass
     // The rest of the chain, else (the first hop) the hop's own manifest jump or ssh_config.
     line.jumpOverride = hops.isEmpty ? .none : .some(hops.joined(separator: ","))
     line.portOverride = hop.port

@@ -160,9 +160,12 @@ struct SafetyCLITests {
     }
   }
 
-  @Test("a passphrase-protected identity's passphrase never appears in output, errors or plan files")
-  func passphraseNeverShown() async throws {
-    try await Fleet.with(hosts: 1, subnet: 149) { fleet in
+  @Test(
+    "a passphrase-protected identity's passphrase never appears in output, errors or plan files",
+    arguments: LabTransport.allCases)
+  func passphraseNeverShown(_ kind: LabTransport) async throws {
+    defer { kind.count(1, "passphraseNeverShown") }
+    try await Fleet.with(hosts: 1, subnet: kind.subnet(199)) { fleet in
       let secret = "zebra-Quartz-8812-passphrase"
       let key = fleet.dir + "/locked"
       let made = try Fleet.run(
@@ -188,18 +191,23 @@ struct SafetyCLITests {
         let planFile = fleet.dir + "/p.json"
         let env = ["KEYWARD_SSH_PASSPHRASE": passphrase]
         let plan = try await fleet.keyward(
-          ["plan", manifest, "--identity", key, "--out", planFile], environment: env)
+          ["plan", manifest, "--identity", key, "--out", planFile], environment: env, transport: kind)
         let json = try await fleet.keyward(
-          ["plan", manifest, "--identity", key, "--format", "json"], environment: env)
+          ["plan", manifest, "--identity", key, "--format", "json"], environment: env, transport: kind)
         let apply = try await fleet.keyward(
-          ["apply", manifest, "--identity", key, "--auto-approve"], environment: env)
+          ["apply", manifest, "--identity", key, "--auto-approve"], environment: env, transport: kind)
         let saved = (try? String(contentsOfFile: planFile, encoding: .utf8)) ?? ""
         seen += plan.stdout + plan.stderr + json.stdout + json.stderr + apply.stdout + apply.stderr + saved
         if passphrase == secret {
           #expect(plan.status == 0 || plan.status == 2, "\(plan.stdout)\(plan.stderr)")
-        } else {
+        } else if kind == .libssh2 {
           #expect(apply.status != 0)
           #expect((apply.stdout + apply.stderr).contains("auth"), "\(apply.stdout)\(apply.stderr)")
+        } else {
+          // ssh adds `-i` to ssh_config's IdentityFile list (the lab's admin key), as `ssh -i`
+          // does: it skips the key it cannot decrypt and logs in with the next.
+          // (OpenSSHPassphraseFleetTests fails a host whose only key has a wrong passphrase.)
+          #expect(apply.status == 0, "\(apply.stdout)\(apply.stderr)")
         }
       }
       #expect(!seen.contains("zebra-Quartz"))
