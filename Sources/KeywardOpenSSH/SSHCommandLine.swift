@@ -46,7 +46,9 @@ struct SSHCommandLine: Sendable {
         "-o", "BatchMode=no", "-o", "PasswordAuthentication=no", "-o", "KbdInteractiveAuthentication=no",
       ]
     }
-    let seconds = max(1, Int(settings.connectTimeout.components.seconds))
+    // Through jump hosts, ssh's ConnectTimeout also covers the hops' own logins (the banner
+    // comes through them): each hop gets the timeout, as on the libssh2 path.
+    let seconds = max(1, Int(settings.connectTimeout.components.seconds)) * (1 + jumpHops)
     arguments += ["-o", "ConnectTimeout=\(seconds)"]
     // `--known-hosts` and `--identity` are paths as written (ssh would expand `%` tokens in
     // them); a manifest `known_hosts:` keeps its tokens, as on the libssh2 path.
@@ -107,16 +109,22 @@ struct SSHCommandLine: Sendable {
   /// Why this host's jump chain cannot work, found before any `ssh` starts: a chain that
   /// loops (or is deeper than 8 hops).
   var jumpProblem: String? {
-    func walk(_ line: SSHCommandLine, _ depth: Int) -> String? {
-      guard let jump = line.jump else { return nil }
-      guard depth < Self.maximumJumpDepth else { return "ProxyJump chain longer than 8 hops (a loop?)" }
-      var hops = jump.split(separator: ",").map(String.init)
-      let hop = JumpHop(hops.removeLast())
+    jumpHops > Self.maximumJumpDepth ? "ProxyJump chain longer than 8 hops (a loop?)" : nil
+  }
+
+  /// How many jump hosts the route goes through (one more than the limit for a loop).
+  var jumpHops: Int {
+    var line = self
+    var hops = 0
+    while let jump = line.jump, hops <= Self.maximumJumpDepth {
+      var chain = jump.split(separator: ",").map(String.init)
+      let hop = JumpHop(chain.removeLast())
       var next = SSHCommandLine(settings: settings, alias: hop.host, hosts: hosts)
-      next.jumpOverride = hops.isEmpty ? .none : .some(hops.joined(separator: ","))
-      return walk(next, depth + 1)
+      next.jumpOverride = chain.isEmpty ? .none : .some(chain.joined(separator: ","))
+      line = next
+      hops += 1
     }
-    return walk(self, 0)
+    return hops
   }
 
   /// A path ssh reads with `%` tokens, escaped so it means itself.
