@@ -3,7 +3,7 @@ import SFTP
 
 /// One host reached as one login user over an `ssh` master: what was learned about its
 /// accounts, and SFTP sessions with each target user's own rights. Used by one thread at a time.
-final class OpenSSHHost: @unchecked Sendable {
+final class OpenSSHHost: AccountCache, @unchecked Sendable {
   let master: ControlMaster
   let commandLine: SSHCommandLine
   var host: String { commandLine.alias }

@@ -54,30 +54,9 @@ struct OpenSSHTargetOperations {
   }
 
   private func lookUpAccounts(_ users: [String]) throws(TransportError) {
-    guard let command = Self.accountsCommand(users, host: host) else { return }
+    guard let command = host.accountLookup(users) else { return }
     let result = try host.exec(command.text, step: .read)
-    try Self.absorb(
-      String(decoding: result.stdout, as: UTF8.self), stderr: result.stderr, command, into: host)
-  }
-
-  /// The `AccountLookup` command for the users the host does not know yet (with the helper
-  /// probe, as root, until the helpers are known).
-  static func accountsCommand(_ users: [String], host: OpenSSHHost) -> AccountLookup.Command? {
-    AccountLookup.command(users, probeHelpers: host.loginUser == "root" && host.helpers == nil) {
-      host.accounts[$0] != nil
-    }
-  }
-
-  /// Reads what `accountsCommand` printed into the host's accounts (and helpers).
-  static func absorb(
-    _ output: String, stderr: String, _ command: AccountLookup.Command, into host: OpenSSHHost
-  )
-    throws(TransportError)
-  {
-    let answer = try AccountLookup.read(
-      output, stderr: stderr, command: command, host: host.host, login: host.loginUser)
-    if let helpers = answer.helpers { host.helpers = helpers }
-    host.accounts.merge(answer.accounts) { _, new in new }
+    try host.absorb(String(decoding: result.stdout, as: UTF8.self), stderr: result.stderr, command)
   }
 
   /// Root only when root acts for root; root-owned files only for root's own targets.

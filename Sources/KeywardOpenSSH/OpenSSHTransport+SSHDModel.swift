@@ -31,12 +31,12 @@ extension OpenSSHTransport: SSHDModelSource {
         // As root, the accounts (and the helpers) the reads will need come in the same round
         // trip: one process less per host. If that part fails, the read asks again and says why.
         let accounts =
-          login == "root" ? OpenSSHTargetOperations.accountsCommand(request.users, host: host) : nil
+          login == "root" ? host.accountLookup(request.users) : nil
         if let accounts { script = SSHDProbe.foldingIn(accounts, after: script) }
         let result = try host.exec(script, step: .sshdModel)
         var text = String(decoding: result.stdout, as: UTF8.self)
         if let accounts, let (probe, rest) = SSHDProbe.split(text) {
-          try? OpenSSHTargetOperations.absorb(rest, stderr: "", accounts, into: host)
+          try? host.absorb(rest, stderr: "", accounts)
           text = probe
         }
         let output = SSHDProbe.parse(text)

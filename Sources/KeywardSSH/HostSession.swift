@@ -2,7 +2,7 @@ import KeywardCore
 
 /// An authenticated session to one host as one login user, with what was learned about the
 /// host's accounts. Used by one thread at a time; reused for every target reached through it.
-final class HostSession: @unchecked Sendable {
+final class HostSession: AccountCache, @unchecked Sendable {
   let session: SSHSession
   let host: String
   let loginUser: String

@@ -39,12 +39,12 @@ extension SSHTransport: SSHDModelSource {
       var script = SSHDProbe.script(users: request.users, allAccounts: request.allAccounts, log: request.log)
       // As root, the accounts (and the helpers) the reads will need come in the same round
       // trip: no second exec per host. If that part fails, the read asks again and says why.
-      let accounts = login == "root" ? TargetOperations.accountsCommand(request.users, host: host) : nil
+      let accounts = login == "root" ? host.accountLookup(request.users) : nil
       if let accounts { script = SSHDProbe.foldingIn(accounts, after: script) }
       let result = try host.session.exec(script, step: .sshdModel)
       var text = String(decoding: result.stdout, as: UTF8.self)
       if let accounts, let (probe, rest) = SSHDProbe.split(text) {
-        try? TargetOperations.absorb(rest, stderr: "", accounts, into: host)
+        try? host.absorb(rest, stderr: "", accounts)
         text = probe
       }
       let output = SSHDProbe.parse(text)

@@ -38,31 +38,11 @@ struct TargetOperations {
   }
 
   private func lookUpAccounts(_ users: [String]) throws(TransportError) {
-    guard let command = Self.accountsCommand(users, host: host) else { return }
+    guard let command = host.accountLookup(users) else { return }
     let result = try host.session.exec(command.text, step: .read)
-    try Self.absorb(
+    try host.absorb(
       String(decoding: result.stdout, as: UTF8.self), stderr: String(decoding: result.stderr, as: UTF8.self),
-      command, into: host)
-  }
-
-  /// The `AccountLookup` command for the users the session does not know yet (with the helper
-  /// probe, as root, until the helpers are known).
-  static func accountsCommand(_ users: [String], host: HostSession) -> AccountLookup.Command? {
-    AccountLookup.command(users, probeHelpers: host.loginUser == "root" && host.helpers == nil) {
-      host.accounts[$0] != nil
-    }
-  }
-
-  /// Reads what `accountsCommand` printed into the session's accounts (and helpers).
-  static func absorb(
-    _ output: String, stderr: String, _ command: AccountLookup.Command, into host: HostSession
-  )
-    throws(TransportError)
-  {
-    let answer = try AccountLookup.read(
-      output, stderr: stderr, command: command, host: host.host, login: host.loginUser)
-    if let helpers = answer.helpers { host.helpers = helpers }
-    host.accounts.merge(answer.accounts) { _, new in new }
+      command)
   }
 
   // MARK: fetch and write, through the core's one sequence

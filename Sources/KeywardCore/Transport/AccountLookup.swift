@@ -65,3 +65,30 @@ public enum AccountLookup {
         "user '\(user)' does not exist on '\(host)' (not in 'getent passwd'); create it or fix the manifest")
   }
 }
+
+/// A connection to one host as one login user that remembers the accounts (and, as root, the
+/// helpers) it has found: what both SSH transports' sessions have in common for lookups.
+public protocol AccountCache: AnyObject {
+  var host: String { get }
+  var loginUser: String { get }
+  var accounts: [String: PasswdEntry] { get set }
+  var helpers: ActAsUser.Helpers? { get set }
+}
+
+extension AccountCache {
+  /// The lookup for those of `users` not known yet (with the helper probe, as root, until the
+  /// helpers are known); nil when there is nothing to ask.
+  public func accountLookup(_ users: [String]) -> AccountLookup.Command? {
+    AccountLookup.command(users, probeHelpers: loginUser == "root" && helpers == nil) { accounts[$0] != nil }
+  }
+
+  /// Keeps what `command` printed: its accounts and helpers.
+  public func absorb(_ output: String, stderr: String, _ command: AccountLookup.Command)
+    throws(TransportError)
+  {
+    let answer = try AccountLookup.read(
+      output, stderr: stderr, command: command, host: host, login: loginUser)
+    if let helpers = answer.helpers { self.helpers = helpers }
+    accounts.merge(answer.accounts) { _, new in new }
+  }
+}
