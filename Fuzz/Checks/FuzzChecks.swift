@@ -162,7 +162,9 @@ public enum FuzzChecks {
       default: out.unicodeScalars.append(scalar)
       }
     }
-    let trimmed = String(out.drop { $0 == " " || $0 == "\t" })
+    // By scalars, as the parser reads bytes: a combining mark after a blank makes one
+    // Character with it, which a Character-wise trim would keep.
+    let trimmed = String(String.UnicodeScalarView(out.unicodeScalars.drop { $0 == " " || $0 == "\t" }))
     return trimmed.isEmpty ? nil : trimmed
   }
 
