@@ -78,11 +78,7 @@ struct JumpHostFleetTests {
 
       // The bastion's own host key is verified: an impostor key for its address stops the route.
       let impostor = try fleet.makeKey("impostor")
-      let known = try String(contentsOfFile: fleet.knownHosts, encoding: .utf8)
-      var lines = known.split(separator: "\n").filter { !$0.hasPrefix("lab1,") }.map(String.init)
-      lines.append("lab1,\(fleet.address(1)) \(impostor.publicLine)")
-      let edited = fleet.dir + "/known_hosts.jump"
-      try (lines.joined(separator: "\n") + "\n").write(toFile: edited, atomically: true, encoding: .utf8)
+      let edited = try fleet.knownHosts("known_hosts.jump", impostor: 1, publicLine: impostor.publicLine)
       let guarded = fleet.transport(kind, hosts: hosts("root@bastion"), knownHosts: edited)
       let refused = await guarded.fetch([FetchRequest(id: id)])
       guarded.closeSessions()

@@ -86,11 +86,7 @@ struct SSHTransportTests {
   func changedHostKeyRefused() async throws {
     try await Fleet.with(hosts: 3, subnet: 212) { fleet in
       let impostor = try fleet.makeKey("impostor")
-      let known = try String(contentsOfFile: fleet.knownHosts, encoding: .utf8)
-      var lines = known.split(separator: "\n").filter { !$0.hasPrefix("lab2,") }.map(String.init)
-      lines.append("lab2,\(fleet.address(2)) \(impostor.publicLine)")
-      let edited = fleet.dir + "/known_hosts.edited"
-      try (lines.joined(separator: "\n") + "\n").write(toFile: edited, atomically: true, encoding: .utf8)
+      let edited = try fleet.knownHosts("known_hosts.edited", impostor: 2, publicLine: impostor.publicLine)
       let result = await transport(fleet, knownHosts: edited).fetch(
         targets(fleet, users: ["alice"]).map { FetchRequest(id: $0) })
       let failure = try #require(result[TargetID(user: "alice", host: "lab2")]).failure
@@ -98,6 +94,7 @@ struct SSHTransportTests {
       #expect(failure?.step == .hostkey)
       let impostorFingerprint = try PublicKey(parsing: impostor.publicLine).fingerprint
       #expect(failure?.message.contains(impostorFingerprint) == true)
+      let known = try String(contentsOfFile: fleet.knownHosts, encoding: .utf8)
       let realLine = known.split(separator: "\n").first { $0.hasPrefix("lab2,") && $0.contains("ed25519") }
       let realKey = try PublicKey(
         parsing: String(try #require(realLine).split(separator: " ", maxSplits: 1)[1]))
@@ -291,11 +288,7 @@ struct SSHTransportTests {
 
       // The jump host's own key is verified: an impostor jump host stops the route.
       let impostor = try fleet.makeKey("impostor")
-      let known = try String(contentsOfFile: fleet.knownHosts, encoding: .utf8)
-      var lines = known.split(separator: "\n").filter { !$0.hasPrefix("lab1,") }.map(String.init)
-      lines.append("lab1,\(fleet.address(1)) \(impostor.publicLine)")
-      let edited = fleet.dir + "/known_hosts.jump"
-      try (lines.joined(separator: "\n") + "\n").write(toFile: edited, atomically: true, encoding: .utf8)
+      let edited = try fleet.knownHosts("known_hosts.jump", impostor: 1, publicLine: impostor.publicLine)
       let refused = await transport(fleet, hosts: viaJump, knownHosts: edited).fetch([FetchRequest(id: id)])
       #expect(refused[id]?.failure?.code == .hostKeyChanged)
       #expect(refused[id]?.failure?.message.contains("jump host 'root@lab1'") == true)

@@ -170,6 +170,17 @@ public final class Fleet: Sendable {
     return try await Fleet.offPool { try Fleet.run("/usr/bin/ssh", arguments) }
   }
 
+  /// A copy of this lab's known_hosts (`NAME` in the lab directory) where host `index` has
+  /// `publicLine` as its only key: an impostor, as far as a client using the copy can tell.
+  public func knownHosts(_ name: String, impostor index: Int, publicLine: String) throws -> String {
+    let known = try String(contentsOfFile: knownHosts, encoding: .utf8)
+    var lines = known.split(separator: "\n").filter { !$0.hasPrefix("lab\(index),") }.map(String.init)
+    lines.append("lab\(index),\(address(index)) \(publicLine)")
+    let path = dir + "/" + name
+    try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+  }
+
   /// Writes a file as the host's own user would own it.
   public func install(_ text: String, at path: String, uid: UInt32, mode: mode_t = 0o600) throws {
     try install(bytes: Array(text.utf8), at: path, uid: uid, mode: mode)
