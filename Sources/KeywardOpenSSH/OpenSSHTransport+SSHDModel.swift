@@ -40,7 +40,9 @@ extension OpenSSHTransport: SSHDModelSource {
           text = probe
         }
         let output = SSHDProbe.parse(text)
-        let reader = SFTPOverSSHConfigReader(files: try? host.files(for: host.loginUser, account: nil))
+        let reader = ProbedConfigReader(
+          output, fallback: SFTPOverSSHConfigReader(files: try? host.files(for: host.loginUser, account: nil))
+        )
         let model = SSHDProbe.model(
           host: request.host, output: output, users: request.users, allAccounts: request.allAccounts
         ) {

@@ -48,7 +48,8 @@ extension SSHTransport: SSHDModelSource {
         text = probe
       }
       let output = SSHDProbe.parse(text)
-      let reader = SFTPConfigReader(files: try? host.files(for: host.loginUser, account: nil))
+      let reader = ProbedConfigReader(
+        output, fallback: SFTPConfigReader(files: try? host.files(for: host.loginUser, account: nil)))
       let model = SSHDProbe.model(
         host: request.host, output: output, users: request.users, allAccounts: request.allAccounts
       ) {

@@ -12,7 +12,10 @@ import Testing
 struct SSHDProbeFleetTests {
   @Test("probe's accounts and groups equal the host's own id -Gn (both groups commands, root and user)")
   func groupsMatchTheHost() async throws {
-    try await Fleet.with(hosts: 1, subnet: 195) { fleet in
+    // A drop-in with a Match block, a backslash, leading blanks and no newline at its end.
+    let dropIn =
+      "Match User bob\n  AuthorizedKeysFile .ssh/keys\\ of\\ bob %h/.ssh/second\n\tPasswordAuthentication no"
+    try await Fleet.with(hosts: 1, subnet: 195, sshdConfig: [1: dropIn]) { fleet in
       // Supplementary groups: alice in two, bob in one, deploy in none.
       let group = "\(fleet.dir)/hosts/host1/etc/group"
       var text = try String(contentsOfFile: group, encoding: .utf8)
@@ -46,9 +49,13 @@ struct SSHDProbeFleetTests {
                 "\(variant) login \(login) allAccounts \(allAccounts): \(user)")
               compared += 1
             }
-            // As root, sshd -T answered for every user asked about.
+            // As root, sshd -T answered for every user asked about; as a user, the script
+            // printed the config files and the drop-in directory as they are on the host.
             if login == "root" {
               #expect(Set(output.settings.keys).isSuperset(of: wanted), "\(output.failures)")
+              #expect(output.configFiles.isEmpty)
+            } else {
+              try checkPrintedConfig(output, fleet)
             }
           }
         }
@@ -71,5 +78,35 @@ struct SSHDProbeFleetTests {
       print("probe groups compared with the host's id -Gn: \(compared)")
       #expect(compared == 28)
     }
+  }
+
+  /// The files and listing the probe printed equal the host's own (as the host's bind mounts
+  /// show them from outside); a file without a final newline gains one.
+  func checkPrintedConfig(_ output: SSHDProbe.Output, _ fleet: Fleet) throws {
+    let main = try String(contentsOfFile: "\(fleet.dir)/hosts/host1/sshd_config", encoding: .utf8)
+    #expect(output.configFiles["/etc/ssh/sshd_config"] == main)
+    let directory = fleet.sshdConfigDirectory(1)
+    let names = try FileManager.default.contentsOfDirectory(atPath: directory)
+    #expect(output.listings["/etc/ssh/sshd_config.d"]?.sorted() == names.sorted())
+    var conf = 0
+    for name in names where name.hasSuffix(".conf") {
+      var text = try String(contentsOfFile: "\(directory)/\(name)", encoding: .utf8)
+      if !text.hasSuffix("\n") { text += "\n" }
+      #expect(output.configFiles["/etc/ssh/sshd_config.d/\(name)"] == text, "\(name)")
+      conf += 1
+    }
+    #expect(conf >= 1)
+    // Evaluated from the printed files, bob's AuthorizedKeysFile is the Match block's (with
+    // its escaped blanks read as sshd reads them).
+    let config = try #require(SSHDConfig.load(reader: ProbedConfigReader(output, fallback: NoConfig())))
+    let bob = SSHDConfigEvaluator.evaluate(config, connection: SSHDConnection(user: "bob"))
+    #expect(
+      bob.authorizedKeysFiles == [".ssh/keys of bob", "%h/.ssh/second"], "\(bob.authorizedKeysFiles)")
+  }
+
+  /// A reader that has nothing: whatever the probe did not print is missing.
+  struct NoConfig: SSHDConfigReader {
+    func read(_ path: String) -> String? { nil }
+    func list(_ directory: String) -> [String]? { nil }
   }
 }

@@ -33,6 +33,11 @@ public enum SSHDProbe {
     public var logSource: String?
     /// `user` -> fingerprints seen logging in.
     public var logins: [String: Set<String>] = [:]
+    /// sshd_config files the script printed (not as root: the model is then evaluated from
+    /// them), by path; files it could not read are not here.
+    public var configFiles: [String: String] = [:]
+    /// Directories of those files the script listed, by path.
+    public var listings: [String: [String]] = [:]
   }
 
   /// The script for `users` (validated names only); `allAccounts` lists every account and models
@@ -80,6 +85,16 @@ public enum SSHDProbe {
           fi
           printf '%s\n' "$out"; echo "@@status $st"
         done
+      else
+        for f in /etc/ssh/sshd_config /etc/ssh/sshd_config.d/*.conf; do
+          [ -f "$f" ] && [ -r "$f" ] || continue
+          echo "@@file $f"; while IFS= read -r l || [ -n "$l" ]; do printf '|%s\n' "$l"; done < "$f"
+        done
+        d=/etc/ssh/sshd_config.d
+        if [ -d $d ] && [ -r $d ] && [ -x $d ]; then
+          echo "@@listing $d"; for f in $d/* $d/.*; do [ -e "$f" ] && printf '|%s\n' "${f##*/}"; done
+        fi
+        true
       fi
 
       """ + (log.map(logScript) ?? "")
@@ -142,9 +157,30 @@ public enum SSHDProbe {
     var current: String?
     var buffer: [Substring] = []
     var groups: [String: [String]] = [:]
+    var fileLines: [Substring] = []
+    var listed: [String] = []
+    // A printed file or listing ends where the next section starts.
+    func endSection() {
+      guard let path = current else { return }
+      if section == "file" { output.configFiles[path] = fileLines.joined(separator: "\n") + "\n" }
+      if section == "listing" { output.listings[path] = listed.filter { $0 != "." && $0 != ".." } }
+      current = nil
+    }
     for raw in SSHDConfig.lines(text) {
       let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
+      if section == "file" || section == "listing", line.hasPrefix("|") {
+        if section == "file" {
+          fileLines.append(line.dropFirst())
+        } else {
+          listed.append(String(line.dropFirst()))
+        }
+        continue
+      }
       if line.hasPrefix("@@") {
+        if section == "file" || section == "listing" {
+          endSection()
+          section = ""
+        }
         let words = line.split(separator: " ").map(String.init)
         switch words[0] {
         case "@@conn" where words.count >= 4:
@@ -161,6 +197,11 @@ public enum SSHDProbe {
           section = ""
           groups[words[1]] = Array(words.dropFirst(2))
         case "@@grouplist": section = "grouplist"
+        case "@@file" where words.count >= 2, "@@listing" where words.count >= 2:
+          section = words[0] == "@@file" ? "file" : "listing"
+          current = String(line.dropFirst(words[0].count + 1))
+          fileLines = []
+          listed = []
         case "@@sshd" where words.count >= 2:
           section = "sshd"
           current = words[1]
@@ -201,6 +242,7 @@ public enum SSHDProbe {
       default: break
       }
     }
+    if section == "file" || section == "listing" { endSection() }
     for (name, list) in groups { output.accounts[name]?.groups = list }
     return output
   }
