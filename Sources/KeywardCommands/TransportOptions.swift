@@ -114,7 +114,7 @@ struct TransportOptions: ParsableArguments {
         sshConfigFile: sshConfig, identityFiles: identities, knownHostsFile: knownHosts,
         acceptNewHostKeys: acceptNewHostKeys, parallelism: parallelism,
         connectTimeout: .seconds(connectTimeout), passphrase: Self.openSSHPassphrase(),
-        progress: tally.reporter(for: .openssh)))
+        progress: tally.reporter(for: .openssh), configuredJump: { libssh2.configuredJump(for: $0) }))
     return HostRouter(hosts: hosts, override: transportKind, libssh2: libssh2, openssh: openssh)
   }
 

@@ -26,6 +26,11 @@ public struct OpenSSHSettings: Sendable {
   public var agentSocket: String?
   /// Called as targets of a batch finish (from worker threads); the command line renders it.
   public var progress: (@Sendable (TransportProgress) -> Void)?
+  /// The ProxyJump ssh_config gives a host (resolved by the command line), for hosts whose
+  /// manifest names no `jump:`: keyward then builds the hops itself, each with its own options
+  /// (`BatchMode`, `--known-hosts`, `--identity`), where `ssh`'s own ProxyJump would start the
+  /// hop's `ssh` with ssh_config's options alone. Nil: ssh_config's ProxyJump is left to `ssh`.
+  public var configuredJump: (@Sendable (String) -> String?)?
   /// The passphrase of an encrypted identity file (the path `ssh` names), or nil when there is
   /// none to give. When set, `ssh` runs without `BatchMode` but with keyward as its askpass
   /// (`SSH_ASKPASS_REQUIRE=force`), which answers only passphrase prompts and refuses every
@@ -44,7 +49,8 @@ public struct OpenSSHSettings: Sendable {
     agentSocket: String? = ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"],
     passphrase: (@Sendable (_ file: String) -> String?)? = nil,
     askpassProgram: String = OpenSSHSettings.ownExecutable,
-    progress: (@Sendable (TransportProgress) -> Void)? = nil
+    progress: (@Sendable (TransportProgress) -> Void)? = nil,
+    configuredJump: (@Sendable (String) -> String?)? = nil
   ) {
     self.sshPath = sshPath
     self.sshConfigFile = sshConfigFile
@@ -57,6 +63,7 @@ public struct OpenSSHSettings: Sendable {
     self.loginTimeout = loginTimeout
     self.agentSocket = agentSocket
     self.progress = progress
+    self.configuredJump = configuredJump
     self.passphrase = passphrase
     self.askpassProgram = askpassProgram
   }

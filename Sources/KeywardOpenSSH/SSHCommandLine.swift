@@ -72,9 +72,13 @@ struct SSHCommandLine: Sendable {
     return arguments
   }
 
-  /// The jump chain keyward routes this connection through (nil: none, or ssh_config's own).
+  /// The jump chain keyward routes this connection through: the rest of a chain, else the
+  /// manifest's `jump:`, else ssh_config's ProxyJump as the command line resolved it.
   var jump: String? {
-    let chain: String? = if case .some(let override) = jumpOverride { override } else { spec?.jump }
+    let chain: String? =
+      if case .some(let override) = jumpOverride { override } else {
+        spec?.jump ?? settings.configuredJump?(alias)
+      }
     return chain?.isEmpty == false ? chain : nil
   }
 

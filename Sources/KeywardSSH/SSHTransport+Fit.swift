@@ -14,6 +14,13 @@ extension SSHTransport {
 
   /// Why this host needs the OpenSSH client, or nil when libssh2 can serve it (a host whose
   /// settings cannot even be resolved stays with libssh2, which reports the problem).
+  /// The ProxyJump chain ssh_config (or the manifest) gives `alias`, as this transport resolves
+  /// it; nil when there is none or the settings cannot be resolved. The OpenSSH transport asks,
+  /// so that ssh_config's jump hosts get keyward's options too (as they do here).
+  public func configuredJump(for alias: String) -> String? {
+    (try? connector.resolve(alias))?.proxyJump
+  }
+
   public func openSSHReason(for alias: String, user: String) -> String? {
     guard let resolved = try? connector.resolve(alias) else { return nil }
     if !resolved.unsupported.isEmpty {

@@ -100,7 +100,41 @@ struct JumpHostFleetTests {
       #expect(loopError.code == .jumpFailed && loopError.message.contains("8 hops"), "\(loopError)")
       runs += 1
 
+      // ssh_config's own ProxyJump (no manifest jump:): the hop gets keyward's options too, so
+      // its host key is checked against --known-hosts (an impostor there stops the route, where
+      // ssh's own ProxyJump would have checked the config's known_hosts and gone through).
+      let config = fleet.dir + "/ssh_config.proxyjump"
+      let original = try String(contentsOfFile: fleet.sshConfig, encoding: .utf8)
+      try ("Host lab3\n  ProxyJump root@lab1\n\n" + original).write(
+        toFile: config, atomically: true, encoding: .utf8)
+      let manifest = fleet.dir + "/proxyjump.yaml"
+      try """
+      version: 1
+      keys: { admin: { file: \(fleet.adminKey).pub } }
+      hosts: { lab3: {} }
+      access: [{ hosts: [lab3], users: [deploy], keys: [admin] }]
+
+      """.write(toFile: manifest, atomically: true, encoding: .utf8)
+      for (known, works) in [(fleet.knownHosts, true), (edited, false)] {
+        let plan = try await Fleet.offPool {
+          try KeywardProcess.run(
+            [
+              "plan", manifest, "--ssh-config", config, "--known-hosts", known, "--identity", fleet.adminKey,
+              "--transport", kind.rawValue, "--connect-timeout", "5",
+            ], environment: ["SSH_AUTH_SOCK": ""], directory: fleet.dir)
+        }
+        let output = plan.stdout + plan.stderr
+        if works {
+          #expect(plan.status == 0, "\(output)")
+        } else {
+          #expect(plan.status != 0 && output.contains("via jump host"), "\(output)")
+          #expect(output.contains("host-key-changed"), "\(output)")
+        }
+        runs += 1
+      }
+
       #expect(fleet.sshProcesses().isEmpty, "ssh processes left: \(fleet.sshProcesses())")
+      #expect(fleet.sshProcesses(config: config).isEmpty)
       kind.count(runs, "jump routes")
     }
   }
