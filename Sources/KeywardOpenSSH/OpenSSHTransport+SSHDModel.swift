@@ -8,16 +8,7 @@ extension OpenSSHTransport: SSHDModelSource {
   public func readSSHDModels(_ requests: [SSHDModelRequest]) async -> [String: Result<
     SSHDModel, TransportError
   >] {
-    await withTaskGroup(of: (String, Result<SSHDModel, TransportError>).self) { tasks in
-      for request in requests {
-        tasks.addTask { [self] in
-          await offPool { [self] in (request.host, readSSHDModel(request)) }
-        }
-      }
-      var all: [String: Result<SSHDModel, TransportError>] = [:]
-      for await (host, result) in tasks { all[host] = result }
-      return all
-    }
+    await eachHost(requests) { [self] request in await offPool { [self] in readSSHDModel(request) } }
   }
 
   private func readSSHDModel(_ request: SSHDModelRequest) -> Result<SSHDModel, TransportError> {

@@ -7,16 +7,7 @@ extension SSHTransport: SSHDModelSource {
   public func readSSHDModels(_ requests: [SSHDModelRequest]) async -> [String: Result<
     SSHDModel, TransportError
   >] {
-    await withTaskGroup(of: (String, Result<SSHDModel, TransportError>).self) { tasks in
-      for request in requests {
-        tasks.addTask { [self] in
-          await pool.run { [self] in (request.host, readSSHDModel(request)) }
-        }
-      }
-      var all: [String: Result<SSHDModel, TransportError>] = [:]
-      for await (host, result) in tasks { all[host] = result }
-      return all
-    }
+    await eachHost(requests) { [self] request in await pool.run { [self] in readSSHDModel(request) } }
   }
 
   /// Runs on a pool thread: one session (cached, shared with fetch and write), one exec.

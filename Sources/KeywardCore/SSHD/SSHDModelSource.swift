@@ -5,6 +5,24 @@ public protocol SSHDModelSource: Sendable {
   func readSSHDModels(_ requests: [SSHDModelRequest]) async -> [String: Result<SSHDModel, TransportError>]
 }
 
+extension SSHDModelSource {
+  /// Every request's model read side by side by `read` (which puts the blocking work on the
+  /// transport's own threads), by host: the fan-out both SSH transports share.
+  public func eachHost(
+    _ requests: [SSHDModelRequest],
+    read: @escaping @Sendable (SSHDModelRequest) async -> Result<SSHDModel, TransportError>
+  ) async -> [String: Result<SSHDModel, TransportError>] {
+    await withTaskGroup(of: (String, Result<SSHDModel, TransportError>).self) { tasks in
+      for request in requests {
+        tasks.addTask { (request.host, await read(request)) }
+      }
+      var all: [String: Result<SSHDModel, TransportError>] = [:]
+      for await (host, result) in tasks { all[host] = result }
+      return all
+    }
+  }
+}
+
 /// One host to model, for some users (or every login account).
 public struct SSHDModelRequest: Hashable, Sendable {
   public var host: String
