@@ -17,9 +17,9 @@ public import SFTP
 public final class SFTPFilePrimitives: FilePrimitives {
   /// The session; owned by this object from here on.
   public let client: SFTPClient
-  private var handles: [Int: (handle: SFTPHandle, path: String)] = [:]
-  /// The size each open file had at its last `status(of:)`: reads split their requests there.
-  private var sizes: [Int: UInt64] = [:]
+  /// Open files by token, with the size each had at its last `status(of:)` (reads split their
+  /// requests there).
+  private var handles: [Int: (handle: SFTPHandle, path: String, size: UInt64?)] = [:]
   private var nextToken = 1
 
   public init(client: SFTPClient) {
@@ -131,14 +131,15 @@ public final class SFTPFilePrimitives: FilePrimitives {
     } catch {
       throw Self.translate(error, "fstat", path)
     }
-    sizes[file.token] = attributes.size
+    handles[file.token]?.size = attributes.size
     return try Self.fileStatus(attributes, operation: "fstat", path: path)
   }
 
   public func read(_ file: OpenFile, offset: UInt64, count: Int) throws(FileSystemError) -> [UInt8] {
     let (handle, path) = try self.handle(file, "read")
     do {
-      return try client.read(handle, offset: offset, count: count, path: path, expectedEnd: sizes[file.token])
+      return try client.read(
+        handle, offset: offset, count: count, path: path, expectedEnd: handles[file.token]?.size)
     } catch {
       throw Self.translate(error, "read", path)
     }
@@ -172,7 +173,6 @@ public final class SFTPFilePrimitives: FilePrimitives {
   }
 
   public func close(_ file: OpenFile) {
-    sizes[file.token] = nil
     guard let entry = handles.removeValue(forKey: file.token) else { return }
     try? client.close(entry.handle)
   }
@@ -269,15 +269,15 @@ public final class SFTPFilePrimitives: FilePrimitives {
   private func register(_ handle: SFTPHandle, path: String) -> OpenFile {
     let token = nextToken
     nextToken += 1
-    handles[token] = (handle, path)
+    handles[token] = (handle, path, nil)
     return OpenFile(token: token)
   }
 
   private func handle(_ file: OpenFile, _ operation: String) throws(FileSystemError) -> (SFTPHandle, String) {
-    guard let handle = handles[file.token] else {
+    guard let entry = handles[file.token] else {
       throw FileSystemError(.failed, operation: operation, path: "open file", detail: "the file is not open")
     }
-    return handle
+    return (entry.handle, entry.path)
   }
 
   static func attributes(mode: UInt32?, owner: FileOwner?) -> SFTPAttributes {
